@@ -1,0 +1,53 @@
+# needlewise — the two set-up commands are `make run` and `make test`.
+# Everything they need is installed here, into .venv, from pinned versions
+# (pyproject.toml pins direct dependencies, constraints.txt pins the rest).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+PIPOPT := --disable-pip-version-check --quiet -c constraints.txt
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: run test lint typecheck unit bench docs clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "needlewise needs Python 3.11 or newer (found " + sys.version.split()[0] + ")"'
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.run-deps: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install $(PIPOPT) -e .
+	@touch $@
+
+$(VENV)/.test-deps: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install $(PIPOPT) -e '.[test]'
+	@touch $@ $(VENV)/.run-deps
+
+## run: install (first time) and start the server on http://$(HOST):$(PORT)
+run: $(VENV)/.run-deps
+	$(BIN)/needlewise serve --host $(HOST) --port $(PORT)
+
+## test: install test dependencies, then lint, type-check and run the whole suite
+test: lint typecheck unit
+
+lint: $(VENV)/.test-deps
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(VENV)/.test-deps
+	$(BIN)/mypy
+
+unit: $(VENV)/.test-deps
+	$(BIN)/pytest
+
+## bench: run the benchmarks (figures go in bench/README.md)
+bench: $(VENV)/.test-deps
+	$(BIN)/python bench/screen_bench.py
+
+## docs: regenerate the generated reference docs (CLI, settings, rules)
+docs: $(VENV)/.test-deps
+	$(BIN)/python -m needlewise.docgen
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

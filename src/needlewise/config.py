@@ -1,0 +1,52 @@
+"""Settings, read from ``NEEDLEWISE_*`` environment variables (or a ``.env`` file).
+
+Build a :class:`Settings` where you need one (``Settings()`` reads the environment);
+nothing is built at import time. Every setting is documented in ``docs/settings.md``,
+which is generated from :data:`SETTINGS_DOC` by ``make docs`` and checked by the tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Run-time settings. Environment variable = ``NEEDLEWISE_`` + field name in capitals."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEEDLEWISE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    valuesets_dir: Path | None = Field(
+        default=Path("../shared/valuesets"),
+        description=(
+            "Folder of FHIR ValueSet JSON files (e.g. downloaded from NLM VSAC) that the "
+            "knowledge base names by canonical URL. When it is missing, screening still "
+            "works from the knowledge base's core codes, and `needlewise kb check` lists "
+            "every missing set."
+        ),
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        description="Address `needlewise serve` binds to. Loopback unless told otherwise.",
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="Port of `needlewise serve`.")
+    max_body_bytes: int = Field(
+        default=5_000_000,
+        ge=1024,
+        description="Largest request body the API accepts (bytes); larger bodies get 413.",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Server log level. Logs never contain patient data."
+    )
+    conformance_dir: Path = Field(
+        default=Path("../shared/conformance"),
+        description=(
+            "Tests only: folder of public FHIR and CDS Hooks examples. Tests that need it "
+            "skip with a visible reason when it is absent, and fail when CI=true."
+        ),
+    )

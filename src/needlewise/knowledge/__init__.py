@@ -1,0 +1,1 @@
+"""needlewise knowledge."""

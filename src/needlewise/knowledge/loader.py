@@ -1,0 +1,220 @@
+"""Load and validate the knowledge base shipped inside the package.
+
+``load()`` reads every ``knowledge/data/*.yaml`` file (found through
+``importlib.resources``, so it works from a wheel), validates the merged document
+against :mod:`needlewise.knowledge.schema`, checks cross-references (sources, symptom
+and region ids, one disposition per tier, contiguous billing ranges), computes the
+content sha256 and indexes the codes together with the value sets found in
+``valuesets_dir``.
+
+Problems are raised as :class:`KnowledgeError` whose message names the file, the
+item id and the field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from needlewise.knowledge.base import KnowledgeBase, KnowledgeData
+from needlewise.knowledge.codeindex import build_code_index
+from needlewise.knowledge.schema import Source, Tier
+from needlewise.knowledge.valuesets import load_value_sets
+
+#: data file -> the top-level keys it must hold (and nothing else).
+DATA_FILES: dict[str, tuple[str, ...]] = {
+    "meta.yaml": ("version", "released", "languages", "canonical_base"),
+    "sources.yaml": ("sources",),
+    "contraindications.yaml": ("contraindications",),
+    "indications.yaml": ("indications",),
+    "risks.yaml": ("risks",),
+    "symptoms.yaml": ("symptoms",),
+    "escalations.yaml": ("escalations",),
+    "dispositions.yaml": ("dispositions",),
+    "regions.yaml": ("regions",),
+    "muscles.yaml": ("muscles",),
+    "billing.yaml": ("billing",),
+    "states.yaml": ("states",),
+    "professions.yaml": ("professions",),
+    "measures.yaml": ("measures",),
+    "policies.yaml": ("policies",),
+}
+
+
+class KnowledgeError(Exception):
+    """The knowledge base is invalid; the message says where."""
+
+
+# the C loader is several times faster; fall back where libyaml is absent
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _data_dir() -> Any:
+    return resources.files("needlewise.knowledge").joinpath("data")
+
+
+def read_raw(data_dir: Any | None = None) -> tuple[dict[str, Any], dict[str, str], str]:
+    """Read every data file. Returns (merged document, key -> file name, sha256)."""
+    folder = data_dir if data_dir is not None else _data_dir()
+    digest = hashlib.sha256()
+    merged: dict[str, Any] = {}
+    owner: dict[str, str] = {}
+    present = sorted(p.name for p in folder.iterdir() if p.name.endswith(".yaml"))
+    unexpected = sorted(set(present) - set(DATA_FILES))
+    missing = sorted(set(DATA_FILES) - set(present))
+    if unexpected:
+        raise KnowledgeError(f"unexpected knowledge file(s): {', '.join(unexpected)}")
+    if missing:
+        raise KnowledgeError(f"missing knowledge file(s): {', '.join(missing)}")
+    for name in present:
+        content = folder.joinpath(name).read_bytes()
+        digest.update(name.encode() + b"\0" + content)
+        try:
+            document = yaml.load(content, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        except yaml.YAMLError as exc:
+            raise KnowledgeError(f"{name}: not valid YAML: {exc}") from exc
+        if not isinstance(document, dict):
+            raise KnowledgeError(f"{name}: must hold a mapping at the top level")
+        allowed = DATA_FILES[name]
+        extra = sorted(set(document) - set(allowed))
+        if extra:
+            raise KnowledgeError(f"{name}: unknown top-level key(s): {', '.join(extra)}")
+        if name == "meta.yaml":
+            merged["meta"] = document
+            owner["meta"] = name
+        else:
+            for key in allowed:
+                merged[key] = document.get(key)
+                owner[key] = name
+    return merged, owner, digest.hexdigest()
+
+
+def _describe(error: ValidationError, raw: dict[str, Any], owner: dict[str, str]) -> str:
+    lines = []
+    for problem in error.errors()[:20]:
+        loc = list(problem["loc"])
+        top = str(loc[0]) if loc else "?"
+        where = owner.get(top, "?")
+        node: Any = raw.get(top)
+        label = top
+        for part in loc[1:]:
+            if isinstance(node, list) and isinstance(part, int) and part < len(node):
+                node = node[part]
+                if isinstance(node, dict) and "id" in node:
+                    label = str(node["id"])
+                    continue
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            label += f".{part}"
+        lines.append(f"{where}: {label}: {problem['msg']}")
+    more = len(error.errors()) - 20
+    if more > 0:
+        lines.append(f"… and {more} more problem(s)")
+    return "\n".join(lines)
+
+
+def _cross_check(data: KnowledgeData, by_id: dict[str, object] | Any) -> list[str]:
+    problems: list[str] = []
+    source_ids = {s.id for s in data.sources}
+
+    def check_sources(owner_id: str, ids: list[str]) -> None:
+        for sid in ids:
+            if sid not in source_ids:
+                problems.append(f"{owner_id}: unknown source {sid}")
+
+    for item in by_id.values():
+        if isinstance(item, Source):
+            continue
+        sources = getattr(item, "sources", None)
+        if sources is not None:
+            check_sources(str(getattr(item, "id", "?")), sources)
+    for risk in data.risks:
+        check_sources(risk.id, [i.source for i in risk.incidence])
+    for measure in data.measures:
+        check_sources(measure.id, [m.source for m in measure.mcids])
+    for state in data.states:
+        for record in state.scope:
+            check_sources(f"{state.id}/{record.profession}", record.sources)
+    for rule in data.contraindications:
+        for trigger in rule.triggers.observations:
+            if trigger.threshold is not None:
+                check_sources(rule.id, trigger.threshold.sources)
+    symptom_ids = {s.id for s in data.symptoms}
+    region_ids = {r.id for r in data.regions}
+    for escalation in data.escalations:
+        when = escalation.when
+        for sid in when.symptoms_any + when.symptoms_all:
+            if sid not in symptom_ids:
+                problems.append(f"{escalation.id}: unknown symptom {sid}")
+        for rid in when.regions_any:
+            if rid not in region_ids:
+                problems.append(f"{escalation.id}: unknown region {rid}")
+    for muscle in data.muscles:
+        if muscle.region not in region_ids:
+            problems.append(f"{muscle.id}: unknown region {muscle.region}")
+    tiers = sorted(d.tier.value for d in data.dispositions)
+    if tiers != sorted(t.value for t in Tier):
+        problems.append(f"dispositions: need exactly one per tier, found {tiers}")
+    expected_low = 1
+    for code in sorted(data.billing.codes, key=lambda c: c.min_muscles):
+        if code.min_muscles != expected_low:
+            problems.append(f"{code.id}: muscle ranges must be contiguous from 1")
+        expected_low = -1 if code.max_muscles is None else code.max_muscles + 1
+    if expected_low != -1:
+        problems.append("billing: the last code must be open-ended (no max_muscles)")
+    professions = {p.code for p in data.professions}
+    for state in data.states:
+        for record in state.scope:
+            if record.profession not in professions:
+                problems.append(f"{state.id}: unknown profession {record.profession}")
+    return problems
+
+
+def load(valuesets_dir: Path | None = None, data_dir: Any | None = None) -> KnowledgeBase:
+    """Load, validate and index the knowledge base.
+
+    ``valuesets_dir`` is the folder of FHIR ValueSet JSON; when it is missing the
+    knowledge base still loads and screens with its own core codes, and
+    ``KnowledgeBase.value_set_problems`` says what is missing.
+    """
+    raw, owner, sha256 = read_raw(data_dir)
+    try:
+        data = KnowledgeData.model_validate(raw)
+    except ValidationError as exc:
+        raise KnowledgeError(_describe(exc, raw, owner)) from None
+    try:
+        by_id = KnowledgeBase.index(data)
+    except ValueError as exc:
+        raise KnowledgeError(str(exc)) from None
+    problems = _cross_check(data, by_id)
+    if problems:
+        raise KnowledgeError("\n".join(problems))
+    library = load_value_sets(valuesets_dir)
+    codes = build_code_index(data.contraindications, library)
+    set_problems = list(library.problems)
+    for status in codes.named_sets:
+        if not status.found:
+            set_problems.append(f"missing value set {status.title} ({status.url})")
+        elif status.codes == 0:
+            set_problems.append(f"empty value set {status.title} ({status.url})")
+        for child in status.missing_children:
+            set_problems.append(f"value set {status.title} groups {child}, which is missing")
+    return KnowledgeBase(
+        data=data,
+        sha256=sha256,
+        codes=codes,
+        value_set_problems=tuple(set_problems),
+        _by_id=by_id,
+    )
+
+
+@lru_cache(maxsize=4)
+def load_cached(valuesets_dir: Path | None) -> KnowledgeBase:
+    """``load`` once per value-set folder and process (the knowledge is immutable)."""
+    return load(valuesets_dir)

@@ -1,0 +1,77 @@
+"""Interface wording that is not clinical knowledge (labels, questionnaire prompts).
+
+Every message exists in English and Spanish; a test checks both are present. Clinical
+wording (questions about contraindications and symptoms, advice) lives in the knowledge
+base instead.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "intake.title": {
+        "en": "Dry needling: health questions before treatment",
+        "es": "Punción seca: preguntas de salud antes del tratamiento",
+    },
+    "intake.description": {
+        "en": "Please answer each question. Your answers help your provider decide if dry needling is safe for you.",
+        "es": "Por favor, responda cada pregunta. Sus respuestas ayudan a su proveedor a decidir si la punción seca es segura para usted.",
+    },
+    "aftercare.title": {
+        "en": "How are you feeling after dry needling?",
+        "es": "¿Cómo se siente después de la punción seca?",
+    },
+    "aftercare.description": {
+        "en": "Answer these questions to find out what to do next. If you think it is an emergency, call 911 now.",
+        "es": "Responda estas preguntas para saber qué hacer. Si cree que es una emergencia, llame al 911 ahora.",
+    },
+    "answer.yes": {"en": "Yes", "es": "Sí"},
+    "answer.no": {"en": "No", "es": "No"},
+    "answer.unsure": {"en": "Not sure", "es": "No estoy seguro/a"},
+    "aftercare.group.emergency": {
+        "en": "Signs of an emergency",
+        "es": "Señales de emergencia",
+    },
+    "aftercare.group.call-provider": {
+        "en": "Signs to call your provider about",
+        "es": "Señales para llamar a su proveedor",
+    },
+    "aftercare.group.self-care": {
+        "en": "Common, expected effects",
+        "es": "Efectos comunes y esperados",
+    },
+    "aftercare.temperature": {
+        "en": "If you took your temperature, what was it?",
+        "es": "Si se tomó la temperatura, ¿cuánto marcó?",
+    },
+    "aftercare.time-since-treatment": {
+        "en": "When was your dry needling treatment?",
+        "es": "¿Cuándo fue su tratamiento de punción seca?",
+    },
+    "aftercare.time.today": {"en": "Today", "es": "Hoy"},
+    "aftercare.time.yesterday": {"en": "Yesterday", "es": "Ayer"},
+    "aftercare.time.2-3-days": {"en": "2 or 3 days ago", "es": "Hace 2 o 3 días"},
+    "aftercare.time.more-than-3-days": {"en": "More than 3 days ago", "es": "Hace más de 3 días"},
+    "aftercare.treated-regions": {
+        "en": "Which parts of your body were treated?",
+        "es": "¿Qué partes del cuerpo le trataron?",
+    },
+    "aftercare.details": {
+        "en": "Is there anything else you want to tell us? Use your own words.",
+        "es": "¿Hay algo más que quiera contarnos? Use sus propias palabras.",
+    },
+    "disposition.emergency": {"en": "Emergency: call 911", "es": "Emergencia: llame al 911"},
+    "disposition.call-provider": {
+        "en": "Call your provider today",
+        "es": "Llame hoy a su proveedor",
+    },
+    "disposition.self-care": {"en": "Care for yourself at home", "es": "Cuídese en casa"},
+    "decision.eligible": {"en": "Eligible", "es": "Apto"},
+    "decision.review": {"en": "Clinician review needed", "es": "Requiere revisión clínica"},
+    "decision.not-eligible": {"en": "Not eligible", "es": "No apto"},
+}
+
+
+def message(key: str, language: str = "en") -> str:
+    """The message ``key`` in ``language`` (English when the language is not supported)."""
+    entry = MESSAGES[key]
+    return entry.get(language, entry["en"])

@@ -1,0 +1,38 @@
+"""``GET /api/knowledge`` and the generated Questionnaires."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from needlewise.interop.fhir.questionnaire import questionnaire
+from needlewise.knowledge.base import KnowledgeBase
+from needlewise.services.knowledge import summary
+from needlewise.web.api.deps import knowledge
+from needlewise.web.api.schemas import KnowledgeOut
+from needlewise.web.responses import error_responses
+
+router = APIRouter(prefix="/api", tags=["knowledge"])
+
+
+@router.get("/knowledge", responses={200: {"model": KnowledgeOut}, **error_responses(500)})
+async def knowledge_summary(kb: Annotated[KnowledgeBase, Depends(knowledge)]) -> Any:
+    """Version, content sha256 and item counts of the knowledge base, and value-set status."""
+    return summary(kb)
+
+
+@router.get(
+    "/questionnaires/{which}",
+    responses={
+        200: {"description": "A FHIR R4 Questionnaire", "content": {"application/fhir+json": {}}},
+        **error_responses(422, 500),
+    },
+)
+async def get_questionnaire(
+    which: Literal["intake", "aftercare"],
+    kb: Annotated[KnowledgeBase, Depends(knowledge)],
+    language: Annotated[Literal["en", "es"], Query()] = "en",
+) -> Any:
+    """The intake or aftercare Questionnaire, generated from the knowledge base."""
+    return questionnaire(kb, which, language)

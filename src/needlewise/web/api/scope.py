@@ -1,0 +1,26 @@
+"""``GET /api/scope/{state}``: may a profession dry-needle in a state?"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+
+from needlewise.knowledge.base import KnowledgeBase
+from needlewise.services.scope import lookup_scope
+from needlewise.web.api.deps import knowledge
+from needlewise.web.api.schemas import ScopeOut
+from needlewise.web.responses import error_responses
+
+router = APIRouter(prefix="/api", tags=["scope"])
+
+
+@router.get("/scope/{state}", responses={200: {"model": ScopeOut}, **error_responses(422, 500)})
+async def scope(
+    state: str,
+    kb: Annotated[KnowledgeBase, Depends(knowledge)],
+    profession: Annotated[Literal["pt", "acupuncturist", "physician"], Query()] = "pt",
+    language: Annotated[Literal["en", "es"], Query()] = "en",
+) -> Any:
+    """Status (allowed / not-permitted / silent / unknown), requirements, source and as-of date."""
+    return lookup_scope(kb, state, profession, language).to_json()

@@ -1,0 +1,53 @@
+"""``POST /api/screen``: contraindication screening from FHIR R4 input."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from needlewise.knowledge.base import KnowledgeBase
+from needlewise.services.screening import screen_document
+from needlewise.web.api.deps import json_body, knowledge, request_body
+from needlewise.web.api.schemas import ScreeningOut
+from needlewise.web.responses import error_responses
+
+router = APIRouter(prefix="/api", tags=["screening"])
+
+_BODY = request_body(
+    "A FHIR R4 Bundle (collection, searchset, transaction, batch or document) with Patient, "
+    "Condition, AllergyIntolerance, MedicationStatement/Request, Observation and Procedure "
+    "resources; an intake QuestionnaireResponse; or a Bundle holding both.",
+    {
+        "type": "object",
+        "required": ["resourceType"],
+        "properties": {
+            "resourceType": {"type": "string", "enum": ["Bundle", "QuestionnaireResponse"]}
+        },
+        "additionalProperties": True,
+    },
+)
+
+
+@router.post(
+    "/screen",
+    openapi_extra=_BODY,
+    responses={200: {"model": ScreeningOut}, **error_responses(400, 413, 415, 422, 500)},
+)
+async def screen(
+    request: Request,
+    kb: Annotated[KnowledgeBase, Depends(knowledge)],
+    electrical_stimulation: Annotated[
+        bool | None, Query(description="Is electrical stimulation planned? Omit when not known.")
+    ] = None,
+    as_of: Annotated[date | None, Query(description="Screening date (default today)")] = None,
+    language: Annotated[Literal["en", "es"], Query()] = "en",
+) -> Any:
+    """Screen one patient. `eligible` only when every required question is answered and
+    nothing fired; any absolute finding gives `not-eligible`; otherwise `review`."""
+    document = await json_body(request)
+    result = screen_document(
+        document, kb, as_of=as_of, electrical_stimulation=electrical_stimulation, language=language
+    )
+    return result.to_json()

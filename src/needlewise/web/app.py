@@ -1,0 +1,123 @@
+"""``create_app(settings)`` -> the ASGI application.
+
+Nothing is built at import time: the knowledge base (with the value sets) is loaded
+when the app is created, from the folder the settings name.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import needlewise
+from needlewise.config import Settings
+from needlewise.errors import InputError
+from needlewise.knowledge.loader import load_cached
+from needlewise.services.documents import json_path
+from needlewise.web.api import coding, health, knowledge, scope, screening, triage
+from needlewise.web.responses import JsonBytes, error_body
+
+log = logging.getLogger("needlewise.web")
+
+_API_CSP = "default-src 'none'; frame-ancestors 'none'"
+_DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'"
+)
+
+
+class SecurityHeaders:
+    """Adds security headers and a strict CSP (relaxed only for the API docs page)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        docs = scope["path"] in ("/docs", "/redoc")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cache-control", b"no-store"),
+                    (b"content-security-policy", (_DOCS_CSP if docs else _API_CSP).encode()),
+                ]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the API for ``settings`` (``Settings()`` from the environment by default)."""
+    settings = settings or Settings()
+    folder = settings.valuesets_dir.resolve() if settings.valuesets_dir is not None else None
+    kb = load_cached(folder)
+    for problem in kb.value_set_problems:
+        log.warning("value sets: %s", problem)
+
+    app = FastAPI(
+        title="needlewise API",
+        version=needlewise.__version__,
+        description=(
+            "Dry-needling safety: contraindication screening from FHIR R4, after-treatment "
+            "triage, session coding and provider scope. Every decision names its rule ids "
+            "and sources and records the knowledge version and hash."
+        ),
+        default_response_class=JsonBytes,
+    )
+    app.state.settings = settings
+    app.state.kb = kb
+
+    @app.exception_handler(InputError)
+    async def input_error(_request: Request, exc: InputError) -> JsonBytes:
+        status = 400 if exc.problem.startswith(("not valid JSON", "the input is empty")) else 422
+        code = "invalid-json" if status == 400 else "invalid-input"
+        return JsonBytes(error_body(code, exc.problem, exc.where), status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JsonBytes:
+        first = exc.errors()[0]
+        loc = tuple(first.get("loc", ()))
+        where = (
+            ".".join(str(p) for p in loc[1:])
+            if loc[:1] in (("query",), ("path",))
+            else json_path(loc[1:])
+        )
+        return JsonBytes(error_body("invalid-input", str(first.get("msg")), where), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JsonBytes:
+        codes = {
+            404: "not-found",
+            405: "method-not-allowed",
+            413: "too-large",
+            415: "unsupported-media-type",
+        }
+        return JsonBytes(
+            error_body(codes.get(exc.status_code, "http-error"), str(exc.detail)),
+            status_code=exc.status_code,
+        )
+
+    @app.exception_handler(Exception)
+    async def internal_error(_request: Request, exc: Exception) -> JsonBytes:
+        log.error(
+            "internal error: %s", type(exc).__name__
+        )  # never the message: it may hold patient data
+        return JsonBytes(error_body("internal", "internal error"), status_code=500)
+
+    for module in (health, knowledge, screening, triage, coding, scope):
+        app.include_router(module.router)
+    app.add_middleware(SecurityHeaders)
+    return app
