@@ -277,7 +277,8 @@ def scope(obj: Context, state: str, profession: str, lang: str, as_json: bool) -
         emit_json(result)
         return
     click.echo(
-        f"{result['profession_name']} in {result['state_name']}: {result['status']} (as of {result['as_of']})"
+        f"{result['profession_name']} in {result['state_name']}: {result['status']} "
+        + (f"(as of {result['as_of']})" if result["as_of"] else "(no dated record)")
     )
     for requirement in result["requirements"]:
         click.echo(f"  - {requirement}")

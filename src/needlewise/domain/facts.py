@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Answer = Literal["yes", "no", "unsure"]
 Laterality = Literal["left", "right", "bilateral", "midline"]
@@ -28,17 +28,15 @@ class IntakeAnswer:
     where: str
 
 
-@dataclass(frozen=True, slots=True)
-class Code:
-    """A coding found in a record."""
+class Code(NamedTuple):
+    """A coding found in a record (a named tuple: records hold many, built fast)."""
 
     system: str
     code: str
     display: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ClinicalRecord:
+class ClinicalRecord(NamedTuple):
     """One active EHR record that may reveal a contraindication.
 
     Records that are inactive, resolved, refuted or entered in error never become a

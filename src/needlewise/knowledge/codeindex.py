@@ -36,6 +36,8 @@ SYSTEM_ALIASES: dict[str, str] = {
 }
 
 _HIERARCHICAL = {ICD10CM: 3, ATC: 1}  # system -> shortest meaningful prefix
+_WORDS = re.compile(r"[a-z0-9]+")
+_MEMO_LIMIT = 200_000  # distinct codings remembered by the pre-checks (bounded memory)
 
 
 def normalize_system(system: str) -> str:
@@ -104,17 +106,21 @@ class CodeIndex:
     exact: dict[tuple[str, str], list[CodeHit]] = field(default_factory=dict)
     prefixes: dict[tuple[str, str], list[CodeHit]] = field(default_factory=dict)
     observations: dict[tuple[str, str], list[ObservationHit]] = field(default_factory=dict)
-    medication_names: re.Pattern[str] | None = None
     name_rules: dict[str, list[str]] = field(default_factory=dict)
+    longest_name: int = 0
     named_sets: list[NamedSetStatus] = field(default_factory=list)
+    maybe_codes: dict[str, frozenset[str]] = field(default_factory=dict)
+    name_words: frozenset[str] = frozenset()
+    _memo: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)
     value_sets_loaded: int = 0
     value_sets_sha256: str = ""
 
     def lookup(self, resource_type: str, system: str, code: str) -> list[CodeHit]:
         """Every rule a coding reveals in a resource of ``resource_type``."""
-        system = normalize_system(system)
+        system = SYSTEM_ALIASES.get(system, system)
         key_code = normalize_code(system, code)
-        hits = [h for h in self.exact.get((system, key_code), ()) if resource_type in h.resources]
+        found = self.exact.get((system, key_code))
+        hits = [h for h in found if resource_type in h.resources] if found else []
         shortest = _HIERARCHICAL.get(system)
         if shortest is not None:
             for end in range(len(key_code), shortest - 1, -1):
@@ -127,14 +133,58 @@ class CodeIndex:
         system = normalize_system(system)
         return self.observations.get((system, normalize_code(system, code)), [])
 
+    def maybe(self, system: str, code: str) -> bool:
+        """Fast pre-check: could this coding reveal a rule in some resource type?
+
+        False means certainly not; True means :meth:`lookup` or :meth:`observation`
+        may find something (they also check the resource type). Answers are memoised:
+        the same codes (vital signs, common problems) recur in almost every record.
+        """
+        answer = self._memo.get((system, code))
+        if answer is None:
+            answer = self._maybe(system, code)
+            if len(self._memo) < _MEMO_LIMIT:
+                self._memo[(system, code)] = answer
+        return answer
+
+    def _maybe(self, system: str, code: str) -> bool:
+        system = SYSTEM_ALIASES.get(system, system)
+        known = self.maybe_codes.get(system)
+        if known is None:
+            return False
+        key = normalize_code(system, code)
+        if key in known:
+            return True
+        shortest = _HIERARCHICAL.get(system)
+        if shortest is not None:
+            return any(key[:end] in known for end in range(len(key) - 1, shortest - 1, -1))
+        return False
+
+    def maybe_names(self, text: str) -> bool:
+        """Fast pre-check: could ``text`` name a listed medicine? (memoised)"""
+        answer = self._memo.get(("", text))
+        if answer is None:
+            answer = not self.name_words.isdisjoint(_WORDS.findall(text.lower()))
+            if len(self._memo) < _MEMO_LIMIT:
+                self._memo[("", text)] = answer
+        return answer
+
     def names_in(self, text: str) -> list[tuple[str, str]]:
-        """``(rule, matched name)`` for every listed medicine name found in ``text``."""
-        if self.medication_names is None:
+        """``(rule, matched name)`` for every listed medicine name found in ``text``.
+
+        Names match whole words, case-insensitively ("Warfarin Sodium 5 MG" names
+        warfarin; "warfarinol" does not).
+        """
+        if not self.name_rules:
             return []
+        words = _WORDS.findall(text.lower())
         found: list[tuple[str, str]] = []
-        for match in self.medication_names.finditer(text):
-            name = match.group(0).lower()
-            found.extend((rule, name) for rule in self.name_rules.get(name, ()))
+        for size in range(1, self.longest_name + 1):
+            for start in range(len(words) - size + 1):
+                name = words[start] if size == 1 else " ".join(words[start : start + size])
+                for rule in self.name_rules.get(name, ()):
+                    if (rule, name) not in found:
+                        found.append((rule, name))
         return found
 
 
@@ -218,8 +268,13 @@ def build_code_index(
                         index.observations[key].append(obs)
 
     if names:
-        alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-        index.medication_names = re.compile(rf"\b(?:{alternatives})\b", re.IGNORECASE)
-        index.name_rules = dict(names)
+        index.name_rules = {" ".join(_WORDS.findall(n)): rules for n, rules in names.items()}
+        index.longest_name = max(len(n.split()) for n in index.name_rules)
+        index.name_words = frozenset(n.split()[0] for n in index.name_rules)
+    maybe: dict[str, set[str]] = defaultdict(set)
+    for table in (index.exact, index.prefixes, index.observations):
+        for system, code in table:
+            maybe[system].add(code)
+    index.maybe_codes = {system: frozenset(codes) for system, codes in maybe.items()}
     index.named_sets = sorted(statuses.values(), key=lambda s: s.url)
     return index

@@ -81,7 +81,7 @@ def _lexicon(kb: KnowledgeBase) -> _Lexicon:
     return lexicon
 
 
-def _negated(words: list[str], start: int) -> bool:
+def _negated(words: list[str], start: int, in_terms: list[bool]) -> bool:
     for back in range(1, WINDOW + 1):
         i = start - back
         if i < 0:
@@ -89,24 +89,38 @@ def _negated(words: list[str], start: int) -> bool:
         word = words[i]
         if word in SCOPE_BREAKS or not word.isalnum():
             return False
-        if word in NEGATIONS:
+        if word in NEGATIONS and not in_terms[i]:
             following = words[i + 1] if i + 1 < len(words) else ""
             return following not in UNCERTAIN_AFTER
     return False
 
 
 def find_symptoms(text: str, kb: KnowledgeBase) -> list[TextMatch]:
-    """Every symptom term in ``text`` (longest match wins where terms overlap)."""
+    """Every symptom mentioned in ``text``, once per symptom.
+
+    Terms of different symptoms may overlap ("chest pain getting worse" is both chest
+    pain and pain getting worse): all of them match, so the higher tier wins. A word
+    that belongs to a matched term ("no" in "no energy") never negates another term.
+    """
     words = tokens(text)
-    taken = [False] * len(words)
-    found: list[TextMatch] = []
+    spans: list[tuple[int, int, str]] = []
     for term_words, symptom_id, _term in _lexicon(kb).terms:
         size = len(term_words)
+        first = term_words[0]
         for start in range(len(words) - size + 1):
-            if words[start : start + size] != list(term_words) or any(taken[start : start + size]):
-                continue
-            for i in range(start, start + size):
-                taken[i] = True
-            found.append(TextMatch(symptom_id, " ".join(term_words), _negated(words, start)))
-    found.sort(key=lambda m: m.symptom)
-    return found
+            if words[start] == first and tuple(words[start : start + size]) == term_words:
+                spans.append((start, size, symptom_id))
+    in_terms = [False] * len(words)
+    for start, size, _symptom in spans:
+        for i in range(start, start + size):
+            in_terms[i] = True
+    best: dict[str, TextMatch] = {}
+    for start, size, symptom_id in spans:
+        match = TextMatch(
+            symptom_id, " ".join(words[start : start + size]), _negated(words, start, in_terms)
+        )
+        current = best.get(symptom_id)
+        # a mention that is not negated wins over a negated one (escalate when in doubt)
+        if current is None or (current.negated and not match.negated):
+            best[symptom_id] = match
+    return sorted(best.values(), key=lambda m: m.symptom)

@@ -15,6 +15,8 @@ M = TypeVar("M", bound=BaseModel)
 
 def parse_json(data: bytes) -> Any:
     """Parse JSON bytes; empty or malformed input raises ``InputError``."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]  # a UTF-8 byte-order mark, as some editors on Windows write
     if not data.strip():
         raise InputError("the input is empty; expected a JSON document")
     try:

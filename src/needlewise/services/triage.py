@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
 from needlewise.domain.facts import HoursWindow, ReportedSymptom, SymptomReport
 from needlewise.domain.triage import TriageResult, triage
@@ -32,7 +32,7 @@ class TemperatureIn(BaseModel):
     """A measured temperature in UCUM units."""
 
     model_config = ConfigDict(extra="forbid")
-    value: float = Field(description="The reading, e.g. 38.2")
+    value: StrictFloat = Field(description="The reading, e.g. 38.2")
     unit: str = Field(description="'Cel' (°C) or '[degF]' (°F)")
 
 
@@ -42,7 +42,7 @@ class TriageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     symptoms: list[str] = Field(default=[], description="Symptom ids, e.g. symptom.chest-pain")
     temperature: TemperatureIn | None = None
-    hours_since_treatment: float | None = Field(default=None, ge=0, le=24 * 365)
+    hours_since_treatment: StrictFloat | None = Field(default=None, ge=0, le=24 * 365)
     treated_regions: list[str] | None = Field(
         default=None, description="Region ids (region.upper-back, or upper-back)"
     )

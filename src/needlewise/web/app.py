@@ -59,6 +59,38 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class InternalErrors:
+    """Turns an unexpected exception into a 500 with the documented error body.
+
+    It sits inside :class:`SecurityHeaders`, so 500 responses carry the same headers.
+    Only the exception's type is logged: its message may hold patient data.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.error("internal error: %s", type(exc).__name__)
+            if started:
+                raise
+            response = JsonBytes(error_body("internal", "internal error"), status_code=500)
+            await response(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for ``settings`` (``Settings()`` from the environment by default)."""
     settings = settings or Settings()
@@ -110,14 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=exc.status_code,
         )
 
-    @app.exception_handler(Exception)
-    async def internal_error(_request: Request, exc: Exception) -> JsonBytes:
-        log.error(
-            "internal error: %s", type(exc).__name__
-        )  # never the message: it may hold patient data
-        return JsonBytes(error_body("internal", "internal error"), status_code=500)
-
     for module in (health, knowledge, screening, triage, coding, scope):
         app.include_router(module.router)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(InternalErrors)
+    app.add_middleware(SecurityHeaders)  # outermost: also covers 500 responses
     return app

@@ -5,14 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 
-class JsonBytes(Response):
+class JsonBytes(JSONResponse):
     """``application/json`` rendered with orjson (no response-model validation cost)."""
-
-    media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)

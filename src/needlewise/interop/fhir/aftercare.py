@@ -135,8 +135,8 @@ def read_aftercare_response(response: JsonObject, kb: KnowledgeBase) -> Aftercar
                     child(path, "valueCoding"),
                     "a valueCoding",
                 )
-                code = opt_str(coding, "code", child(path, "valueCoding"))
-                region = code if code and code.startswith("region.") else f"region.{code}"
+                code = opt_str(coding, "code", child(path, "valueCoding")) or ""
+                region = code if code.startswith("region.") else f"region.{code}"
                 if kb.region(region) is None:
                     raise InputError(f"unknown treated region {code!r}", child(path, "valueCoding"))
                 regions.append(region)
@@ -170,7 +170,7 @@ def _hours(answer: JsonObject, path: str) -> HoursWindow:
     coding = answer.get("valueCoding")
     if isinstance(coding, dict):
         code = coding.get("code")
-        if code in TIME_WINDOWS:
+        if type(code) is str and code in TIME_WINDOWS:
             low, high = TIME_WINDOWS[code]
             return HoursWindow(low, high)
         raise InputError(

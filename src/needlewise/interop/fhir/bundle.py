@@ -9,6 +9,7 @@ with another's data would be unsafe). Resource types screening does not read
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -25,7 +26,7 @@ from needlewise.interop.fhir.access import (
 )
 from needlewise.interop.fhir.canonical import INTAKE_ID, matches_questionnaire, questionnaire_url
 from needlewise.interop.fhir.intake import read_intake_answers
-from needlewise.interop.fhir.records import SCREENED_TYPES, read_record
+from needlewise.interop.fhir.records import SCREENED_TYPES, may_fire, read_record
 from needlewise.knowledge.base import KnowledgeBase
 
 BUNDLE_TYPES = ("collection", "searchset", "transaction", "batch", "document")
@@ -53,6 +54,9 @@ def _reference_key(reference: str) -> str:
     return "/".join(parts[-2:])
 
 
+_FHIR_DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+
+
 def parse_birth_date(value: str, path: str) -> date:
     """FHIR ``date`` (YYYY, YYYY-MM or YYYY-MM-DD) -> the *latest* date it can mean.
 
@@ -60,6 +64,8 @@ def parse_birth_date(value: str, path: str) -> date:
     it could be: an age-based rule errs toward firing.
     """
     try:
+        if not _FHIR_DATE.match(value):
+            raise ValueError(value)
         if len(value) == 4:
             return date(int(value), 12, 31)
         if len(value) == 7:
@@ -79,19 +85,24 @@ class _Reader:
         self.result = ScreeningInput()
         self.rule_ids = {rule.id for rule in kb.contraindications}
         self.patient_keys: set[str] = set()
-        self.subjects: dict[str, str] = {}
-        self.by_reference: dict[str, JsonObject] = {}
+        self.subjects: dict[str, str] = {}  # raw reference -> where it was first seen
+        self.raw_entries: list[Any] = []
+        self._by_reference: dict[str, JsonObject] | None = None
+        self.intake_seen = False
 
     def note_subject(self, resource: JsonObject, path: str) -> None:
         for key in ("subject", "patient"):
-            holder = opt_object(resource, key, path)
+            holder = resource.get(key)
             if holder is None:
                 continue
-            reference = opt_str(holder, "reference", child(path, key))
-            if reference and not reference.startswith("#"):
-                self.subjects.setdefault(
-                    _reference_key(reference), child(child(path, key), "reference")
-                )
+            if type(holder) is not dict:
+                opt_object(resource, key, path)  # raises with the path
+            reference = holder.get("reference")
+            if type(reference) is not str:
+                opt_str(holder, "reference", child(path, key))  # raises unless absent
+                continue
+            if reference not in self.subjects and not reference.startswith("#"):
+                self.subjects[reference] = f"{path}.{key}.reference"
 
     def patient(self, resource: JsonObject, path: str, full_url: str | None) -> None:
         if self.result.patient_reference is not None:
@@ -117,22 +128,35 @@ class _Reader:
                     f"answers to {questionnaire_url(self.kb, INTAKE_ID)}",
                     child(path, "questionnaire"),
                 )
-            self.result.skipped["QuestionnaireResponse"] = (
-                self.result.skipped.get("QuestionnaireResponse", 0) + 1
-            )
+            skipped = self.result.skipped
+            skipped["QuestionnaireResponse"] = skipped.get("QuestionnaireResponse", 0) + 1
             return
         status = opt_str(resource, "status", path)
         if status == "entered-in-error":
             raise InputError(
                 "the QuestionnaireResponse is marked entered-in-error", child(path, "status")
             )
-        if self.result.answers:
+        if self.intake_seen:
             raise InputError("more than one intake QuestionnaireResponse; send one", path)
+        self.intake_seen = True
         self.note_subject(resource, path)
         self.result.answers = read_intake_answers(resource, path, self.rule_ids)
 
     def resolve_medication(self, reference: str) -> JsonObject | None:
-        return self.by_reference.get(_reference_key(reference))
+        if self._by_reference is None:  # built only when a medicationReference needs it
+            index: dict[str, JsonObject] = {}
+            for entry in self.raw_entries:
+                if type(entry) is not dict or type(entry.get("resource")) is not dict:
+                    continue
+                resource = entry["resource"]
+                full_url = entry.get("fullUrl")
+                if type(full_url) is str:
+                    index[_reference_key(full_url)] = resource
+                rid = resource.get("id")
+                if type(rid) is str:
+                    index[f"{resource.get('resourceType')}/{rid}"] = resource
+            self._by_reference = index
+        return self._by_reference.get(_reference_key(reference))
 
     def bundle(self, bundle: JsonObject) -> None:
         kind = opt_str(bundle, "type", "$")
@@ -140,52 +164,59 @@ class _Reader:
             raise InputError(
                 f"Bundle.type must be one of {', '.join(BUNDLE_TYPES)}; found {kind!r}", "$.type"
             )
-        entries: list[tuple[JsonObject, str, str | None]] = []
-        for i, raw in enumerate(opt_list(bundle, "entry", "$")):
-            where = child("$.entry", i)
-            entry = expect_object(raw, where, "an entry object")
-            resource_raw = entry.get("resource")
-            if resource_raw is None:
+        self.raw_entries = opt_list(bundle, "entry", "$")
+        records = self.result.records
+        skipped = self.result.skipped
+        subjects = self.subjects
+        codes = self.kb.codes
+        for i, entry in enumerate(self.raw_entries):
+            if type(entry) is not dict:
+                expect_object(entry, f"$.entry[{i}]", "an entry object")
+            resource = entry.get("resource")
+            if resource is None:
                 continue  # e.g. a transaction DELETE entry
-            path = child(where, "resource")
-            resource = expect_object(resource_raw, path, "a resource object")
-            resource_type = opt_str(resource, "resourceType", path)
-            if resource_type is None:
-                raise InputError("resource without a resourceType", path)
-            full_url = opt_str(entry, "fullUrl", where)
-            rid = opt_str(resource, "id", path)
-            if full_url:
-                self.by_reference[_reference_key(full_url)] = resource
-            if rid:
-                self.by_reference[f"{resource_type}/{rid}"] = resource
-            entries.append((resource, path, full_url))
-        for resource, path, full_url in entries:
-            resource_type = resource["resourceType"]
-            if resource_type == "Patient":
-                self.patient(resource, path, full_url)
-            elif resource_type == "QuestionnaireResponse":
-                self.questionnaire_response(resource, path, required=False)
-            elif resource_type in SCREENED_TYPES:
-                self.note_subject(resource, path)
-                record = read_record(resource, path, self.resolve_medication)
-                if record is not None:
-                    self.result.records.append(record)
-                else:
-                    self.result.skipped[resource_type] = (
-                        self.result.skipped.get(resource_type, 0) + 1
+            if type(resource) is not dict:
+                expect_object(resource, f"$.entry[{i}].resource", "a resource object")
+            resource_type = resource.get("resourceType")
+            if resource_type in SCREENED_TYPES:
+                # the one-patient check reads every subject; the common case stays inline
+                holder = resource.get("subject") or resource.get("patient")
+                reference = holder.get("reference") if type(holder) is dict else None
+                if type(reference) is not str or reference not in subjects:
+                    self.note_subject(resource, f"$.entry[{i}].resource")
+                if may_fire(resource_type, resource, codes):
+                    record = read_record(
+                        resource,
+                        f"$.entry[{i}].resource",
+                        self.resolve_medication,
+                        entry.get("fullUrl"),
                     )
-            else:
-                self.result.skipped[resource_type] = self.result.skipped.get(resource_type, 0) + 1
+                    if record is not None:
+                        records.append(record)
+                        continue
+            elif type(resource_type) is not str:
+                raise InputError("resource without a resourceType", f"$.entry[{i}].resource")
+            elif resource_type == "Patient":
+                full_url = opt_str(entry, "fullUrl", f"$.entry[{i}]")
+                self.patient(resource, f"$.entry[{i}].resource", full_url)
+                continue
+            elif resource_type == "QuestionnaireResponse":
+                self.questionnaire_response(resource, f"$.entry[{i}].resource", required=False)
+                continue
+            skipped[resource_type] = skipped.get(resource_type, 0) + 1
 
     def check_one_patient(self) -> None:
-        others = {k: p for k, p in self.subjects.items() if k not in self.patient_keys}
+        keys: dict[str, str] = {}
+        for reference, path in self.subjects.items():
+            keys.setdefault(_reference_key(reference), path)
+        others = {k: p for k, p in keys.items() if k not in self.patient_keys}
         if self.patient_keys and others:
             key, path = next(iter(others.items()))
             raise InputError(f"refers to {key}, not to the Bundle's patient", path)
-        if not self.patient_keys and len(self.subjects) > 1:
-            path = sorted(self.subjects.values())[1]
+        if not self.patient_keys and len(keys) > 1:
+            path = sorted(keys.values())[1]
             raise InputError(
-                f"resources refer to {len(self.subjects)} different patients; screen one patient at a time",
+                f"resources refer to {len(keys)} different patients; screen one patient at a time",
                 path,
             )
 

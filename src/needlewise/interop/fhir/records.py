@@ -23,12 +23,14 @@ from needlewise.interop.fhir.access import (
     JsonObject,
     child,
     codings,
+    concept_codes,
     expect_object,
     opt_list,
     opt_object,
     opt_str,
     status_codes,
 )
+from needlewise.knowledge.codeindex import CodeIndex
 
 SCREENED_TYPES = frozenset(
     {
@@ -55,12 +57,11 @@ _DROPPED_STATUS = {
 MedicationResolver = Callable[[str], JsonObject | None]
 
 
-def _codes(concept: JsonObject | None, path: str) -> tuple[Code, ...]:
-    return tuple(Code(s, c, d) for s, c, d in codings(concept, path))
-
-
-def _first_date(resource: JsonObject, path: str, *keys: str) -> str | None:
+def _first_date(resource: JsonObject, path: str, keys: tuple[str, ...]) -> str | None:
     for key in keys:
+        value = resource.get(key)
+        if type(value) is str and value:
+            return value[:10]
         if "." in key:
             outer, inner = key.split(".", 1)
             holder = opt_object(resource, outer, path)
@@ -72,14 +73,23 @@ def _first_date(resource: JsonObject, path: str, *keys: str) -> str | None:
     return None
 
 
+def _status_codes(resource: JsonObject, key: str, path: str) -> set[str]:
+    concept = resource.get(key)
+    if concept is None:
+        return set()
+    if type(concept) is dict:
+        coding = concept.get("coding")
+        if type(coding) is list and all(
+            type(c) is dict and type(c.get("code")) is str for c in coding
+        ):
+            return {c["code"] for c in coding}  # the common, well-formed case
+    return status_codes(resource, key, path)  # checks every type, raises with the path
+
+
 def _clinical_qualifier(resource: JsonObject, path: str) -> tuple[bool, str | None]:
     """(keep?, qualifier) from clinicalStatus / verificationStatus."""
-    clinical = status_codes(
-        opt_object(resource, "clinicalStatus", path), child(path, "clinicalStatus")
-    )
-    verification = status_codes(
-        opt_object(resource, "verificationStatus", path), child(path, "verificationStatus")
-    )
+    clinical = _status_codes(resource, "clinicalStatus", path)
+    verification = _status_codes(resource, "verificationStatus", path)
     if clinical & _INACTIVE_CLINICAL or verification & _VOID_VERIFICATION:
         return False, None
     notes = []
@@ -91,91 +101,136 @@ def _clinical_qualifier(resource: JsonObject, path: str) -> tuple[bool, str | No
     return True, "; ".join(notes) or None
 
 
+_DATES = {
+    "Condition": ("onsetDateTime", "recordedDate"),
+    "AllergyIntolerance": ("recordedDate", "onsetDateTime"),
+    "MedicationRequest": ("authoredOn",),
+    "MedicationStatement": ("effectiveDateTime", "effectivePeriod.start", "dateAsserted"),
+    "Observation": ("effectiveDateTime", "effectivePeriod.start", "issued"),
+    "Procedure": ("performedDateTime", "performedPeriod.start"),
+}
+
+
+def may_fire(kind: str, resource: JsonObject, codes: CodeIndex) -> bool:
+    """Fast check on raw JSON: could this resource fire any rule?
+
+    Most resources in an EHR record (vital signs, unrelated problems) cannot; they are
+    skipped without building a record. Anything unusual (a medicationReference, text
+    without codes, a malformed code field) answers True so the full reader sees it and
+    reports problems with their path.
+    """
+    medication = kind in ("MedicationRequest", "MedicationStatement")
+    concept = resource.get("medicationCodeableConcept" if medication else "code")
+    if type(concept) is not dict or (medication and "medicationReference" in resource):
+        return concept is not None or medication
+    coding = concept.get("coding")
+    if coding is not None:
+        if type(coding) is not list:
+            return True
+        for item in coding:
+            if type(item) is not dict:
+                return True
+            system, code = item.get("system"), item.get("code")
+            if type(system) is not str or type(code) is not str:
+                if system is not None or code is not None:
+                    return True  # half a coding: let the reader decide
+                continue
+            if codes.maybe(system, code):
+                return True
+            if medication:
+                display = item.get("display")
+                if type(display) is str and codes.maybe_names(display):
+                    return True
+    if medication:
+        text = concept.get("text")
+        return text is not None and (type(text) is not str or codes.maybe_names(text))
+    return kind == "AllergyIntolerance" and "reaction" in resource
+
+
 def read_record(
-    resource: JsonObject, path: str, resolve_medication: MedicationResolver | None = None
+    resource: JsonObject,
+    path: str,
+    resolve_medication: MedicationResolver | None = None,
+    full_url: str | None = None,
 ) -> ClinicalRecord | None:
-    """The record for a screened resource, or ``None`` when it cannot fire a rule."""
-    kind = resource["resourceType"]
-    rid = opt_str(resource, "id", path) or "(no id)"
-    reference = f"{kind}/{rid}"
-    qualifier: str | None = None
+    """The record for a screened resource, or ``None`` when it cannot fire a rule.
+
+    Evidence names the record as ``Type/id``; a resource without an id is named by its
+    Bundle ``fullUrl`` (e.g. ``urn:uuid:…``), or else by its JSON path.
+    """
+    kind: str = resource["resourceType"]
+    medication = kind in ("MedicationRequest", "MedicationStatement")
+    concept_key = "medicationCodeableConcept" if medication else "code"
+    concept = opt_object(resource, concept_key, path)
+    codes = codings(concept, path, concept_key)
     text: str | None = None
-
-    status = opt_str(resource, "status", path)
-    if status is not None and status in _DROPPED_STATUS.get(kind, ()):
+    if concept is not None:
+        text = concept.get("text")
+        if text is not None and type(text) is not str:
+            opt_str(concept, "text", child(path, concept_key))  # raises with the path
+    if kind == "AllergyIntolerance" and "reaction" in resource:
+        for i, raw in enumerate(opt_list(resource, "reaction", path)):
+            reaction = expect_object(raw, f"{path}.reaction[{i}]")
+            codes += concept_codes(reaction, "substance", f"{path}.reaction[{i}]")
+    elif medication and "medicationReference" in resource:
+        where = child(path, "medicationReference")
+        holder = expect_object(resource["medicationReference"], where)
+        target = opt_str(holder, "reference", where)
+        referenced = None
+        if target and target.startswith("#"):  # a Medication contained in this resource
+            for i, raw in enumerate(opt_list(resource, "contained", path)):
+                inner = expect_object(raw, f"{path}.contained[{i}]")
+                if inner.get("resourceType") == "Medication" and inner.get("id") == target[1:]:
+                    referenced = inner
+                    break
+        elif target and resolve_medication is not None:
+            referenced = resolve_medication(target)
+        if referenced is not None:
+            medication_code = opt_object(referenced, "code", where)
+            codes += codings(medication_code, where, "code")
+            if medication_code is not None:
+                text = opt_str(medication_code, "text", where) or text
+        text = text or opt_str(holder, "display", where)
+    if not codes and not text:
         return None
-    if kind in _DROPPED_STATUS and status is None:
-        qualifier = "status not recorded"
 
-    if kind in ("Condition", "AllergyIntolerance"):
+    rid = resource.get("id")
+    if type(rid) is not str:
+        rid = opt_str(resource, "id", path)
+    qualifier: str | None = None
+    status = resource.get("status")
+    if status is not None and type(status) is not str:
+        opt_str(resource, "status", path)  # raises with the path
+    dropped = _DROPPED_STATUS.get(kind)
+    if dropped is not None:
+        if status in dropped:
+            return None
+        if status is None:
+            qualifier = "status not recorded"
+    elif kind in ("Condition", "AllergyIntolerance"):
         keep, qualifier = _clinical_qualifier(resource, path)
         if not keep:
             return None
+    if medication and resource.get("doNotPerform") is True:
+        return None
 
     values: tuple[Code, ...] = ()
     interpretations: tuple[str, ...] = ()
-    if kind == "Condition":
-        concept = opt_object(resource, "code", path)
-        codes = _codes(concept, child(path, "code"))
-        when = _first_date(resource, path, "onsetDateTime", "recordedDate")
-    elif kind == "AllergyIntolerance":
-        concept = opt_object(resource, "code", path)
-        codes = _codes(concept, child(path, "code"))
-        for i, raw in enumerate(opt_list(resource, "reaction", path)):
-            where = child(child(path, "reaction"), i)
-            reaction = expect_object(raw, where)
-            codes += _codes(opt_object(reaction, "substance", where), child(where, "substance"))
-        when = _first_date(resource, path, "recordedDate", "onsetDateTime")
-    elif kind in ("MedicationRequest", "MedicationStatement"):
-        if resource.get("doNotPerform") is True:
-            return None
-        concept = opt_object(resource, "medicationCodeableConcept", path)
-        codes = _codes(concept, child(path, "medicationCodeableConcept"))
-        ref_holder = opt_object(resource, "medicationReference", path)
-        if ref_holder is not None:
-            where = child(path, "medicationReference")
-            target = opt_str(ref_holder, "reference", where)
-            medication = resolve_medication(target) if (target and resolve_medication) else None
-            if medication is not None:
-                concept = opt_object(medication, "code", where)
-                codes += _codes(concept, child(where, "code"))
-            text = opt_str(ref_holder, "display", where)
-        when = _first_date(
-            resource,
-            path,
-            "authoredOn",
-            "effectiveDateTime",
-            "effectivePeriod.start",
-            "dateAsserted",
-        )
-    elif kind == "Observation":
-        concept = opt_object(resource, "code", path)
-        codes = _codes(concept, child(path, "code"))
-        values = _codes(
-            opt_object(resource, "valueCodeableConcept", path), child(path, "valueCodeableConcept")
-        )
-        flags: list[str] = []
-        for i, raw in enumerate(opt_list(resource, "interpretation", path)):
-            where = child(child(path, "interpretation"), i)
-            flags.extend(c for _s, c, _d in codings(expect_object(raw, where), where))
-        interpretations = tuple(flags)
-        when = _first_date(resource, path, "effectiveDateTime", "effectivePeriod.start", "issued")
-    else:  # Procedure
-        concept = opt_object(resource, "code", path)
-        codes = _codes(concept, child(path, "code"))
-        when = _first_date(resource, path, "performedDateTime", "performedPeriod.start")
-
-    if concept is not None:
-        text = opt_str(concept, "text", path) or text
-    if not codes and not text:
-        return None
+    if kind == "Observation":
+        values = concept_codes(resource, "valueCodeableConcept", path)
+        if resource.get("interpretation") is not None:
+            flags: list[str] = []
+            for i, raw in enumerate(opt_list(resource, "interpretation", path)):
+                where = f"{path}.interpretation[{i}]"
+                flags.extend(c.code for c in codings(expect_object(raw, where), where))
+            interpretations = tuple(flags)
     return ClinicalRecord(
         resource_type=kind,
-        reference=reference,
+        reference=f"{kind}/{rid}" if rid else (full_url if type(full_url) is str else path),
         codes=codes,
         text=text,
         values=values,
         interpretations=interpretations,
-        when=when,
+        when=_first_date(resource, path, _DATES[kind]),
         qualifier=qualifier,
     )

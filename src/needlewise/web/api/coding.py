@@ -21,6 +21,7 @@ _BODY = request_body(
 
 @router.post(
     "/code-session",
+    response_model=None,
     openapi_extra=_BODY,
     responses={200: {"model": CodingOut}, **error_responses(400, 413, 415, 422, 500)},
 )

@@ -14,7 +14,11 @@ from needlewise.web.responses import error_responses
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", responses={200: {"model": HealthOut}, **error_responses(500)})
+@router.get(
+    "/healthz",
+    response_model=None,
+    responses={200: {"model": HealthOut}, **error_responses(500)},
+)
 async def healthz(kb: Annotated[KnowledgeBase, Depends(knowledge)]) -> Any:
     """The service is up and its knowledge base is loaded."""
     return {"status": "ok", "knowledge": kb.version}

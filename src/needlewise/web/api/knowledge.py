@@ -16,7 +16,11 @@ from needlewise.web.responses import error_responses
 router = APIRouter(prefix="/api", tags=["knowledge"])
 
 
-@router.get("/knowledge", responses={200: {"model": KnowledgeOut}, **error_responses(500)})
+@router.get(
+    "/knowledge",
+    response_model=None,
+    responses={200: {"model": KnowledgeOut}, **error_responses(500)},
+)
 async def knowledge_summary(kb: Annotated[KnowledgeBase, Depends(knowledge)]) -> Any:
     """Version, content sha256 and item counts of the knowledge base, and value-set status."""
     return summary(kb)
@@ -24,6 +28,7 @@ async def knowledge_summary(kb: Annotated[KnowledgeBase, Depends(knowledge)]) ->
 
 @router.get(
     "/questionnaires/{which}",
+    response_model=None,
     responses={
         200: {"description": "A FHIR R4 Questionnaire", "content": {"application/fhir+json": {}}},
         **error_responses(422, 500),

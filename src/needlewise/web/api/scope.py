@@ -15,7 +15,11 @@ from needlewise.web.responses import error_responses
 router = APIRouter(prefix="/api", tags=["scope"])
 
 
-@router.get("/scope/{state}", responses={200: {"model": ScopeOut}, **error_responses(422, 500)})
+@router.get(
+    "/scope/{state}",
+    response_model=None,
+    responses={200: {"model": ScopeOut}, **error_responses(422, 500)},
+)
 async def scope(
     state: str,
     kb: Annotated[KnowledgeBase, Depends(knowledge)],

@@ -32,6 +32,7 @@ _BODY = request_body(
 
 @router.post(
     "/screen",
+    response_model=None,
     openapi_extra=_BODY,
     responses={200: {"model": ScreeningOut}, **error_responses(400, 413, 415, 422, 500)},
 )

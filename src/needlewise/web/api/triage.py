@@ -34,6 +34,7 @@ _BODY = request_body(
 
 @router.post(
     "/triage",
+    response_model=None,
     openapi_extra=_BODY,
     responses={200: {"model": TriageOut}, **error_responses(400, 413, 415, 422, 500)},
 )

@@ -1,0 +1,717 @@
+"""The JSON API through real HTTP into the ASGI app (httpx + ``ASGITransport``).
+
+``starlette.testclient`` is not used: with starlette 1.10 and httpx 0.28 it emits a
+``StarletteDeprecationWarning`` on import ("install httpx2"), which ``filterwarnings =
+error`` turns into a collection error. ``httpx.AsyncClient`` over ``ASGITransport`` is the
+same HTTP path without the warning; each request runs in its own ``asyncio.run``.
+
+Contract: web/responses.py (error body ``{"error": {"code", "message", "location"}}``;
+400 malformed/empty JSON, 413 too large, 415 wrong media type, 422 unusable input, 500),
+the response models in web/api/schemas.py, architecture.md (security headers, strict CSP,
+bad input changes nothing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+from needlewise.config import Settings
+from needlewise.interop.fhir.canonical import YES_NO_SYSTEM
+from needlewise.knowledge.base import KnowledgeBase
+from needlewise.web.api.schemas import (
+    CodingOut,
+    HealthOut,
+    KnowledgeOut,
+    ScopeOut,
+    ScreeningOut,
+    TriageOut,
+)
+from needlewise.web.app import create_app
+from needlewise.web.responses import ErrorResponse
+
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+JSON = {"content-type": "application/json"}
+FHIR_JSON = {"content-type": "application/fhir+json"}
+SMALL_LIMIT = 2048
+
+
+def anticoagulant_bundle() -> dict[str, Any]:
+    """Synthetic patient born 1980 with an active ICD-10-CM Z79.01."""
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:5b0c6a8e-0000-4000-8000-000000000001",
+                "resource": {"resourceType": "Patient", "id": "syn-2", "birthDate": "1980-07-15"},
+            },
+            {
+                "resource": {
+                    "resourceType": "Condition",
+                    "id": "syn-cond-2",
+                    "subject": {"reference": "Patient/syn-2"},
+                    "clinicalStatus": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                "code": "active",
+                            }
+                        ]
+                    },
+                    "code": {"coding": [{"system": ICD10CM, "code": "Z79.01"}]},
+                },
+            },
+        ],
+    }
+
+
+THREE_MUSCLES = {
+    "muscles": [
+        {"muscle": "muscle.upper-trapezius", "laterality": "left"},
+        {"muscle": "muscle.levator-scapulae", "laterality": "left"},
+        {"muscle": "muscle.rhomboids", "laterality": "right"},
+    ]
+}
+
+
+# ---------------------------------------------------------------- client
+
+
+class Client:
+    """A small synchronous facade over ``httpx.AsyncClient`` + ``ASGITransport``."""
+
+    def __init__(self, app: FastAPI) -> None:
+        # raise_app_exceptions=False: a 500 is observed as the response the app sends
+        self.transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        async def run() -> httpx.Response:
+            async with httpx.AsyncClient(transport=self.transport, base_url="http://test") as c:
+                response = await c.request(method, url, **kwargs)
+                await response.aread()
+                return response
+
+        response = asyncio.run(run())
+        assert "Traceback" not in response.text, response.request.url
+        return response
+
+    def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return self.request("POST", url, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def client(valuesets_dir: Path) -> Client:
+    return Client(create_app(Settings(valuesets_dir=valuesets_dir)))
+
+
+@pytest.fixture(scope="module")
+def small_client(valuesets_dir: Path) -> Client:
+    return Client(create_app(Settings(valuesets_dir=valuesets_dir, max_body_bytes=SMALL_LIMIT)))
+
+
+@pytest.fixture(scope="module")
+def openapi(client: Client) -> dict[str, Any]:
+    response = client.get("/openapi.json")
+    assert response.status_code == 200
+    spec: dict[str, Any] = response.json()
+    return spec
+
+
+def body_of(document: object) -> bytes:
+    return json.dumps(document).encode()
+
+
+def documented(model: type[BaseModel], body: Any) -> None:
+    """``body`` validates against ``model`` and holds nothing the model does not document."""
+    parsed = model.model_validate(body)
+    assert parsed.model_dump(mode="json") == body
+
+
+def assert_error(
+    response: httpx.Response, status: int, code: str, location: str | None = None
+) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    documented(ErrorResponse, body)
+    error: dict[str, Any] = body["error"]
+    assert error["code"] == code
+    assert error["message"]
+    if location is not None:
+        assert error["location"] == location
+    return error
+
+
+# ---------------------------------------------------------------- operations
+
+
+def test_healthz(client: Client, kb: KnowledgeBase) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "knowledge": kb.version}
+    documented(HealthOut, response.json())
+
+
+def test_knowledge_summary(client: Client, kb: KnowledgeBase) -> None:
+    response = client.get("/api/knowledge")
+    assert response.status_code == 200
+    body = response.json()
+    documented(KnowledgeOut, body)
+    assert body["version"] == kb.version
+    assert re.fullmatch(r"[0-9a-f]{64}", body["sha256"])
+    assert body["sha256"] == kb.sha256
+    assert body["counts"]["contraindication"] >= 18
+    assert body["counts"]["contraindication"] == len(kb.contraindications)
+    assert body["counts"]["state"] == 51
+    assert body["value_sets"]["loaded"] > 0
+    assert body["value_sets"]["problems"] == 0
+    assert set(body["languages"]) == {"en", "es"}
+
+
+# ---------------------------------------------------------------- screening
+
+
+def test_screen_bundle(client: Client, kb: KnowledgeBase) -> None:
+    response = client.post("/api/screen", content=body_of(anticoagulant_bundle()), headers=JSON)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    documented(ScreeningOut, body)
+    assert body["decision"] == "review"
+    finding = next(f for f in body["findings"] if f["rule"] == "contraindication.anticoagulant")
+    assert finding["certainty"] == "present"
+    assert any("Z79.01" in line for line in finding["evidence"])
+    assert set(finding["sources"]) <= set(body["citations"])
+    assert body["knowledge"]["version"] == kb.version
+    assert body["knowledge"]["sha256"] == kb.sha256
+    assert body["knowledge"]["value_sets"]["loaded"] > 0
+    assert "contraindication.implanted-device" in body["unanswered"]
+
+
+def test_screen_query_parameters(client: Client, kb: KnowledgeBase) -> None:
+    response = client.post(
+        "/api/screen?electrical_stimulation=false&language=es&as_of=2026-11-26",
+        content=body_of(anticoagulant_bundle()),
+        headers=FHIR_JSON,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    documented(ScreeningOut, body)
+    assert body["language"] == "es"
+    assert "contraindication.implanted-device" not in body["unanswered"]
+    rule = kb.contraindication("contraindication.anticoagulant")
+    assert rule is not None
+    finding = next(f for f in body["findings"] if f["rule"] == rule.id)
+    assert finding["title"] == rule.title.get("es")
+
+
+def test_screen_as_of_changes_the_age(client: Client) -> None:
+    response = client.post(
+        "/api/screen?as_of=1990-01-01", content=body_of(anticoagulant_bundle()), headers=JSON
+    )
+    assert response.status_code == 200
+    assert "contraindication.child" in [f["rule"] for f in response.json()["findings"]]
+
+
+def test_screen_fhir_json_with_charset(client: Client) -> None:
+    response = client.post(
+        "/api/screen",
+        content=body_of(anticoagulant_bundle()),
+        headers={"content-type": "application/fhir+json; charset=utf-8"},
+    )
+    assert response.status_code == 200, response.text
+    documented(ScreeningOut, response.json())
+
+
+def test_screen_intake_round_trip(client: Client) -> None:
+    """The API's own intake Questionnaire, answered "no" everywhere (yes to consent): eligible."""
+    q = client.get("/api/questionnaires/intake").json()
+    items = [
+        {
+            "linkId": item["linkId"],
+            "answer": [
+                {
+                    "valueCoding": {
+                        "system": YES_NO_SYSTEM,
+                        "code": "Y"
+                        if item["linkId"] == "contraindication.unable-to-consent"
+                        else "N",
+                    }
+                }
+            ],
+        }
+        for item in q["item"]
+    ]
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": f"{q['url']}|{q['version']}",
+        "status": "completed",
+        "item": items,
+    }
+    screened = client.post("/api/screen?electrical_stimulation=true", json=response)
+    assert screened.status_code == 200, screened.text
+    body = screened.json()
+    documented(ScreeningOut, body)
+    assert body["decision"] == "eligible"
+    assert body["findings"] == []
+    assert body["unanswered"] == []
+
+
+# ---------------------------------------------------------------- triage, coding, scope
+
+
+def test_triage(client: Client, kb: KnowledgeBase) -> None:
+    response = client.post("/api/triage", json={"symptoms": ["symptom.chest-pain"]})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    documented(TriageOut, body)
+    assert body["disposition"] == "emergency"
+    assert body["reasons"][0]["rule"] == "symptom.chest-pain"
+    assert body["advice"]
+    assert body["knowledge"]["version"] == kb.version
+
+
+def test_triage_temperature(client: Client) -> None:
+    response = client.post("/api/triage", json={"temperature": {"value": 100.4, "unit": "[degF]"}})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    documented(TriageOut, body)
+    assert body["disposition"] == "call-provider"
+    assert [r["rule"] for r in body["reasons"]] == ["symptom.fever"]
+
+
+def test_triage_spanish(client: Client) -> None:
+    document = {"symptoms": ["symptom.soreness"], "hours_since_treatment": 20, "language": "es"}
+    response = client.post("/api/triage", json=document)
+    assert response.status_code == 200
+    body = response.json()
+    documented(TriageOut, body)
+    assert body["language"] == "es"
+    assert body["disposition"] == "self-care"
+
+
+def test_code_session(client: Client) -> None:
+    response = client.post("/api/code-session", json=THREE_MUSCLES)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    documented(CodingOut, body)
+    assert [line["code"] for line in body["lines"]] == ["20561"]
+    assert body["lines"][0]["muscle_count"] == 3
+
+
+def test_scope(client: Client) -> None:
+    response = client.get("/api/scope/CO?profession=pt")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    documented(ScopeOut, body)
+    assert body["state"] == "CO"
+    assert body["profession"] == "pt"
+    assert body["status"] == "allowed"
+    assert body["may_perform"] is True
+
+
+def test_scope_not_permitted(client: Client) -> None:
+    response = client.get("/api/scope/NY")
+    assert response.status_code == 200
+    body = response.json()
+    documented(ScopeOut, body)
+    assert body["status"] == "not-permitted"
+    assert body["may_perform"] is False
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("which", ["intake", "aftercare"])
+def test_questionnaires(client: Client, kb: KnowledgeBase, which: str, language: str) -> None:
+    response = client.get(f"/api/questionnaires/{which}?language={language}")
+    assert response.status_code == 200, response.text
+    q = response.json()
+    assert q["resourceType"] == "Questionnaire"
+    assert q["id"] == f"needlewise-{which}"
+    assert q["language"] == language
+    assert q["version"] == kb.version
+    if which == "intake":
+        assert [i["linkId"] for i in q["item"]] == [r.id for r in kb.contraindications]
+        assert [i["text"] for i in q["item"]] == [
+            r.question.get(language) for r in kb.contraindications
+        ]
+
+
+# ---------------------------------------------------------------- errors
+
+
+def test_malformed_json(client: Client) -> None:
+    for path in ("/api/screen", "/api/triage", "/api/code-session"):
+        assert_error(client.post(path, content=b'{"a":', headers=JSON), 400, "invalid-json")
+
+
+def test_empty_body(client: Client) -> None:
+    for content in (b"", b"   \n"):
+        for path in ("/api/screen", "/api/triage", "/api/code-session"):
+            assert_error(client.post(path, content=content, headers=JSON), 400, "invalid-json")
+
+
+def test_wrong_resource_type(client: Client) -> None:
+    response = client.post("/api/screen", content=b'{"resourceType":"Patient"}', headers=JSON)
+    error = assert_error(response, 422, "invalid-input", "$.resourceType")
+    assert "Patient" in error["message"]
+
+
+def test_json_array(client: Client) -> None:
+    for path in ("/api/screen", "/api/triage", "/api/code-session"):
+        assert_error(client.post(path, json=[]), 422, "invalid-input", "$")
+
+
+def test_unknown_symptom(client: Client) -> None:
+    response = client.post("/api/triage", json={"symptoms": ["symptom.does-not-exist"]})
+    assert_error(response, 422, "invalid-input", "$.symptoms[0]")
+
+
+def test_unknown_temperature_unit(client: Client) -> None:
+    response = client.post("/api/triage", json={"temperature": {"value": 38.2, "unit": "C"}})
+    error = assert_error(response, 422, "invalid-input", "$.temperature")
+    assert "Cel" in error["message"]
+
+
+def test_unknown_muscle(client: Client) -> None:
+    document = {"muscles": [{"muscle": "muscle.made-up", "laterality": "left"}]}
+    assert_error(
+        client.post("/api/code-session", json=document), 422, "invalid-input", "$.muscles[0].muscle"
+    )
+
+
+def test_aftercare_time_code_of_wrong_type_is_422(client: Client) -> None:
+    """A time-since-treatment code that is not a string is unusable input, not a server error."""
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [{"linkId": "time-since-treatment", "answer": [{"valueCoding": {"code": {}}}]}],
+    }
+    assert_error(
+        client.post("/api/triage", json=response),
+        422,
+        "invalid-input",
+        "$.item[0].answer[0].valueCoding",
+    )
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+def test_wrong_media_type(client: Client, content_type: str) -> None:
+    for path in ("/api/screen", "/api/triage", "/api/code-session"):
+        response = client.post(
+            path, content=body_of(anticoagulant_bundle()), headers={"content-type": content_type}
+        )
+        assert_error(response, 415, "unsupported-media-type")
+
+
+def test_missing_media_type(client: Client) -> None:
+    response = client.post("/api/screen", content=body_of(anticoagulant_bundle()))
+    assert_error(response, 415, "unsupported-media-type")
+
+
+def test_too_large_declared(small_client: Client) -> None:
+    big = body_of({"text": "a" * (SMALL_LIMIT * 2)})
+    for path in ("/api/screen", "/api/triage", "/api/code-session"):
+        assert_error(small_client.post(path, content=big, headers=JSON), 413, "too-large")
+
+
+def test_too_large_streamed_without_length(small_client: Client) -> None:
+    """A chunked body (no content-length) is cut off once it passes the limit."""
+
+    def chunks() -> Callable[[], AsyncIterator[bytes]]:
+        async def gen() -> AsyncIterator[bytes]:
+            for _ in range(8):
+                yield b" " * 512
+            yield b"{}"
+
+        return gen
+
+    response = small_client.post("/api/triage", content=chunks()(), headers=JSON)
+    assert response.request.headers.get("transfer-encoding") == "chunked"
+    assert_error(response, 413, "too-large")
+
+
+def test_small_body_under_the_limit_is_accepted(small_client: Client) -> None:
+    response = small_client.post("/api/triage", json={"symptoms": ["symptom.chest-pain"]})
+    assert response.status_code == 200
+    assert response.json()["disposition"] == "emergency"
+
+
+def test_unknown_route(client: Client) -> None:
+    assert_error(client.get("/api/nope"), 404, "not-found")
+    assert_error(client.post("/nope", json={}), 404, "not-found")
+
+
+def test_wrong_method(client: Client) -> None:
+    assert_error(client.get("/api/screen"), 405, "method-not-allowed")
+
+
+@pytest.mark.parametrize(
+    ("url", "location"),
+    [
+        ("/api/questionnaires/intake?language=fr", "language"),
+        ("/api/questionnaires/discharge", "which"),
+        ("/api/scope/CO?language=fr", "language"),
+        ("/api/scope/CO?profession=dentist", "profession"),
+        ("/api/scope/XX", "state"),
+    ],
+)
+def test_bad_get_parameters(client: Client, url: str, location: str) -> None:
+    assert_error(client.get(url), 422, "invalid-input", location)
+
+
+@pytest.mark.parametrize(
+    ("query", "location"),
+    [
+        ("language=fr", "language"),
+        ("as_of=26-11-2026", "as_of"),
+        ("electrical_stimulation=maybe", "electrical_stimulation"),
+    ],
+)
+def test_bad_screen_query(client: Client, query: str, location: str) -> None:
+    response = client.post(
+        f"/api/screen?{query}", content=body_of(anticoagulant_bundle()), headers=JSON
+    )
+    assert_error(response, 422, "invalid-input", location)
+
+
+def test_bad_requests_change_nothing(client: Client, small_client: Client) -> None:
+    before = client.get("/api/knowledge").json()
+    screened_before = client.post("/api/screen?as_of=2026-11-26", json=anticoagulant_bundle())
+    bad: list[tuple[str, dict[str, Any]]] = [
+        ("/api/screen", {"content": b'{"a":', "headers": JSON}),
+        ("/api/screen", {"content": b"", "headers": JSON}),
+        ("/api/screen", {"content": b'{"resourceType":"Patient"}', "headers": JSON}),
+        ("/api/screen", {"content": b"{}", "headers": {"content-type": "text/plain"}}),
+        ("/api/triage", {"json": {"symptoms": ["symptom.nope"]}}),
+        ("/api/triage", {"json": {"temperature": {"value": 38, "unit": "C"}}}),
+        ("/api/code-session", {"json": {"muscles": [{"muscle": "x", "laterality": "left"}]}}),
+        ("/api/screen?language=fr", {"json": anticoagulant_bundle()}),
+    ]
+    for path, kwargs in bad:
+        assert client.post(path, **kwargs).status_code >= 400
+    big = body_of({"text": "a" * (SMALL_LIMIT * 2)})
+    assert small_client.post("/api/triage", content=big, headers=JSON).status_code == 413
+    assert client.get("/api/scope/XX").status_code == 422
+
+    assert client.get("/api/knowledge").json() == before
+    screened_after = client.post("/api/screen?as_of=2026-11-26", json=anticoagulant_bundle())
+    assert screened_after.json() == screened_before.json()
+
+
+# ---------------------------------------------------------------- OpenAPI
+
+POST_ERRORS = {"400", "413", "415", "422", "500"}
+GET_PARAM_ERRORS = {"422", "500"}
+RESPONSE_MODELS = {
+    ("get", "/healthz"): "HealthOut",
+    ("get", "/api/knowledge"): "KnowledgeOut",
+    ("post", "/api/screen"): "ScreeningOut",
+    ("post", "/api/triage"): "TriageOut",
+    ("post", "/api/code-session"): "CodingOut",
+    ("get", "/api/scope/{state}"): "ScopeOut",
+}
+
+
+def test_openapi_lists_every_endpoint(openapi: dict[str, Any]) -> None:
+    operations = {(m, p) for p, ops in openapi["paths"].items() for m in ops}
+    expected = {*RESPONSE_MODELS, ("get", "/api/questionnaires/{which}")}
+    assert expected <= operations
+
+
+def test_openapi_documents_every_status(openapi: dict[str, Any]) -> None:
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            statuses = set(operation["responses"])
+            assert "200" in statuses, (method, path)
+            assert "500" in statuses, (method, path)
+            if method == "post":
+                assert statuses >= {"200", *POST_ERRORS}, (method, path, statuses)
+            if operation.get("parameters"):
+                assert statuses >= {"200", *GET_PARAM_ERRORS}, (method, path, statuses)
+            for status in statuses - {"200"}:
+                schema = operation["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (
+                    method,
+                    path,
+                    status,
+                )
+
+
+def test_openapi_response_models(openapi: dict[str, Any]) -> None:
+    for (method, path), model in RESPONSE_MODELS.items():
+        ok = openapi["paths"][path][method]["responses"]["200"]
+        assert ok["content"]["application/json"]["schema"] == {
+            "$ref": f"#/components/schemas/{model}"
+        }
+
+
+def test_openapi_json_bodies_are_not_documented_as_strings(openapi: dict[str, Any]) -> None:
+    """Every endpoint returns a JSON object; no 200 schema may say the body is a string
+    (a ``type: string`` beside a ``$ref`` makes the schema unsatisfiable for an object)."""
+    wrong = [
+        (method, path, media)
+        for path, operations in openapi["paths"].items()
+        for method, operation in operations.items()
+        for media, content in operation["responses"]["200"].get("content", {}).items()
+        if "json" in media and content.get("schema", {}).get("type") == "string"
+    ]
+    assert wrong == []
+
+
+def test_openapi_post_bodies(openapi: dict[str, Any]) -> None:
+    for path in ("/api/screen", "/api/triage", "/api/code-session"):
+        body = openapi["paths"][path]["post"]["requestBody"]
+        assert body["required"] is True
+        assert {"application/json", "application/fhir+json"} <= set(body["content"])
+
+
+def test_openapi_parameters(openapi: dict[str, Any]) -> None:
+    screen = openapi["paths"]["/api/screen"]["post"]
+    assert {p["name"] for p in screen["parameters"]} == {
+        "electrical_stimulation",
+        "as_of",
+        "language",
+    }
+    scope = openapi["paths"]["/api/scope/{state}"]["get"]
+    assert {p["name"] for p in scope["parameters"]} == {"state", "profession", "language"}
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "template", "kwargs"),
+    [
+        ("GET", "/healthz", "/healthz", {}),
+        ("GET", "/api/knowledge", "/api/knowledge", {}),
+        ("POST", "/api/screen", "/api/screen", {"json": anticoagulant_bundle()}),
+        ("POST", "/api/triage", "/api/triage", {"json": {"symptoms": []}}),
+        ("POST", "/api/code-session", "/api/code-session", {"json": THREE_MUSCLES}),
+        ("GET", "/api/scope/CO", "/api/scope/{state}", {}),
+        ("GET", "/api/questionnaires/intake", "/api/questionnaires/{which}", {}),
+        ("GET", "/api/questionnaires/aftercare", "/api/questionnaires/{which}", {}),
+    ],
+)
+def test_response_media_type_is_the_documented_one(
+    client: Client,
+    openapi: dict[str, Any],
+    method: str,
+    url: str,
+    template: str,
+    kwargs: dict[str, Any],
+) -> None:
+    response = client.request(method, url, **kwargs)
+    assert response.status_code == 200
+    media = response.headers["content-type"].split(";")[0].strip()
+    documented_media = openapi["paths"][template][method.lower()]["responses"]["200"]["content"]
+    assert media in documented_media, (url, media, sorted(documented_media))
+
+
+def test_docs_page(client: Client) -> None:
+    response = client.get("/docs")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert "/openapi.json" in response.text
+
+
+# ---------------------------------------------------------------- headers and leaks
+
+
+def assert_security_headers(response: httpx.Response) -> None:
+    assert response.headers.get("x-content-type-options") == "nosniff", response.request.url
+    assert response.headers.get("x-frame-options") == "DENY", response.request.url
+    assert "default-src 'none'" in response.headers.get("content-security-policy", "")
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "kwargs"),
+    [
+        ("GET", "/healthz", {}),
+        ("GET", "/api/knowledge", {}),
+        ("GET", "/openapi.json", {}),
+        ("POST", "/api/screen", {"json": anticoagulant_bundle()}),
+        ("POST", "/api/screen", {"content": b'{"a":', "headers": JSON}),
+        ("POST", "/api/screen", {"content": b"{}", "headers": {"content-type": "text/plain"}}),
+        ("POST", "/api/triage", {"json": {"symptoms": ["symptom.nope"]}}),
+        ("GET", "/api/scope/XX", {}),
+        ("GET", "/nope", {}),
+    ],
+)
+def test_security_headers(client: Client, method: str, url: str, kwargs: dict[str, Any]) -> None:
+    assert_security_headers(client.request(method, url, **kwargs))
+
+
+def test_security_headers_on_too_large(small_client: Client) -> None:
+    big = body_of({"text": "a" * (SMALL_LIMIT * 2)})
+    response = small_client.post("/api/triage", content=big, headers=JSON)
+    assert response.status_code == 413
+    assert_security_headers(response)
+
+
+def test_security_headers_on_a_server_error(client: Client) -> None:
+    """Whatever status this crashing input gets (today 500), the headers are there."""
+    response = client.post(
+        "/api/triage",
+        json={
+            "resourceType": "QuestionnaireResponse",
+            "item": [{"linkId": "time-since-treatment", "answer": [{"valueCoding": {"code": []}}]}],
+        },
+    )
+    assert response.status_code >= 400
+    documented(ErrorResponse, response.json())
+    assert "TypeError" not in response.text
+    assert_security_headers(response)
+
+
+def test_docs_page_has_its_own_policy(client: Client) -> None:
+    response = client.get("/docs")
+    assert response.headers.get("x-frame-options") == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+
+
+LEAK_PROBES: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", "/api/screen", {"content": b'{"a":', "headers": JSON}),
+    ("POST", "/api/screen", {"content": b'{"resourceType":"Patient"}', "headers": JSON}),
+    ("POST", "/api/screen", {"json": {"resourceType": "Bundle", "type": "weird"}}),
+    ("POST", "/api/screen", {"json": {"resourceType": "Bundle", "type": "collection", "entry": 5}}),
+    ("POST", "/api/triage", {"json": {"symptoms": ["symptom.nope"]}}),
+    ("POST", "/api/triage", {"json": {"temperature": {"value": "hot", "unit": "Cel"}}}),
+    ("POST", "/api/triage", {"json": {"resourceType": "QuestionnaireResponse", "item": [1]}}),
+    (
+        "POST",
+        "/api/triage",
+        {
+            "json": {
+                "resourceType": "QuestionnaireResponse",
+                "item": [
+                    {"linkId": "time-since-treatment", "answer": [{"valueCoding": {"code": []}}]}
+                ],
+            }
+        },
+    ),
+    ("POST", "/api/code-session", {"json": {"muscles": "all of them"}}),
+    ("GET", "/api/scope/XX", {}),
+    ("GET", "/api/questionnaires/intake?language=fr", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "kwargs"), LEAK_PROBES)
+def test_no_internal_details_leak(
+    client: Client, method: str, url: str, kwargs: dict[str, Any]
+) -> None:
+    response = client.request(method, url, **kwargs)
+    assert response.status_code >= 400
+    documented(ErrorResponse, response.json())
+    for leak in ("Traceback", 'File "', "site-packages", "needlewise/"):
+        assert leak not in response.text, (leak, response.text)
