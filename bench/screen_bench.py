@@ -94,8 +94,22 @@ def make_bundle(rng: random.Random, index: int) -> dict[str, Any]:
         add(
             {
                 "resourceType": "Condition",
-                "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": status}]},
-                "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status", "code": "confirmed"}]},
+                "clinicalStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                            "code": status,
+                        }
+                    ]
+                },
+                "verificationStatus": {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                            "code": "confirmed",
+                        }
+                    ]
+                },
                 "code": _concept(system, code, display),
                 "subject": subject,
                 "onsetDateTime": f"20{rng.randint(10, 25)}-0{rng.randint(1, 9)}-15T10:00:00Z",
@@ -116,7 +130,14 @@ def make_bundle(rng: random.Random, index: int) -> dict[str, Any]:
     add(
         {
             "resourceType": "AllergyIntolerance",
-            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical", "code": "active"}]},
+            "clinicalStatus": {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical",
+                        "code": "active",
+                    }
+                ]
+            },
             "code": _concept(SCT, rng.choice(["33396006", "91936005", "300916003"]), "Allergen"),
             "patient": subject,
         }
@@ -128,12 +149,35 @@ def make_bundle(rng: random.Random, index: int) -> dict[str, Any]:
             {
                 "resourceType": "Observation",
                 "status": "final",
-                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+                "category": [
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                "code": "vital-signs",
+                            }
+                        ]
+                    }
+                ],
                 "code": _concept(system, code, display),
                 "subject": subject,
                 "effectiveDateTime": f"2026-0{rng.randint(1, 9)}-0{rng.randint(1, 9)}T08:00:00Z",
-                "valueQuantity": {"value": round(rng.uniform(1, 300), 1), "unit": "1", "system": "http://unitsofmeasure.org", "code": "1"},
-                "interpretation": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", "code": flag}]}],
+                "valueQuantity": {
+                    "value": round(rng.uniform(1, 300), 1),
+                    "unit": "1",
+                    "system": "http://unitsofmeasure.org",
+                    "code": "1",
+                },
+                "interpretation": [
+                    {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation",
+                                "code": flag,
+                            }
+                        ]
+                    }
+                ],
             }
         )
     for _ in range(2):
@@ -181,7 +225,9 @@ def main() -> None:
     def screen_all() -> None:
         decisions.clear()
         for payload in payloads:
-            result = screen_document(orjson.loads(payload), kb, as_of=day, electrical_stimulation=False)
+            result = screen_document(
+                orjson.loads(payload), kb, as_of=day, electrical_stimulation=False
+            )
             decisions[result.decision] = decisions.get(result.decision, 0) + 1
 
     screen_all()  # warm up (builds caches) and checks every Bundle screens
@@ -189,11 +235,15 @@ def main() -> None:
     screen = best_of(args.repeat, screen_all)
     parse_rate, screen_rate = args.n / parse, args.n / screen
     ratio = screen_rate / parse_rate
-    print(f"screen_bench: {args.n} synthetic Bundles, {resources} resources each, {size:.1f} KiB average")
+    print(
+        f"screen_bench: {args.n} synthetic Bundles, {resources} resources each, {size:.1f} KiB average"
+    )
     print(f"  knowledge {kb.version}, value sets loaded: {kb.codes.value_sets_loaded}")
     print(f"  parse only (orjson.loads):   {parse_rate:10,.0f} patients/s")
     print(f"  parse + screen:              {screen_rate:10,.0f} patients/s")
-    print(f"  ratio screen / parse-only:   {ratio:10.2f}   (target >= 0.25: {'met' if ratio >= 0.25 else 'NOT met'})")
+    print(
+        f"  ratio screen / parse-only:   {ratio:10.2f}   (target >= 0.25: {'met' if ratio >= 0.25 else 'NOT met'})"
+    )
     print(f"  decisions: {dict(sorted(decisions.items()))}")
 
 

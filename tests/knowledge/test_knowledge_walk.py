@@ -75,7 +75,8 @@ def test_promised_contraindication_exists_with_its_level(kb: KnowledgeBase, rule
     rule = kb.contraindication(rule_id)
     assert rule is not None, f"{rule_id} missing"
     assert rule.level.value == PROMISED_CONTRAINDICATIONS[rule_id]
-    assert rule.level_rationale.en and rule.level_rationale.es
+    assert rule.level_rationale.en
+    assert rule.level_rationale.es
 
 
 def test_ids_are_dotted_and_unique(kb: KnowledgeBase) -> None:
@@ -104,7 +105,8 @@ def test_every_text_has_both_languages(kb: KnowledgeBase) -> None:
     texts = all_of(kb, Text)
     assert len(texts) > 300
     for path, text in texts:
-        assert text.en.strip() and text.es.strip(), path
+        assert text.en.strip(), path
+        assert text.es.strip(), path
 
 
 def test_questions_are_really_translated(kb: KnowledgeBase) -> None:
@@ -133,7 +135,9 @@ def test_every_icd10cm_code_exists_in_the_cms_tabular(kb: KnowledgeBase) -> None
             description.lower() in coding.display.lower()
         ), f"{path}: display {coding.display!r} vs tabular {description!r}"
         if isinstance(coding, CodeRef) and coding.match == "exact":
-            assert icd.is_leaf(coding.code), f"{path}: {coding.code} is a category, match exactly only leaves"
+            assert icd.is_leaf(coding.code), (
+                f"{path}: {coding.code} is a category, match exactly only leaves"
+            )
 
 
 def _folder_codes(folder: Path) -> set[tuple[str, str]]:
@@ -142,7 +146,9 @@ def _folder_codes(folder: Path) -> set[tuple[str, str]]:
         document = orjson.loads(path.read_bytes())
         for include in document.get("compose", {}).get("include", []):
             codes.update((include.get("system"), c["code"]) for c in include.get("concept", []))
-        codes.update((c.get("system"), c["code"]) for c in document.get("expansion", {}).get("contains", []))
+        codes.update(
+            (c.get("system"), c["code"]) for c in document.get("expansion", {}).get("contains", [])
+        )
         if isinstance(document.get("codes"), list):
             codes.update((document["system"], c["code"]) for c in document["codes"])
     return codes
@@ -193,7 +199,9 @@ def test_unknown_keys_are_rejected_with_file_and_item(tmp_path: Path) -> None:
     target = tmp_path / "contraindications.yaml"
     target.write_text(
         target.read_text().replace(
-            "  - id: contraindication.pregnancy\n", "  - id: contraindication.pregnancy\n    colour: red\n", 1
+            "  - id: contraindication.pregnancy\n",
+            "  - id: contraindication.pregnancy\n    colour: red\n",
+            1,
         )
     )
     with pytest.raises(KnowledgeError) as caught:
