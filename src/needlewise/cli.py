@@ -366,7 +366,9 @@ def serve(obj: Context, host: str | None, port: int | None) -> None:
             **({"port": port} if port else {}),
         }
     )
-    click.echo(f"needlewise serving on http://{settings.host}:{settings.port} (API docs at /docs)")
+    from needlewise.docgen import serve_banner
+
+    click.echo(serve_banner(settings.host, settings.port))
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=settings.log_level
     )

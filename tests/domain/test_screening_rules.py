@@ -370,6 +370,9 @@ RECORD_ROWS = [
     P(DIABETES, condition("E11.9", clinical=None), "present", "clinical status not recorded", id="diabetes-no-status"),
     P(DIABETES, condition("E11.9", ver="provisional"), "present", "provisional", id="diabetes-provisional"),
     P(DIABETES, condition("E11.9", ver="unconfirmed"), "present", "unconfirmed", id="diabetes-unconfirmed"),
+    P(DIABETES, condition("E11.9", system="urn:oid:2.16.840.1.113883.6.90"), "present", None, id="diabetes-icd10cm-oid-system"),
+    P(DIABETES, condition(" E11.9 "), "present", None, id="diabetes-code-with-spaces"),
+    P(ANTICOAGULANT, medication("11289", system="urn:oid:2.16.840.1.113883.6.88"), "present", None, id="anticoagulant-rxnorm-oid-system"),
     P(DIABETES, condition("E11.9", clinical="resolved"), None, None, id="diabetes-resolved"),
     P(DIABETES, condition("E11.9", clinical="inactive"), None, None, id="diabetes-inactive"),
     P(DIABETES, condition("E11.9", clinical="remission"), None, None, id="diabetes-remission"),
@@ -386,6 +389,7 @@ RECORD_ROWS = [
         P(ANTICOAGULANT, medication("11289", kind="MedicationStatement", status=s), None, None, id=f"anticoagulant-statement-{s}")
         for s in ("completed", "stopped", "not-taken", "entered-in-error")
     ],
+    P(METAL, allergy("91935009") | {"reaction": [{"substance": concept(SNOMED, "33396006")}]}, "present", "33396006", id="metal-allergy-reaction-substance"),
     P(METAL, allergy("33396006", clinical="inactive"), None, None, id="metal-allergy-inactive"),
     P(METAL, allergy("33396006", clinical="resolved"), None, None, id="metal-allergy-resolved"),
     P(METAL, allergy("33396006", ver="refuted"), None, None, id="metal-allergy-refuted"),

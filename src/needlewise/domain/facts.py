@@ -49,6 +49,7 @@ class ClinicalRecord(NamedTuple):
     text: str | None = None
     values: tuple[Code, ...] = ()
     interpretations: tuple[str, ...] = ()
+    quantity: tuple[float, str | None] | None = None
     when: str | None = None
     qualifier: str | None = None
 
@@ -59,12 +60,17 @@ def _empty_answers() -> Mapping[str, IntakeAnswer]:
 
 @dataclass(frozen=True)
 class PatientFacts:
-    """Everything screening knows about one patient on one day."""
+    """Everything screening knows about one patient on one day.
+
+    ``birth_date`` is the latest day a (possibly partial) recorded birth date can mean,
+    so ages err young; ``birth_date_recorded`` is the date as recorded, for evidence.
+    """
 
     as_of: date
     answers: Mapping[str, IntakeAnswer] = field(default_factory=_empty_answers)
     records: tuple[ClinicalRecord, ...] = ()
     birth_date: date | None = None
+    birth_date_recorded: str | None = None
     patient_reference: str | None = None
     electrical_stimulation: bool | None = None
 

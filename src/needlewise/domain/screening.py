@@ -15,6 +15,8 @@ rule's sources. This module is pure: no I/O.
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -22,7 +24,7 @@ from typing import Any, Literal
 from needlewise.domain.facts import ClinicalRecord, PatientFacts
 from needlewise.knowledge.base import KnowledgeBase, KnowledgeStamp
 from needlewise.knowledge.codeindex import normalize_code, normalize_system, system_name
-from needlewise.knowledge.schema import Coding, Contraindication, Level
+from needlewise.knowledge.schema import Coding, Contraindication, Level, Threshold
 
 Decision = Literal["eligible", "review", "not-eligible"]
 Certainty = Literal["present", "possible"]
@@ -30,6 +32,12 @@ Certainty = Literal["present", "possible"]
 _LEVEL_ORDER = {Level.absolute: 0, Level.relative: 1, Level.precaution: 2}
 _MEDICATION_TYPES = frozenset({"MedicationRequest", "MedicationStatement"})
 _ANSWER_WORDS = {"yes": "yes", "no": "no", "unsure": "not sure"}
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
 
 
 @dataclass
@@ -133,9 +141,9 @@ class _Screen:
         accumulator.add(text, certainty, ref)
 
     def answers(self) -> None:
-        for rule in self.kb.contraindications:
-            answer = self.facts.answers.get(rule.id)
-            if answer is None:
+        for rule_id, answer in self.facts.answers.items():
+            rule = self.kb.contraindication(rule_id)
+            if rule is None:
                 continue
             said = f"{answer.where} = {_ANSWER_WORDS[answer.answer]}"
             if answer.answer == "unsure":
@@ -150,13 +158,19 @@ class _Screen:
                 self.observation(record)
                 continue
             for coding in record.codes:
+                by_rule: dict[str, list[str]] = {}
                 for hit in codes.lookup(record.resource_type, coding.system, coding.code):
                     unverified = "" if hit.verified else " (code marked unverified)"
+                    by_rule.setdefault(hit.rule, []).append(hit.via + unverified)
+                for rule_id, vias in by_rule.items():
+                    shown = "; ".join(vias[:3]) + (
+                        f"; and {len(vias) - 3} more" if len(vias) > 3 else ""
+                    )
                     text = (
                         f"{record.reference} {_coding_text(coding.system, coding.code, coding.display)}"
-                        f" matched {hit.via}{unverified}{_record_suffix(record)}"
+                        f" matched {shown}{_record_suffix(record)}"
                     )
-                    self.fire(hit.rule, text, "present", record.reference)
+                    self.fire(rule_id, text, "present", record.reference)
             if record.resource_type in _MEDICATION_TYPES:
                 words = " ".join(
                     [c.display for c in record.codes if c.display] + [record.text or ""]
@@ -188,6 +202,8 @@ class _Screen:
                     elif unclear is not None:
                         text = f"{head} = {shown} (unclear){_record_suffix(record)}"
                         self.fire(hit.rule, text, "possible", record.reference)
+                if trigger.threshold is not None and record.quantity is not None:
+                    self.threshold(record, head, hit.rule, trigger.threshold)
                 for flag in record.interpretations:
                     if flag in trigger.fire_interpretations:
                         text = (
@@ -196,18 +212,39 @@ class _Screen:
                         )
                         self.fire(hit.rule, text, "present", record.reference)
 
+    def threshold(self, record: ClinicalRecord, head: str, rule_id: str, limit: Threshold) -> None:
+        assert record.quantity is not None
+        value, unit = record.quantity
+        shown = f"{head} = {value:g} {unit or '(no unit)'}"
+        if unit != limit.unit:
+            # cannot compare across units: unclear, so it counts as possible (escalates)
+            self.fire(
+                rule_id,
+                f"{shown}; threshold is in {limit.unit}, cannot compare",
+                "possible",
+                record.reference,
+            )
+        elif _COMPARE[limit.comparator](value, limit.value):
+            text = (
+                f"{shown} {limit.comparator} {limit.value:g} {limit.unit}{_record_suffix(record)}"
+            )
+            self.fire(rule_id, text, "present", record.reference)
+
     def age(self) -> None:
         birth = self.facts.birth_date
         if birth is None:
             return
         age = _age_on(birth, self.facts.as_of)
-        for rule in self.kb.contraindications:
+        for rule in self.kb.age_rules:
             age_rule = rule.triggers.age
             if age_rule is not None and age < age_rule.under_years:
                 who = self.facts.patient_reference or "Patient"
                 note = "" if age_rule.verified else " (age cut-off unverified)"
+                recorded = self.facts.birth_date_recorded or birth.isoformat()
+                if recorded != birth.isoformat():
+                    recorded += f" (read as {birth.isoformat()}, the latest day it can mean)"
                 text = (
-                    f"{who} birthDate {birth.isoformat()}: age {age} on "
+                    f"{who} birthDate {recorded}: age {age} on "
                     f"{self.facts.as_of.isoformat()}, under {age_rule.under_years}{note}"
                 )
                 self.fire(rule.id, text, "present", who)
@@ -256,10 +293,9 @@ def screen(facts: PatientFacts, kb: KnowledgeBase, language: str = "en") -> Scre
     age_known = facts.birth_date is not None
     unanswered = tuple(
         rule.id
-        for rule in kb.contraindications
-        if rule.required
-        and rule.id not in facts.answers
-        and not run.plan_excludes(rule)
+        for rule in kb.required_rules
+        if rule.id not in facts.answers
+        and not (rule.requires_plan is not None and run.plan_excludes(rule))
         and not (age_known and rule.triggers.age is not None)
     )
     if unanswered:

@@ -120,6 +120,22 @@ def _escalation_matches(
     return "; ".join(notes)
 
 
+def _merge(reasons: list[Reason]) -> list[Reason]:
+    """One reason per rule: a symptom both ticked and written about is listed once,
+    at the highest tier any of its reports reached, with every input it matched."""
+    merged: dict[str, Reason] = {}
+    for reason in reasons:
+        seen = merged.get(reason.rule)
+        if seen is None:
+            merged[reason.rule] = reason
+        else:
+            tier = max(seen.tier, reason.tier, key=lambda t: t.rank)
+            merged[reason.rule] = Reason(
+                reason.rule, f"{seen.matched}; {reason.matched}", tier, seen.title
+            )
+    return list(merged.values())
+
+
 def triage(report: SymptomReport, kb: KnowledgeBase) -> TriageResult:
     """Decide the after-treatment disposition for one check-in."""
     language = report.language
@@ -174,6 +190,7 @@ def triage(report: SymptomReport, kb: KnowledgeBase) -> TriageResult:
             )
         )
 
+    reasons = _merge(reasons)
     disposition = max((r.tier for r in reasons), key=lambda t: t.rank, default=Tier.self_care)
     reasons.sort(key=lambda r: -r.tier.rank)  # stable: input order within a tier
 

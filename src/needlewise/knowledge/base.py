@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -106,6 +107,21 @@ class KnowledgeBase:
     @property
     def contraindications(self) -> list[Contraindication]:
         return self.data.contraindications
+
+    @cached_property
+    def required_rules(self) -> tuple[Contraindication, ...]:
+        """Rules whose intake question must be answered (knowledge order)."""
+        return tuple(rule for rule in self.data.contraindications if rule.required)
+
+    @cached_property
+    def age_rules(self) -> tuple[Contraindication, ...]:
+        """Rules that fire on the patient's age."""
+        return tuple(rule for rule in self.data.contraindications if rule.triggers.age is not None)
+
+    @cached_property
+    def rule_ids(self) -> frozenset[str]:
+        """Every contraindication id (the intake Questionnaire's linkIds)."""
+        return frozenset(rule.id for rule in self.data.contraindications)
 
     @property
     def symptoms(self) -> list[Symptom]:

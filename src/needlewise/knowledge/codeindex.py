@@ -111,6 +111,8 @@ class CodeIndex:
     named_sets: list[NamedSetStatus] = field(default_factory=list)
     maybe_codes: dict[str, frozenset[str]] = field(default_factory=dict)
     name_words: frozenset[str] = frozenset()
+    fire_flags: frozenset[str] = frozenset()
+    has_thresholds: bool = False
     _memo: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)
     value_sets_loaded: int = 0
     value_sets_sha256: str = ""
@@ -276,5 +278,14 @@ def build_code_index(
         for system, code in table:
             maybe[system].add(code)
     index.maybe_codes = {system: frozenset(codes) for system, codes in maybe.items()}
+    index.has_thresholds = any(
+        hit.trigger.threshold is not None for hits in index.observations.values() for hit in hits
+    )
+    index.fire_flags = frozenset(
+        flag
+        for hits in index.observations.values()
+        for hit in hits
+        for flag in hit.trigger.fire_interpretations
+    )
     index.named_sets = sorted(statuses.values(), key=lambda s: s.url)
     return index

@@ -34,6 +34,7 @@ def screen_document(
         answers=MappingProxyType(dict(data.answers)),
         records=tuple(data.records),
         birth_date=data.birth_date,
+        birth_date_recorded=data.birth_date_recorded,
         patient_reference=data.patient_reference,
         electrical_stimulation=electrical_stimulation,
     )

@@ -40,6 +40,7 @@ class ScreeningInput:
     answers: dict[str, IntakeAnswer] = field(default_factory=dict)
     records: list[ClinicalRecord] = field(default_factory=list)
     birth_date: date | None = None
+    birth_date_recorded: str | None = None
     patient_reference: str | None = None
     skipped: dict[str, int] = field(default_factory=dict)
 
@@ -83,7 +84,7 @@ class _Reader:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
         self.result = ScreeningInput()
-        self.rule_ids = {rule.id for rule in kb.contraindications}
+        self.rule_ids = kb.rule_ids
         self.patient_keys: set[str] = set()
         self.subjects: dict[str, str] = {}  # raw reference -> where it was first seen
         self.raw_entries: list[Any] = []
@@ -118,6 +119,7 @@ class _Reader:
         birth = opt_str(resource, "birthDate", path)
         if birth:
             self.result.birth_date = parse_birth_date(birth, child(path, "birthDate"))
+            self.result.birth_date_recorded = birth
 
     def questionnaire_response(self, resource: JsonObject, path: str, *, required: bool) -> None:
         reference = opt_str(resource, "questionnaire", path)
@@ -214,7 +216,7 @@ class _Reader:
             key, path = next(iter(others.items()))
             raise InputError(f"refers to {key}, not to the Bundle's patient", path)
         if not self.patient_keys and len(keys) > 1:
-            path = sorted(keys.values())[1]
+            path = list(keys.values())[1]  # the first reference that differs, in reading order
             raise InputError(
                 f"resources refer to {len(keys)} different patients; screen one patient at a time",
                 path,

@@ -66,7 +66,7 @@ def yes_no_unsure(answer: JsonObject, where: str, link_id: str) -> Answer:
 
 
 def read_intake_answers(
-    response: JsonObject, path: str, rule_ids: set[str]
+    response: JsonObject, path: str, rule_ids: frozenset[str]
 ) -> dict[str, IntakeAnswer]:
     """Answers to the intake questions, by rule id."""
     rid = opt_str(response, "id", path) or "(no id)"

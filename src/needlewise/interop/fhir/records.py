@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from needlewise.domain.facts import ClinicalRecord, Code
+from needlewise.errors import InputError
 from needlewise.interop.fhir.access import (
     JsonObject,
     child,
@@ -43,6 +44,7 @@ SCREENED_TYPES = frozenset(
     }
 )
 
+_V3_FLAGS = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 _INACTIVE_CLINICAL = {"inactive", "remission", "resolved"}
 _VOID_VERIFICATION = {"refuted", "entered-in-error"}
 _TENTATIVE_VERIFICATION = {"unconfirmed", "provisional", "differential"}
@@ -111,6 +113,25 @@ _DATES = {
 }
 
 
+def _has_firing_flag(interpretation: object, flags: frozenset[str]) -> bool:
+    """True when an interpretation list holds a firing flag, or is malformed (so the
+    full reader reports it)."""
+    if interpretation is None:
+        return False
+    if type(interpretation) is not list:
+        return True
+    for concept in interpretation:
+        if type(concept) is not dict:
+            return True
+        coding = concept.get("coding")
+        if type(coding) is not list:
+            return coding is not None
+        for item in coding:
+            if type(item) is not dict or item.get("code") in flags:
+                return True
+    return False
+
+
 def may_fire(kind: str, resource: JsonObject, codes: CodeIndex) -> bool:
     """Fast check on raw JSON: could this resource fire any rule?
 
@@ -123,6 +144,15 @@ def may_fire(kind: str, resource: JsonObject, codes: CodeIndex) -> bool:
     concept = resource.get("medicationCodeableConcept" if medication else "code")
     if type(concept) is not dict or (medication and "medicationReference" in resource):
         return concept is not None or medication
+    # an Observation fires only through a coded value, a laboratory flag, or a numeric
+    # value when some rule has a threshold
+    if (
+        kind == "Observation"
+        and "valueCodeableConcept" not in resource
+        and not (codes.has_thresholds and "valueQuantity" in resource)
+        and not _has_firing_flag(resource.get("interpretation"), codes.fire_flags)
+    ):
+        return False
     coding = concept.get("coding")
     if coding is not None:
         if type(coding) is not list:
@@ -216,13 +246,33 @@ def read_record(
 
     values: tuple[Code, ...] = ()
     interpretations: tuple[str, ...] = ()
+    quantity: tuple[float, str | None] | None = None
     if kind == "Observation":
         values = concept_codes(resource, "valueCodeableConcept", path)
+        measured = opt_object(resource, "valueQuantity", path)
+        if measured is not None:
+            number = measured.get("value")
+            if isinstance(number, bool) or not isinstance(number, (int, float)):
+                if number is not None:
+                    raise InputError(
+                        "valueQuantity.value must be a number", f"{path}.valueQuantity.value"
+                    )
+            else:
+                unit = measured.get("code") or measured.get("unit")
+                quantity = (float(number), unit if type(unit) is str else None)
         if resource.get("interpretation") is not None:
             flags: list[str] = []
             for i, raw in enumerate(opt_list(resource, "interpretation", path)):
                 where = f"{path}.interpretation[{i}]"
-                flags.extend(c.code for c in codings(expect_object(raw, where), where))
+                concept = expect_object(raw, where)
+                flags.extend(c.code for c in codings(concept, where) if c.system == _V3_FLAGS)
+                # a flag without a system (e.g. {"code": "LL"}) is still the lab's flag:
+                # ignoring it could miss a finding, so it counts
+                for j, coding in enumerate(opt_list(concept, "coding", where)):
+                    coding = expect_object(coding, f"{where}.coding[{j}]")
+                    code = opt_str(coding, "code", f"{where}.coding[{j}]")
+                    if code and coding.get("system") is None:
+                        flags.append(code)
             interpretations = tuple(flags)
     return ClinicalRecord(
         resource_type=kind,
@@ -231,6 +281,7 @@ def read_record(
         text=text,
         values=values,
         interpretations=interpretations,
+        quantity=quantity,
         when=_first_date(resource, path, _DATES[kind]),
         qualifier=qualifier,
     )
