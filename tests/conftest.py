@@ -5,18 +5,39 @@
 * ``conformance_dir`` — the public example folder; same rule.
 * ``kb``            — the knowledge base loaded with the value sets (use for most tests).
 * ``kb_core``       — the knowledge base without any value sets (core codes only).
+
+Stored records (issue 3): every test that takes ``database_url`` runs twice, on SQLite and
+on PostgreSQL, each time on a fresh database copied from a migrated template.
+
+* ``database_url``  — a fresh, migrated database (parametrised: sqlite, postgresql).
+* ``service``       — ``Service`` (app, runtime, seeded clinic with one user per role and
+  their bearer headers, and an ``ApiClient``) on that database.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 
 from needlewise.config import Settings
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.loader import load_cached
+from needlewise.persistence.migrate import upgrade
+from needlewise.security.roles import Role
+from needlewise.services import accounts
+from needlewise.services.actor import Actor
+from needlewise.services.clinic import ClinicIn, create_clinic
+from needlewise.services.runtime import Runtime
+from needlewise.web.app import create_app
+from support import postgres
+from support.http import ApiClient
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -54,3 +75,126 @@ def kb(valuesets_dir: Path) -> KnowledgeBase:
 @pytest.fixture(scope="session")
 def kb_core() -> KnowledgeBase:
     return load_cached(None)
+
+
+# ------------------------------------------------------------------ databases
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the newest schema, copied for each test."""
+    path = tmp_path_factory.mktemp("db") / "template.sqlite"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_base() -> Iterator[str]:
+    """Base URL of a PostgreSQL server (the machine's, or a throwaway cluster)."""
+    try:
+        url, cluster = postgres.server()
+    except (RuntimeError, OSError) as exc:
+        message = f"no PostgreSQL server and none could be started ({exc})"
+        if IN_CI:
+            pytest.fail(f"{message}; under CI PostgreSQL is required")
+        pytest.skip(message)
+    try:
+        yield url
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_base: str) -> Iterator[str]:
+    """Name of a migrated template database (dropped at the end of the session)."""
+    name = f"nw_tpl_{uuid.uuid4().hex[:10]}"
+    with postgres.admin(postgres_base) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    upgrade(f"{postgres_base}/{name}")
+    yield name
+    with postgres.admin(postgres_base) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database on the newest schema, on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "needlewise.sqlite"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    base = request.getfixturevalue("postgres_base")
+    template = request.getfixturevalue("postgres_template")
+    name = f"nw_t_{uuid.uuid4().hex[:12]}"
+    with postgres.admin(base) as connection:
+        connection.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
+    yield f"{base}/{name}"
+    with postgres.admin(base) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@dataclass
+class Service:
+    """A running service on a fresh database, with a seeded clinic."""
+
+    app: FastAPI
+    runtime: Runtime
+    client: ApiClient
+    clinic_id: int
+    users: dict[Role, accounts.UserOut] = field(default_factory=dict)
+    tokens: dict[Role, str] = field(default_factory=dict)
+
+    def headers(self, role: Role) -> dict[str, str]:
+        """Bearer headers of the seeded user with ``role``."""
+        return {"authorization": f"Bearer {self.tokens[role]}"}
+
+    def actor(self, role: Role) -> Actor:
+        user = self.users[role]
+        return Actor(ref=f"user:{user.id}", user_id=user.id, role=role, clinic_id=self.clinic_id)
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def seed_clinic(runtime: Runtime) -> tuple[int, dict[Role, accounts.UserOut], dict[Role, str]]:
+    """A clinic with one active user per role, each with an API token."""
+    clinic_id = create_clinic(runtime, ClinicIn(name="Synthetic Test Clinic", phones=["555-0100"]))
+    system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
+    users: dict[Role, accounts.UserOut] = {}
+    tokens: dict[Role, str] = {}
+    for role in Role:
+        user = accounts.create_user(
+            runtime,
+            system,
+            accounts.UserIn(
+                email=f"{role.value}@clinic.example",
+                name=f"Test {role.value}",
+                role=role,
+                password=PASSWORD,
+            ),
+        )
+        users[role] = user
+        actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=role, clinic_id=clinic_id)
+        tokens[role], _ = accounts.mint_api_token(runtime, actor, days=1)
+    return clinic_id, users, tokens
+
+
+@pytest.fixture
+def service(database_url: str, valuesets_dir: Path, tmp_path: Path) -> Iterator[Service]:
+    settings = Settings(
+        database_url=database_url,
+        valuesets_dir=valuesets_dir,
+        secret_key="test-secret-key",
+        conformance_dir=Path("../shared/conformance"),
+    )
+    app = create_app(settings)
+    runtime: Runtime = app.state.runtime
+    clinic_id, users, tokens = seed_clinic(runtime)
+    client = ApiClient(app)
+    yield Service(
+        app=app, runtime=runtime, client=client, clinic_id=clinic_id, users=users, tokens=tokens
+    )
+    client.close()
+    runtime.db.dispose()

@@ -43,6 +43,49 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Server log level. Logs never contain patient data."
     )
+    database_url: str = Field(
+        default="sqlite:///var/needlewise.db",
+        description=(
+            "SQLAlchemy URL of the database. Default: a SQLite file under ./var/ (WAL, "
+            "foreign keys, busy timeout). PostgreSQL: "
+            "`postgresql+psycopg://USER:PASSWORD@HOST:5432/DB`."
+        ),
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description=(
+            "Key that signs patient links. Set the same value on every app process. When "
+            "unset, a random key is created once in `secret.key` next to a SQLite database "
+            "(or under ./var/) with permissions 600."
+        ),
+    )
+    session_hours: float = Field(
+        default=12.0, gt=0, le=24 * 30, description="How long a staff login lasts (hours)."
+    )
+    link_hours: float = Field(
+        default=72.0,
+        gt=0,
+        le=24 * 60,
+        description="How long a patient link (intake, consent, check-in) stays valid (hours).",
+    )
+    login_attempts: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "Failed logins allowed per email (and 4x that per client address) within "
+            "`NEEDLEWISE_LOGIN_WINDOW_MINUTES`; more get 429 with Retry-After."
+        ),
+    )
+    login_window_minutes: int = Field(
+        default=15, ge=1, description="Window of the login rate limit (minutes)."
+    )
+    cookie_secure: bool = Field(
+        default=True,
+        description=(
+            "Send the session cookie only over HTTPS (browsers treat http://127.0.0.1 and "
+            "localhost as secure). Turn off only for testing on another plain-HTTP host."
+        ),
+    )
     conformance_dir: Path = Field(
         default=Path("../shared/conformance"),
         description=(

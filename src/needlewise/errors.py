@@ -22,3 +22,72 @@ class InputError(ValueError):
 
     def to_json(self) -> dict[str, str]:
         return {"code": "invalid-input", "message": self.problem, "location": self.where}
+
+
+class ServiceError(Exception):
+    """A request the service refuses. Each subclass maps to one HTTP status."""
+
+    status = 400
+    code = "error"
+
+    def __init__(self, message: str, **detail: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+    def to_json(self) -> dict[str, object]:
+        return {"code": self.code, "message": self.message, "location": None, **self.detail}
+
+
+class Unauthorized(ServiceError):
+    """Not logged in, or the session or token expired."""
+
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(ServiceError):
+    """Logged in, but this role may not do this (or a CSRF check failed)."""
+
+    status, code = 403, "forbidden"
+
+
+class NotFound(ServiceError):
+    """No such record (or not visible to this actor)."""
+
+    status, code = 404, "not-found"
+
+
+class Conflict(ServiceError):
+    """The request conflicts with the current state (e.g. a duplicate email)."""
+
+    status, code = 409, "conflict"
+
+
+class Gone(ServiceError):
+    """A patient link that has expired, was revoked, or was already used."""
+
+    status, code = 410, "gone"
+
+
+class PreconditionFailed(ServiceError):
+    """``If-Match`` names an older version: someone else changed the record first."""
+
+    status, code = 412, "precondition-failed"
+
+
+class RuleViolation(ServiceError):
+    """A clinical or legal rule forbids this; ``rule`` and ``sources`` say which."""
+
+    status, code = 422, "rule-violation"
+
+
+class PreconditionRequired(ServiceError):
+    """An update without ``If-Match``: send the ETag you read, so no edit is lost."""
+
+    status, code = 428, "precondition-required"
+
+
+class TooManyRequests(ServiceError):
+    """Too many failed logins; ``retry_after`` is in seconds."""
+
+    status, code = 429, "too-many-requests"

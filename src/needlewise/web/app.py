@@ -7,19 +7,37 @@ when the app is created, from the folder the settings name.
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import needlewise
 from needlewise.config import Settings
-from needlewise.errors import InputError
-from needlewise.knowledge.loader import load_cached
+from needlewise.errors import InputError, ServiceError
+from needlewise.persistence.migrate import ensure_schema
 from needlewise.services.documents import json_path
-from needlewise.web.api import coding, health, knowledge, scope, screening, triage
-from needlewise.web.responses import JsonBytes, error_body
+from needlewise.services.runtime import Runtime
+from needlewise.web.api import (
+    audit,
+    auth,
+    clinic,
+    coding,
+    health,
+    knowledge,
+    patients,
+    providers,
+    scope,
+    screening,
+    triage,
+    users,
+)
+from needlewise.web.api.auth_deps import permission_of
+from needlewise.web.responses import JsonBytes, error_body, error_responses
 
 log = logging.getLogger("needlewise.web")
 
@@ -91,13 +109,46 @@ class InternalErrors:
             await response(scope, receive, send)
 
 
+def route_permission(route: APIRoute) -> tuple[bool, str | None]:
+    """(protected?, permission) of a route, read from its ``staff(...)`` dependency."""
+    stack = list(route.dependant.dependencies)
+    while stack:
+        dependency = stack.pop()
+        if dependency.call is not None and hasattr(dependency.call, "permission"):
+            return True, permission_of(dependency.call)
+        stack.extend(dependency.dependencies)
+    return False, None
+
+
+def document_permissions(app: FastAPI) -> None:
+    """Every staff route documents 401/403 and the permission it needs (x-permission)."""
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        protected, permission = route_permission(route)
+        if not protected:
+            continue
+        for status, spec in error_responses(401, 403).items():
+            route.responses.setdefault(status, spec)
+        route.openapi_extra = {
+            **(route.openapi_extra or {}),
+            "x-permission": permission or "any staff login",
+        }
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for ``settings`` (``Settings()`` from the environment by default)."""
     settings = settings or Settings()
-    folder = settings.valuesets_dir.resolve() if settings.valuesets_dir is not None else None
-    kb = load_cached(folder)
+    ensure_schema(settings.database_url)  # creates it on a new database; refuses an old one
+    runtime = Runtime.build(settings)
+    kb = runtime.kb
     for problem in kb.value_set_problems:
         log.warning("value sets: %s", problem)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        runtime.db.dispose()
 
     app = FastAPI(
         title="needlewise API",
@@ -108,9 +159,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "and sources and records the knowledge version and hash."
         ),
         default_response_class=JsonBytes,
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.kb = kb
+    app.state.runtime = runtime
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_request: Request, exc: ServiceError) -> JsonBytes:
+        headers = {}
+        if "retry_after" in exc.detail:
+            headers["Retry-After"] = str(exc.detail["retry_after"])
+        return JsonBytes({"error": exc.to_json()}, status_code=exc.status, headers=headers)
 
     @app.exception_handler(InputError)
     async def input_error(_request: Request, exc: InputError) -> JsonBytes:
@@ -121,6 +181,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JsonBytes:
         first = exc.errors()[0]
+        if first.get("type") == "json_invalid":
+            return JsonBytes(error_body("invalid-json", "not valid JSON"), status_code=400)
         loc = tuple(first.get("loc", ()))
         where = (
             ".".join(str(p) for p in loc[1:])
@@ -142,8 +204,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=exc.status_code,
         )
 
-    for module in (health, knowledge, screening, triage, coding, scope):
+    for module in (
+        health,
+        knowledge,
+        screening,
+        triage,
+        coding,
+        scope,
+        auth,
+        clinic,
+        users,
+        providers,
+        patients,
+        audit,
+    ):
         app.include_router(module.router)
+    document_permissions(app)
     app.add_middleware(InternalErrors)
     app.add_middleware(SecurityHeaders)  # outermost: also covers 500 responses
     return app

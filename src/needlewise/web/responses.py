@@ -20,10 +20,23 @@ class ErrorDetail(BaseModel):
     """What went wrong and where (a JSON path into the request body, or a parameter name)."""
 
     code: str = Field(
-        description="invalid-json, invalid-input, too-large, unsupported-media-type, not-found, internal"
+        description=(
+            "invalid-json, invalid-input, rule-violation, unauthorized, forbidden, not-found, "
+            "conflict, gone, precondition-failed, precondition-required, too-many-requests, "
+            "too-large, unsupported-media-type, internal"
+        )
     )
     message: str
     location: str | None = None
+    rule: str | None = Field(default=None, description="For rule-violation: the rule id")
+    sources: list[str] | None = Field(default=None, description="For rule-violation: its sources")
+    permission: str | None = Field(default=None, description="For forbidden: the permission needed")
+    retry_after: int | None = Field(
+        default=None, description="For too-many-requests: seconds to wait"
+    )
+    current_version: int | None = Field(
+        default=None, description="For precondition-failed: the record's version now"
+    )
 
 
 class ErrorResponse(BaseModel):
@@ -40,7 +53,14 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the given error statuses."""
     descriptions = {
         400: "The body is empty or not valid JSON.",
+        401: "Not logged in, or the session or token has ended.",
+        403: "Your role may not do this, or the X-CSRF-Token header is missing or wrong.",
         404: "Not found.",
+        409: "Conflicts with the current state (e.g. a duplicate).",
+        410: "The patient link has expired, was revoked, or was already used.",
+        412: "If-Match names an older version: someone changed the record first; reload it.",
+        428: "Send If-Match with the ETag you read, so no edit is lost.",
+        429: "Too many failed logins; wait Retry-After seconds.",
         413: "The body is larger than NEEDLEWISE_MAX_BODY_BYTES.",
         415: "The body is not application/json or application/fhir+json.",
         422: "Valid JSON that cannot be used (wrong resource type, unknown id, bad value); the location says where.",

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from needlewise.knowledge.base import KnowledgeBase
+from needlewise.services.actor import Actor
 from needlewise.services.coding import SessionRequest, code_session_document
+from needlewise.web.api.auth_deps import staff
 from needlewise.web.api.deps import inline_schema, json_body, knowledge, request_body
 from needlewise.web.api.schemas import CodingOut
 from needlewise.web.responses import error_responses
@@ -25,6 +27,10 @@ _BODY = request_body(
     openapi_extra=_BODY,
     responses={200: {"model": CodingOut}, **error_responses(400, 413, 415, 422, 500)},
 )
-async def code_session(request: Request, kb: Annotated[KnowledgeBase, Depends(knowledge)]) -> Any:
+async def code_session(
+    request: Request,
+    kb: Annotated[KnowledgeBase, Depends(knowledge)],
+    _actor: Annotated[Actor, Depends(staff("tools:use"))],
+) -> Any:
     """One CPT line per session (20560 for 1-2 muscles, 20561 for 3 or more)."""
     return code_session_document(await json_body(request), kb).to_json()

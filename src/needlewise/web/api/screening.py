@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from needlewise.knowledge.base import KnowledgeBase
+from needlewise.services.actor import Actor
 from needlewise.services.screening import screen_document
+from needlewise.web.api.auth_deps import staff
 from needlewise.web.api.deps import json_body, knowledge, request_body
 from needlewise.web.api.schemas import ScreeningOut
 from needlewise.web.responses import error_responses
@@ -39,6 +41,7 @@ _BODY = request_body(
 async def screen(
     request: Request,
     kb: Annotated[KnowledgeBase, Depends(knowledge)],
+    _actor: Annotated[Actor, Depends(staff("tools:use"))],
     electrical_stimulation: Annotated[
         bool | None, Query(description="Is electrical stimulation planned? Omit when not known.")
     ] = None,

@@ -7,7 +7,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from needlewise.knowledge.base import KnowledgeBase
+from needlewise.services.actor import Actor
 from needlewise.services.triage import TriageRequest, triage_document
+from needlewise.web.api.auth_deps import staff
 from needlewise.web.api.deps import inline_schema, json_body, knowledge, request_body
 from needlewise.web.api.schemas import TriageOut
 from needlewise.web.responses import error_responses
@@ -38,7 +40,11 @@ _BODY = request_body(
     openapi_extra=_BODY,
     responses={200: {"model": TriageOut}, **error_responses(400, 413, 415, 422, 500)},
 )
-async def triage(request: Request, kb: Annotated[KnowledgeBase, Depends(knowledge)]) -> Any:
+async def triage(
+    request: Request,
+    kb: Annotated[KnowledgeBase, Depends(knowledge)],
+    _actor: Annotated[Actor, Depends(staff("tools:use"))],
+) -> Any:
     """Decide emergency / call-provider / self-care. The highest tier any reason reaches
     wins; unclear or missing input never lowers it."""
     return triage_document(await json_body(request), kb).to_json()

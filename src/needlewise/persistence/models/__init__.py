@@ -1,0 +1,33 @@
+"""SQLAlchemy tables. Importing this package registers every table on ``Base.metadata``."""
+
+from needlewise.persistence.models.accounts import AuthSession, Clinic, LoginAttempt, Provider, User
+from needlewise.persistence.models.audit import AuditEntry
+from needlewise.persistence.models.base import Base
+from needlewise.persistence.models.clinical import (
+    AdverseEvent,
+    CheckIn,
+    Consent,
+    Patient,
+    PatientLink,
+    Screening,
+    SessionMuscle,
+    TreatmentSession,
+)
+
+__all__ = [
+    "AdverseEvent",
+    "AuditEntry",
+    "AuthSession",
+    "Base",
+    "CheckIn",
+    "Clinic",
+    "Consent",
+    "LoginAttempt",
+    "Patient",
+    "PatientLink",
+    "Provider",
+    "Screening",
+    "SessionMuscle",
+    "TreatmentSession",
+    "User",
+]

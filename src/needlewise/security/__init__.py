@@ -1,0 +1,1 @@
+"""Accounts and access: roles and permissions, passwords, tokens, patient links."""

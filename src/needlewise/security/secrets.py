@@ -1,0 +1,93 @@
+"""Passwords (argon2), opaque tokens (stored only as sha256) and signed patient links."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeSerializer
+
+_HASHER = PasswordHasher()
+MIN_PASSWORD = 12
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """True when ``password`` matches; never raises for a wrong password."""
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _HASHER.check_needs_rehash(password_hash)
+
+
+# A fixed hash to verify against when the email is unknown, so a login takes as long
+# whether or not the account exists (no account enumeration by timing).
+DUMMY_HASH = _HASHER.hash("needlewise-not-a-real-password")
+
+
+def new_token() -> str:
+    """A random, URL-safe token (256 bits)."""
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps instead of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def same(a: str, b: str) -> bool:
+    """Constant-time comparison of two secrets."""
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+class LinkSigner:
+    """Signs patient-link ids so a link cannot be guessed or altered.
+
+    The signature says which link; whether it is still valid (expiry, use, revocation)
+    is checked against the database.
+    """
+
+    def __init__(self, secret_key: str) -> None:
+        self._serializer = URLSafeSerializer(secret_key, salt="needlewise.patient-link")
+
+    def sign(self, link_id: int, purpose: str) -> str:
+        return self._serializer.dumps([link_id, purpose])
+
+    def unsign(self, token: str) -> tuple[int, str] | None:
+        try:
+            value = self._serializer.loads(token)
+        except BadSignature:
+            return None
+        if (
+            isinstance(value, list)
+            and len(value) == 2
+            and isinstance(value[0], int)
+            and isinstance(value[1], str)
+        ):
+            return value[0], value[1]
+        return None
+
+
+def secret_key_for(configured: str | None, folder: Path) -> str:
+    """The configured key, or one created once in ``folder/secret.key`` (mode 600)."""
+    if configured:
+        return configured
+    path = folder / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    folder.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(key)
+    return key

@@ -1,0 +1,77 @@
+"""The clinic's own record (name, phone numbers, languages offered)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from needlewise.errors import NotFound
+from needlewise.persistence.models import Clinic
+from needlewise.services import audit
+from needlewise.services.actor import Actor
+from needlewise.services.records import check_version
+from needlewise.services.runtime import Runtime
+
+
+class ClinicOut(BaseModel):
+    id: int
+    name: str
+    phones: list[str]
+    languages: list[str]
+    version: int
+
+
+class ClinicIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    phones: list[str] = Field(default=[], max_length=10)
+    languages: list[str] = Field(default=["en", "es"], min_length=1, max_length=20)
+
+
+def _out(clinic: Clinic) -> ClinicOut:
+    return ClinicOut(
+        id=clinic.id,
+        name=clinic.name,
+        phones=list(clinic.phones),
+        languages=list(clinic.languages),
+        version=clinic.version,
+    )
+
+
+def get_clinic(runtime: Runtime, actor: Actor) -> ClinicOut:
+    actor.require("clinic:read")
+    with runtime.db.read() as session:
+        clinic = session.get(Clinic, actor.clinic_id)
+        if clinic is None:
+            raise NotFound("no clinic")
+        return _out(clinic)
+
+
+def update_clinic(
+    runtime: Runtime, actor: Actor, expected_version: int, data: ClinicIn
+) -> ClinicOut:
+    actor.require("clinic:write")
+    with runtime.db.write() as session:
+        clinic = session.get(Clinic, actor.clinic_id)
+        if clinic is None:
+            raise NotFound("no clinic")
+        check_version("clinic", clinic.version, expected_version)
+        clinic.name, clinic.phones, clinic.languages = data.name, data.phones, data.languages
+        session.flush()
+        audit.record(session, actor, "update", "clinic", clinic.id)
+        return _out(clinic)
+
+
+def create_clinic(runtime: Runtime, data: ClinicIn) -> int:
+    """A new clinic (set-up and demo data; no actor yet)."""
+    with runtime.db.write() as session:
+        clinic = Clinic(name=data.name, phones=data.phones, languages=data.languages)
+        session.add(clinic)
+        session.flush()
+        audit.record(session, Actor.system(), "create", "clinic", clinic.id)
+        return clinic.id
+
+
+def first_clinic_id(runtime: Runtime) -> int | None:
+    with runtime.db.read() as session:
+        return session.scalar(select(Clinic.id).order_by(Clinic.id).limit(1))

@@ -1,0 +1,143 @@
+"""Patients: demographics, preferred language and contact details.
+
+Every read of a patient record is audited (one entry per patient returned), as is every
+change. Updates need the ``If-Match`` version, so concurrent edits are never lost.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from needlewise.errors import NotFound
+from needlewise.persistence.models import Patient
+from needlewise.services import audit
+from needlewise.services.actor import Actor
+from needlewise.services.pages import Page, PageParams
+from needlewise.services.records import check_version
+from needlewise.services.runtime import Runtime
+
+Language = Literal["en", "es"]
+
+
+class PatientIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    given_name: str = Field(min_length=1, max_length=100)
+    family_name: str = Field(min_length=1, max_length=100)
+    birth_date: date | None = None
+    sex: Literal["female", "male", "other", "unknown"] | None = None
+    preferred_language: Language = "en"
+    phone: str | None = Field(default=None, max_length=40)
+    email: EmailStr | None = None
+    address: str | None = Field(default=None, max_length=500)
+
+
+class PatientPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    given_name: str | None = Field(default=None, min_length=1, max_length=100)
+    family_name: str | None = Field(default=None, min_length=1, max_length=100)
+    birth_date: date | None = None
+    sex: Literal["female", "male", "other", "unknown"] | None = None
+    preferred_language: Language | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    email: EmailStr | None = None
+    address: str | None = Field(default=None, max_length=500)
+
+
+class PatientOut(BaseModel):
+    id: int
+    given_name: str
+    family_name: str
+    birth_date: date | None
+    sex: str | None
+    preferred_language: str
+    phone: str | None
+    email: str | None
+    address: str | None
+    version: int
+
+
+def _out(patient: Patient) -> PatientOut:
+    return PatientOut.model_validate(patient, from_attributes=True)
+
+
+def get_in_clinic(session: Session, actor: Actor, patient_id: int) -> Patient:
+    """The patient, if it belongs to the actor's clinic (``NotFound`` otherwise)."""
+    patient = session.get(Patient, patient_id)
+    if patient is None or (actor.clinic_id is not None and patient.clinic_id != actor.clinic_id):
+        raise NotFound(f"no patient {patient_id}")
+    if actor.patient_id is not None and actor.patient_id != patient_id:
+        raise NotFound(f"no patient {patient_id}")  # a patient link opens only its own patient
+    return patient
+
+
+def create_patient(runtime: Runtime, actor: Actor, data: PatientIn) -> PatientOut:
+    actor.require("patients:write")
+    with runtime.db.write() as session:
+        patient = Patient(clinic_id=actor.clinic_id, **data.model_dump(mode="python"))
+        if data.email is not None:
+            patient.email = str(data.email)
+        session.add(patient)
+        session.flush()
+        audit.record(session, actor, "create", "patient", patient.id, patient.id)
+        return _out(patient)
+
+
+def get_patient(runtime: Runtime, actor: Actor, patient_id: int) -> PatientOut:
+    actor.require("patients:read")
+    with runtime.db.read() as session:
+        out = _out(get_in_clinic(session, actor, patient_id))
+    audit.record_reads(runtime.db, actor, "patient", [(out.id, out.id)])
+    return out
+
+
+def list_patients(
+    runtime: Runtime,
+    actor: Actor,
+    page: PageParams,
+    q: str | None = None,
+    language: str | None = None,
+) -> Page[PatientOut]:
+    """Patients of the clinic; ``q`` matches the start of the given or family name."""
+    actor.require("patients:read")
+    conditions = [Patient.clinic_id == actor.clinic_id]
+    if q:
+        pattern = f"{q.strip().lower()}%"
+        conditions.append(
+            or_(
+                func.lower(Patient.family_name).like(pattern),
+                func.lower(Patient.given_name).like(pattern),
+            )
+        )
+    if language:
+        conditions.append(Patient.preferred_language == language)
+    with runtime.db.read() as session:
+        total = session.scalar(select(func.count()).select_from(Patient).where(*conditions)) or 0
+        rows = session.scalars(
+            select(Patient)
+            .where(*conditions)
+            .order_by(Patient.family_name, Patient.given_name, Patient.id)
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        items = [_out(p) for p in rows]
+    audit.record_reads(runtime.db, actor, "patient", [(p.id, p.id) for p in items])
+    return Page[PatientOut](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+def update_patient(
+    runtime: Runtime, actor: Actor, patient_id: int, expected_version: int, data: PatientPatch
+) -> PatientOut:
+    actor.require("patients:write")
+    with runtime.db.write() as session:
+        patient = get_in_clinic(session, actor, patient_id)
+        check_version("patient", patient.version, expected_version)
+        for key, value in data.model_dump(exclude_unset=True, mode="python").items():
+            setattr(patient, key, str(value) if key == "email" and value is not None else value)
+        session.flush()
+        audit.record(session, actor, "update", "patient", patient.id, patient.id)
+        return _out(patient)

@@ -1,0 +1,34 @@
+"""What every use case that touches stored records needs: database, knowledge, settings
+and the patient-link signer. Built once by ``create_app`` (or the CLI), never at import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from needlewise.config import Settings
+from needlewise.knowledge.base import KnowledgeBase
+from needlewise.knowledge.loader import load_cached
+from needlewise.persistence.db import Database, sqlite_path
+from needlewise.security.secrets import LinkSigner, secret_key_for
+
+
+@dataclass(frozen=True)
+class Runtime:
+    db: Database
+    kb: KnowledgeBase
+    settings: Settings
+    signer: LinkSigner
+
+    @classmethod
+    def build(cls, settings: Settings, kb: KnowledgeBase | None = None) -> Runtime:
+        folder = settings.valuesets_dir.resolve() if settings.valuesets_dir is not None else None
+        db = Database(settings.database_url)
+        path = sqlite_path(settings.database_url)
+        key_folder = path.parent if path is not None else Path("var")
+        return cls(
+            db=db,
+            kb=kb or load_cached(folder),
+            settings=settings,
+            signer=LinkSigner(secret_key_for(settings.secret_key, key_folder)),
+        )

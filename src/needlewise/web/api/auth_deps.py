@@ -1,0 +1,79 @@
+"""Who is calling, and may they? Dependencies shared by every protected router.
+
+* ``Depends(staff("patients:read"))`` authenticates a staff member from the session
+  cookie (then an ``X-CSRF-Token`` header is required on POST/PUT/PATCH/DELETE) or from
+  ``Authorization: Bearer <API token>`` (no CSRF: browsers never send it by themselves),
+  and checks the role grants the permission. The permission is kept on the dependency so
+  the OpenAPI document and the authorization tests can read it.
+* ``Depends(patient_link("check-in"))`` opens a patient link of that purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
+
+from needlewise.errors import Forbidden, Unauthorized
+from needlewise.security.secrets import same
+from needlewise.services.actor import Actor
+from needlewise.services.runtime import Runtime
+
+COOKIE = "nw_session"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def runtime(request: Request) -> Runtime:
+    value: Runtime = request.app.state.runtime
+    return value
+
+
+def remote_of(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def credentials(request: Request) -> tuple[str, bool] | None:
+    """(token, from_cookie) from the Authorization header or the session cookie."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip(), False
+    cookie = request.cookies.get(COOKIE)
+    return (cookie, True) if cookie else None
+
+
+def staff(permission: str | None) -> Callable[[Request], Awaitable[Actor]]:
+    """A dependency that returns the calling staff member's :class:`Actor`.
+
+    ``permission`` ``None`` means any logged-in staff member (e.g. logging out).
+    """
+
+    async def dependency(request: Request) -> Actor:
+        from needlewise.services.accounts import authenticate
+
+        found = credentials(request)
+        if found is None:
+            raise Unauthorized("log in first (session cookie or Authorization: Bearer token)")
+        token, from_cookie = found
+        actor, session = await run_in_threadpool(
+            authenticate, runtime(request), token, remote_of(request)
+        )
+        if from_cookie and request.method in UNSAFE:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not sent or not same(sent, session.csrf_token):
+                raise Forbidden("missing or wrong X-CSRF-Token header (from the login response)")
+        if permission is not None:
+            actor.require(permission)
+        request.state.auth_session = session
+        return actor
+
+    dependency.permission = permission  # type: ignore[attr-defined]
+    dependency.__name__ = f"staff_{(permission or 'any').replace(':', '_').replace('-', '_')}"
+    return dependency
+
+
+def permission_of(dependency: Any) -> str | None:
+    """The permission a ``staff(...)`` dependency checks (``None`` if it is not one)."""
+    return getattr(dependency, "permission", None)

@@ -1,0 +1,68 @@
+"""Helpers shared by the record routers: pagination, If-Match, ETag, error docs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Query, Request, Response
+from pydantic import BaseModel
+
+from needlewise.errors import PreconditionRequired
+from needlewise.services.pages import MAX_LIMIT, PageParams
+from needlewise.services.records import etag, parse_if_match
+from needlewise.web.responses import error_responses
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def page_params(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-100)")] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")] = 0,
+) -> PageParams:
+    return PageParams(limit=limit, offset=offset)
+
+
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def required_version(request: Request, kind: str, record_id: int) -> int:
+    """The version named by ``If-Match``; 428 when the header is missing."""
+    version = parse_if_match(request.headers.get("if-match"), kind, record_id)
+    if version is None:
+        raise PreconditionRequired(
+            f"send If-Match with the ETag of the {kind} you read (e.g. {etag(kind, record_id, 1)})"
+        )
+    return version
+
+
+def with_etag(response: Response, kind: str, record_id: int, version: int) -> None:
+    response.headers["ETag"] = etag(kind, record_id, version)
+
+
+READ = error_responses(401, 403, 422, 500)
+READ_ONE = error_responses(401, 403, 404, 422, 500)
+CREATE = error_responses(400, 401, 403, 404, 409, 413, 415, 422, 500)
+UPDATE = error_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 500)
+
+
+def ok(model: Any, description: str = "OK") -> dict[int | str, dict[str, Any]]:
+    return {200: {"model": model, "description": description}}
+
+
+def created(model: Any) -> dict[int | str, dict[str, Any]]:
+    return {201: {"model": model, "description": "Created"}}
+
+
+async def body_of(request: Request, model: type[M]) -> M:
+    """The request body parsed as JSON and validated against ``model`` (400/413/415/422)."""
+    from needlewise.services.documents import validate
+    from needlewise.web.api.deps import json_body
+
+    return validate(model, await json_body(request))
+
+
+def body_doc(model: type[BaseModel], description: str) -> dict[str, Any]:
+    """``openapi_extra`` documenting a JSON body of ``model``."""
+    from needlewise.web.api.deps import inline_schema, request_body
+
+    return request_body(description, inline_schema(model.model_json_schema()))

@@ -1,0 +1,86 @@
+"""``/api/users``: staff accounts (admin only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from needlewise.services import accounts
+from needlewise.services.actor import Actor
+from needlewise.services.pages import Page
+from needlewise.web.api.auth_deps import runtime, staff
+from needlewise.web.api.common import (
+    CREATE,
+    READ,
+    READ_ONE,
+    UPDATE,
+    Paging,
+    body_doc,
+    body_of,
+    created,
+    ok,
+    required_version,
+    with_etag,
+)
+
+router = APIRouter(prefix="/api/users", tags=["accounts"])
+
+
+@router.get("", response_model=None, responses={**ok(Page[accounts.UserOut]), **READ})
+def list_users(
+    request: Request, page: Paging, actor: Annotated[Actor, Depends(staff("users:read"))]
+) -> Any:
+    """Staff accounts of the clinic."""
+    return accounts.list_users(runtime(request), actor, page).model_dump(mode="json")
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=None,
+    openapi_extra=body_doc(accounts.UserIn, "The new account (password at least 12 characters)."),
+    responses={**created(accounts.UserOut), **CREATE},
+)
+async def create_user(
+    request: Request, response: Response, actor: Annotated[Actor, Depends(staff("users:write"))]
+) -> Any:
+    data = await body_of(request, accounts.UserIn)
+    out = await run_in_threadpool(accounts.create_user, runtime(request), actor, data)
+    with_etag(response, "user", out.id, out.version)
+    return out.model_dump(mode="json")
+
+
+@router.get("/{user_id}", response_model=None, responses={**ok(accounts.UserOut), **READ_ONE})
+def get_user(
+    request: Request,
+    response: Response,
+    user_id: int,
+    actor: Annotated[Actor, Depends(staff("users:read"))],
+) -> Any:
+    out = accounts.get_user(runtime(request), actor, user_id)
+    with_etag(response, "user", out.id, out.version)
+    return out.model_dump(mode="json")
+
+
+@router.patch(
+    "/{user_id}",
+    response_model=None,
+    openapi_extra=body_doc(accounts.UserPatch, "Fields to change (send If-Match)."),
+    responses={**ok(accounts.UserOut), **UPDATE},
+)
+async def patch_user(
+    request: Request,
+    response: Response,
+    user_id: int,
+    actor: Annotated[Actor, Depends(staff("users:write"))],
+) -> Any:
+    """Change a user. Deactivating a user or setting a password ends their sessions."""
+    data = await body_of(request, accounts.UserPatch)
+    version = required_version(request, "user", user_id)
+    out = await run_in_threadpool(
+        accounts.update_user, runtime(request), actor, user_id, version, data
+    )
+    with_etag(response, "user", out.id, out.version)
+    return out.model_dump(mode="json")
