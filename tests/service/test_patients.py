@@ -3,9 +3,9 @@ audit entries for every read and write, and role checks."""
 
 from __future__ import annotations
 
-from conftest import Service
 from sqlalchemy import select
 
+from conftest import Service
 from needlewise.persistence.models import AuditEntry
 from needlewise.security.roles import Role
 

@@ -26,11 +26,10 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from conftest import seed_clinic
-
 from needlewise.config import Settings
-from needlewise.security.roles import Role
 from needlewise.interop.fhir.canonical import YES_NO_SYSTEM
 from needlewise.knowledge.base import KnowledgeBase
+from needlewise.security.roles import Role
 from needlewise.web.api.schemas import (
     CodingOut,
     HealthOut,
