@@ -23,16 +23,25 @@ from needlewise.persistence.migrate import ensure_schema
 from needlewise.services.documents import json_path
 from needlewise.services.runtime import Runtime
 from needlewise.web.api import (
+    adverse_events,
     audit,
     auth,
+    check_ins,
     clinic,
     coding,
+    consents,
     health,
     knowledge,
+    links,
     patients,
+    portal,
+    portal_check_in,
+    portal_forms,
     providers,
     scope,
     screening,
+    screenings,
+    sessions,
     triage,
     users,
 )
@@ -216,6 +225,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users,
         providers,
         patients,
+        screenings,
+        consents,
+        sessions,
+        adverse_events,
+        check_ins,
+        links,
+        portal,
+        portal_forms,
+        portal_check_in,
         audit,
     ):
         app.include_router(module.router)

@@ -77,3 +77,23 @@ def staff(permission: str | None) -> Callable[[Request], Awaitable[Actor]]:
 def permission_of(dependency: Any) -> str | None:
     """The permission a ``staff(...)`` dependency checks (``None`` if it is not one)."""
     return getattr(dependency, "permission", None)
+
+
+def patient_link(purpose: str) -> Callable[[Request], Awaitable[Actor]]:
+    """A dependency that opens the patient link in the ``{token}`` path parameter.
+
+    404 for a token that is not a valid link of this purpose, 410 when it has expired,
+    was revoked, or (intake, consent) was already used.
+    """
+
+    async def dependency(request: Request) -> Actor:
+        from needlewise.services.links import open_link
+
+        token = request.path_params.get("token", "")
+        return await run_in_threadpool(
+            open_link, runtime(request), token, purpose, remote_of(request)
+        )
+
+    dependency.link_purpose = purpose  # type: ignore[attr-defined]
+    dependency.__name__ = f"patient_link_{purpose.replace('-', '_')}"
+    return dependency

@@ -1,0 +1,168 @@
+"""Patient links: signed, expiring, single-purpose links instead of patient passwords.
+
+Staff create a link for one patient and one purpose — ``intake`` (answer the health
+questions), ``consent`` (read and sign), or ``check-in`` (report how they feel after
+treatment). The token in the link is the link's id signed with the server's secret key;
+opening it checks the signature, the purpose, the expiry and revocation, and (for intake
+and consent, which are single-use) that it was not used yet. An opened link acts as an
+:class:`Actor` that can reach only its own patient.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from needlewise.errors import Gone, InputError, NotFound
+from needlewise.persistence.db import utcnow
+from needlewise.persistence.models import Patient, PatientLink, TreatmentSession
+from needlewise.services import audit
+from needlewise.services.actor import Actor
+from needlewise.services.patients import get_in_clinic
+from needlewise.services.runtime import Runtime
+
+Purpose = Literal["intake", "consent", "check-in"]
+SINGLE_USE: frozenset[str] = frozenset({"intake", "consent"})
+
+
+class LinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    purpose: Purpose
+    session_id: int | None = Field(
+        default=None, description="For check-in links: the treatment session it follows"
+    )
+    hours: float | None = Field(
+        default=None, gt=0, le=24 * 60, description="Validity (default NEEDLEWISE_LINK_HOURS)"
+    )
+
+
+class LinkOut(BaseModel):
+    id: int
+    patient_id: int
+    purpose: Purpose
+    session_id: int | None
+    token: str = Field(description="Secret: give it to the patient only (as /p/<token>)")
+    path: str = Field(description="Path of the patient page, e.g. /p/<token>")
+    expires_at: datetime
+
+
+class LinkInfo(BaseModel):
+    """What the patient page needs to know about its link (no other patient data)."""
+
+    purpose: Purpose
+    given_name: str
+    language: str
+    expires_at: datetime
+    session_id: int | None
+
+
+def create_link(runtime: Runtime, actor: Actor, patient_id: int, data: LinkIn) -> LinkOut:
+    actor.require("links:write")
+    hours = data.hours if data.hours is not None else runtime.settings.link_hours
+    with runtime.db.write() as session:
+        patient = get_in_clinic(session, actor, patient_id)
+        if data.session_id is not None:
+            treatment = session.get(TreatmentSession, data.session_id)
+            if treatment is None or treatment.patient_id != patient.id:
+                raise InputError(f"no session {data.session_id} for this patient", "$.session_id")
+            if data.purpose != "check-in":
+                raise InputError("only check-in links follow a session", "$.session_id")
+        link = PatientLink(
+            patient_id=patient.id,
+            purpose=data.purpose,
+            session_id=data.session_id,
+            created_by=actor.ref,
+            expires_at=utcnow() + timedelta(hours=hours),
+        )
+        session.add(link)
+        session.flush()
+        audit.record(session, actor, "create", "patient-link", link.id, patient.id)
+        token = runtime.signer.sign(link.id, link.purpose)
+        return LinkOut(
+            id=link.id,
+            patient_id=patient.id,
+            purpose=data.purpose,
+            session_id=link.session_id,
+            token=token,
+            path=f"/p/{token}",
+            expires_at=link.expires_at,
+        )
+
+
+def revoke_link(runtime: Runtime, actor: Actor, link_id: int) -> None:
+    actor.require("links:write")
+    with runtime.db.write() as session:
+        link = session.get(PatientLink, link_id)
+        if link is None:
+            raise NotFound(f"no link {link_id}")
+        get_in_clinic(session, actor, link.patient_id)
+        if link.revoked_at is None:
+            link.revoked_at = utcnow()
+        audit.record(session, actor, "revoke", "patient-link", link.id, link.patient_id)
+
+
+def open_link(runtime: Runtime, token: str, purpose: str, remote: str | None) -> Actor:
+    """The patient-link actor for ``token`` used for ``purpose``; 404 or 410 otherwise."""
+    signed = runtime.signer.unsign(token)
+    if signed is None or signed[1] != purpose:
+        raise NotFound("this link is not valid")
+    link_id = signed[0]
+    with runtime.db.read() as session:
+        row = session.execute(
+            select(PatientLink, Patient.clinic_id)
+            .join(Patient, Patient.id == PatientLink.patient_id)
+            .where(PatientLink.id == link_id)
+        ).first()
+    if row is None:
+        raise NotFound("this link is not valid")
+    link, clinic_id = row
+    if link.revoked_at is not None:
+        raise Gone("this link was cancelled; ask the clinic for a new one")
+    if link.expires_at <= utcnow():
+        raise Gone("this link has expired; ask the clinic for a new one")
+    if link.purpose in SINGLE_USE and link.used_at is not None:
+        raise Gone("this link was already used; ask the clinic if you need to change something")
+    return Actor(
+        ref=f"link:{link.id}",
+        remote=remote,
+        clinic_id=clinic_id,
+        link_id=link.id,
+        link_purpose=link.purpose,
+        patient_id=link.patient_id,
+        session_id=link.session_id,
+    )
+
+
+def use_link(session: Session, actor: Actor) -> None:
+    """Mark a single-use link used, in the same transaction as what it submitted.
+
+    Refuses (410) when another request used it in the meantime.
+    """
+    if actor.link_id is None or actor.link_purpose not in SINGLE_USE:
+        return
+    link = session.get(PatientLink, actor.link_id)
+    if link is None or link.used_at is not None:
+        raise Gone("this link was already used")
+    link.used_at = utcnow()
+
+
+def link_info(runtime: Runtime, actor: Actor) -> LinkInfo:
+    """What the patient page shows: the purpose and the patient's first name only."""
+    with runtime.db.read() as session:
+        link = session.get(PatientLink, actor.link_id or -1)
+        patient = session.get(Patient, actor.patient_id or -1)
+        if link is None or patient is None:
+            raise NotFound("this link is not valid")
+        info = LinkInfo(
+            purpose=link.purpose,
+            given_name=patient.given_name,
+            language=patient.preferred_language,
+            expires_at=link.expires_at,
+            session_id=link.session_id,
+        )
+    audit.record_reads(runtime.db, actor, "patient-link", [(actor.link_id, actor.patient_id)])
+    return info
