@@ -79,6 +79,16 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(
         default=15, ge=1, description="Window of the login rate limit (minutes)."
     )
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description=(
+            "How long a process may reuse a checked session or API token without asking the "
+            "database again. A logout takes effect at once on the process that handled it and "
+            "within this many seconds on the others. 0 checks the database on every request."
+        ),
+    )
     cookie_secure: bool = Field(
         default=True,
         description=(

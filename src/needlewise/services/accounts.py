@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -165,8 +166,30 @@ def login(
     return LoginResult(token=token, csrf_token=csrf, expires_at=expires, user=_user_out(user))
 
 
+@dataclass(frozen=True)
+class _Cached:
+    user_id: int
+    role: Role
+    clinic_id: int
+    session: AuthSession
+    until: float
+
+
+_CACHE: dict[str, _Cached] = {}
+_CACHE_LIMIT = 10_000
+
+
 def authenticate(runtime: Runtime, token: str, remote: str | None) -> tuple[Actor, AuthSession]:
-    """The actor behind a session or API token; ``Unauthorized`` when it is not valid."""
+    """The actor behind a session or API token; ``Unauthorized`` when it is not valid.
+
+    A successful check is reused for ``NEEDLEWISE_AUTH_CACHE_SECONDS`` (never past the
+    session's own expiry), which keeps the database off the path of most requests.
+    """
+    key = token_hash(token)
+    now = time.monotonic()
+    hit = cached_check(token, remote)
+    if hit is not None:
+        return hit
     with runtime.db.read() as session:
         row = session.execute(
             select(AuthSession, User)
@@ -177,7 +200,13 @@ def authenticate(runtime: Runtime, token: str, remote: str | None) -> tuple[Acto
         raise Unauthorized("not logged in")
     auth, user = row
     if auth.revoked_at is not None or auth.expires_at <= utcnow() or not user.active:
+        _CACHE.pop(key, None)
         raise Unauthorized("your session has ended; log in again")
+    ttl = runtime.settings.auth_cache_seconds
+    if ttl > 0:
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        _CACHE[key] = _Cached(user.id, Role(user.role), user.clinic_id, auth, now + ttl)
     actor = Actor(
         ref=f"user:{user.id}",
         remote=remote,
@@ -188,7 +217,30 @@ def authenticate(runtime: Runtime, token: str, remote: str | None) -> tuple[Acto
     return actor, auth
 
 
+def cached_check(token: str, remote: str | None) -> tuple[Actor, AuthSession] | None:
+    """A still-fresh cached check of ``token`` (memory only, no database), else ``None``."""
+    cached = _CACHE.get(token_hash(token))
+    if cached is None or cached.until <= time.monotonic() or cached.session.expires_at <= utcnow():
+        return None
+    actor = Actor(
+        ref=f"user:{cached.user_id}",
+        remote=remote,
+        user_id=cached.user_id,
+        role=cached.role,
+        clinic_id=cached.clinic_id,
+    )
+    return actor, cached.session
+
+
+def forget_sessions(user_id: int | None = None) -> None:
+    """Drop cached checks (of one user, or all) so a revocation applies at once here."""
+    for key, cached in list(_CACHE.items()):
+        if user_id is None or cached.user_id == user_id:
+            _CACHE.pop(key, None)
+
+
 def logout(runtime: Runtime, token: str, actor: Actor) -> None:
+    _CACHE.pop(token_hash(token), None)
     with runtime.db.write() as session:
         auth = session.scalar(
             select(AuthSession).where(AuthSession.token_hash == token_hash(token))
@@ -295,6 +347,7 @@ def update_user(
                 )
             ):
                 auth.revoked_at = utcnow()  # a deactivated user or new password ends every session
+            forget_sessions(user.id)
         session.flush()
         audit.record(session, actor, "update", "user", user.id)
         return _user_out(user)

@@ -51,15 +51,16 @@ def staff(permission: str | None) -> Callable[[Request], Awaitable[Actor]]:
     """
 
     async def dependency(request: Request) -> Actor:
-        from needlewise.services.accounts import authenticate
+        from needlewise.services.accounts import authenticate, cached_check
 
         found = credentials(request)
         if found is None:
             raise Unauthorized("log in first (session cookie or Authorization: Bearer token)")
         token, from_cookie = found
-        actor, session = await run_in_threadpool(
-            authenticate, runtime(request), token, remote_of(request)
-        )
+        hit = cached_check(token, remote_of(request))  # memory only: no thread hop
+        if hit is None:
+            hit = await run_in_threadpool(authenticate, runtime(request), token, remote_of(request))
+        actor, session = hit
         if from_cookie and request.method in UNSAFE:
             sent = request.headers.get(CSRF_HEADER, "")
             if not sent or not same(sent, session.csrf_token):

@@ -1,0 +1,242 @@
+"""HTTP load on loopback: screening and check-in writes vs a trivial endpoint, same server.
+
+Starts ``needlewise`` under uvicorn on a free port against a fresh database (SQLite by
+default, or ``--database-url``), seeds a clinic, a clinician with an API token and a
+patient, then drives it with ``wrk`` (bounded in time) at ``--connections``:
+
+* ``GET /healthz`` — the trivial baseline (no auth, no database);
+* ``POST /api/screen`` — a synthetic 30-resource patient Bundle (bearer token);
+* ``POST /api/patients/{id}/check-ins`` — a stored check-in (triage + insert + audit).
+
+Prints req/s and p99 latency for each, the ratio to the baseline, and for check-ins the
+rows in the database against the 2xx responses wrk counted (none may be lost).
+Targets (issue 3): screening >= 50% of the trivial req/s; p99 < 50 ms at 32 connections;
+check-in writes >= 300/s on SQLite with none lost.
+
+Run: ``make bench`` or ``.venv/bin/python bench/api_bench.py [--duration 10]``.
+Needs Debian's ``wrk`` (``make bench`` installs it when missing). Synthetic data only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from screen_bench import make_bundle
+from sqlalchemy import func, select
+
+from needlewise.config import Settings
+from needlewise.persistence.migrate import upgrade
+from needlewise.persistence.models import CheckIn
+from needlewise.security.roles import Role
+from needlewise.services import accounts
+from needlewise.services.actor import Actor
+from needlewise.services.clinic import ClinicIn, create_clinic
+from needlewise.services.patients import PatientIn, create_patient
+from needlewise.services.runtime import Runtime
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class WrkResult:
+    requests: int
+    seconds: float
+    rps: float
+    p99_ms: float
+    non_2xx: int
+    errors: str
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def seed(settings: Settings) -> tuple[str, int]:
+    """A clinic, a clinician with an API token, and one patient. Returns (token, patient id)."""
+    runtime = Runtime.build(settings)
+    clinic_id = create_clinic(runtime, ClinicIn(name="Bench Clinic"))
+    system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
+    user = accounts.create_user(
+        runtime,
+        system,
+        accounts.UserIn(
+            email="bench@clinic.example", name="Bench", role=Role.clinician, password="bench password 1"
+        ),
+    )
+    actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=Role.clinician, clinic_id=clinic_id)
+    token, _ = accounts.mint_api_token(runtime, actor, days=1)
+    patient = create_patient(runtime, actor, PatientIn(given_name="Bench", family_name="Synthetic"))
+    runtime.db.dispose()
+    return token, patient.id
+
+
+def lua_script(folder: Path, name: str, method: str, body: bytes | None, token: str | None) -> Path:
+    lines = [f'wrk.method = "{method}"']
+    if body is not None:
+        lines.append(f"wrk.body = [==[{body.decode()}]==]")
+        lines.append('wrk.headers["Content-Type"] = "application/json"')
+    if token is not None:
+        lines.append(f'wrk.headers["Authorization"] = "Bearer {token}"')
+    path = folder / f"{name}.lua"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _ms(value: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", value)
+    if match is None:
+        return float("nan")
+    number, unit = float(match.group(1)), match.group(2)
+    return number / 1000 if unit == "us" else number * 1000 if unit == "s" else number
+
+
+def run_wrk(url: str, script: Path, connections: int, duration: int) -> WrkResult:
+    command = [
+        "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s",
+        "-s", str(script), url,
+    ]  # fmt: skip
+    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=duration + 60).stdout
+    requests = re.search(r"(\d+) requests in ([\d.]+)(s|m)", output)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p99 = re.search(r"\s99%\s+(\S+)", output)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: (.*)", output)
+    if requests is None or rps is None or p99 is None:
+        raise RuntimeError(f"could not read wrk's output:\n{output}")
+    seconds = float(requests.group(2)) * (60 if requests.group(3) == "m" else 1)
+    return WrkResult(
+        requests=int(requests.group(1)),
+        seconds=seconds,
+        rps=float(rps.group(1)),
+        p99_ms=_ms(p99.group(1)),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        errors=socket_errors.group(1) if socket_errors else "none",
+    )
+
+
+def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the server exited during start-up")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not become ready within 60 s")
+
+
+def count_check_ins(settings: Settings) -> int:
+    runtime = Runtime.build(settings)
+    with runtime.db.read() as session:
+        count = session.scalar(select(func.count()).select_from(CheckIn)) or 0
+    runtime.db.dispose()
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--valuesets", type=Path, default=ROOT.parent / "shared" / "valuesets")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("api_bench needs wrk (Debian package 'wrk'; `make bench` installs it)")
+
+    folder = Path(tempfile.mkdtemp(prefix="needlewise-bench-"))
+    database_url = args.database_url or f"sqlite:///{folder / 'bench.sqlite'}"
+    settings = Settings(
+        database_url=database_url,
+        valuesets_dir=args.valuesets if args.valuesets.is_dir() else None,
+        secret_key="bench-secret",
+    )
+    upgrade(database_url)
+    token, patient_id = seed(settings)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "NEEDLEWISE_DATABASE_URL": database_url,
+        "NEEDLEWISE_SECRET_KEY": "bench-secret",
+        "NEEDLEWISE_VALUESETS_DIR": str(settings.valuesets_dir or ""),
+    }
+    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [
+            sys.executable, "-m", "uvicorn", "--factory", "needlewise.web.app:create_app",
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
+            "--no-access-log", "--log-level", "warning",
+        ],
+        env=env,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_ready(base, server)
+        bundle = orjson.dumps(make_bundle(random.Random(20261126), 1))
+        check_in = json.dumps(
+            {"symptoms": ["symptom.soreness"], "hours_since_treatment": 20, "language": "en"}
+        ).encode()
+        scripts = {
+            "trivial": lua_script(folder, "trivial", "GET", None, None),
+            "screen": lua_script(folder, "screen", "POST", bundle, token),
+            "check-in": lua_script(folder, "check_in", "POST", check_in, token),
+        }
+        urls = {
+            "trivial": f"{base}/healthz",
+            "screen": f"{base}/api/screen?as_of=2026-11-26&electrical_stimulation=false",
+            "check-in": f"{base}/api/patients/{patient_id}/check-ins",
+        }
+        for name in ("trivial", "screen"):  # warm-up: imports, caches, connection pool
+            run_wrk(urls[name], scripts[name], 4, 2)
+        results = {name: run_wrk(urls[name], scripts[name], args.connections, args.duration) for name in scripts}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+    rows = count_check_ins(settings)
+    backend = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
+    trivial = results["trivial"].rps
+    print(f"api_bench: {backend}, {args.workers} worker(s), {args.connections} connections, {args.duration} s each")
+    print(f"  {'endpoint':<34}{'req/s':>10}{'p99 ms':>10}{'vs trivial':>12}{'non-2xx':>9}")
+    labels = {"trivial": "GET /healthz", "screen": "POST /api/screen", "check-in": "POST …/check-ins"}
+    for name, result in results.items():
+        print(
+            f"  {labels[name]:<34}{result.rps:>10,.0f}{result.p99_ms:>10.1f}"
+            f"{result.rps / trivial:>12.2f}{result.non_2xx:>9}"
+        )
+    ok_check_ins = results["check-in"].requests - results["check-in"].non_2xx
+    lost = max(0, ok_check_ins - rows)
+    print(f"  check-ins acknowledged (2xx): {ok_check_ins}; rows in the database: {rows}; lost: {lost}")
+    screen_ratio = results["screen"].rps / trivial
+    p99 = max(r.p99_ms for r in results.values())
+    print(
+        "  targets: screening >= 0.50 of trivial: "
+        f"{'met' if screen_ratio >= 0.5 else 'NOT met'} ({screen_ratio:.2f}); "
+        f"p99 < 50 ms: {'met' if p99 < 50 else 'NOT met'} ({p99:.1f} ms); "
+        f"check-ins >= 300/s: {'met' if results['check-in'].rps >= 300 else 'NOT met'}; "
+        f"none lost: {'met' if lost == 0 else 'NOT met'}"
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
