@@ -9,6 +9,7 @@ PIP    := $(BIN)/python -m pip
 PIPOPT := --disable-pip-version-check --quiet -c constraints.txt
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint typecheck unit bench docs clean
 
@@ -24,9 +25,10 @@ $(VENV)/.test-deps: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) install $(PIPOPT) -e '.[test]'
 	@touch $@ $(VENV)/.run-deps
 
-## run: install (first time) and start the server on http://$(HOST):$(PORT)
+## run: install (first time), then start the server on http://$(HOST):$(PORT) with the
+## demo clinic (loaded into ./var/needlewise.db the first time; its logins are printed)
 run: $(VENV)/.run-deps
-	$(BIN)/needlewise serve --host $(HOST) --port $(PORT)
+	$(BIN)/needlewise serve --demo --host $(HOST) --port $(PORT)
 
 ## test: install test dependencies, then lint, type-check and run the whole suite
 test: lint typecheck unit
@@ -41,9 +43,12 @@ typecheck: $(VENV)/.test-deps
 unit: $(VENV)/.test-deps
 	$(BIN)/pytest
 
-## bench: run the benchmarks (figures go in bench/README.md)
+## bench: run the benchmarks (figures go in bench/README.md); installs Debian's wrk if missing
 bench: $(VENV)/.test-deps
+	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; \
+	  $(SUDO) apt-get install -y -q wrk >/dev/null; }
 	$(BIN)/python bench/screen_bench.py
+	cd bench && ../$(BIN)/python api_bench.py
 
 ## docs: regenerate the generated reference docs (CLI, settings, rules)
 docs: $(VENV)/.test-deps

@@ -36,7 +36,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-from screen_bench import make_bundle
 from sqlalchemy import func, select
 
 from needlewise.config import Settings
@@ -48,6 +47,7 @@ from needlewise.services.actor import Actor
 from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.patients import PatientIn, create_patient
 from needlewise.services.runtime import Runtime
+from screen_bench import make_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,7 +77,10 @@ def seed(settings: Settings) -> tuple[str, int]:
         runtime,
         system,
         accounts.UserIn(
-            email="bench@clinic.example", name="Bench", role=Role.clinician, password="bench password 1"
+            email="bench@clinic.example",
+            name="Bench",
+            role=Role.clinician,
+            password="bench password 1",
         ),
     )
     actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=Role.clinician, clinic_id=clinic_id)
@@ -112,7 +115,9 @@ def run_wrk(url: str, script: Path, connections: int, duration: int) -> WrkResul
         "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s",
         "-s", str(script), url,
     ]  # fmt: skip
-    output = subprocess.run(command, check=True, capture_output=True, text=True, timeout=duration + 60).stdout
+    output = subprocess.run(
+        command, check=True, capture_output=True, text=True, timeout=duration + 60
+    ).stdout
     requests = re.search(r"(\d+) requests in ([\d.]+)(s|m)", output)
     rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
     p99 = re.search(r"\s99%\s+(\S+)", output)
@@ -137,7 +142,7 @@ def wait_ready(base: str, process: subprocess.Popen[bytes]) -> None:
         if process.poll() is not None:
             raise RuntimeError("the server exited during start-up")
         try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -181,7 +186,7 @@ def main() -> None:
         "NEEDLEWISE_SECRET_KEY": "bench-secret",
         "NEEDLEWISE_VALUESETS_DIR": str(settings.valuesets_dir or ""),
     }
-    server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    server = subprocess.Popen(
         [
             sys.executable, "-m", "uvicorn", "--factory", "needlewise.web.app:create_app",
             "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
@@ -208,16 +213,25 @@ def main() -> None:
         }
         for name in ("trivial", "screen"):  # warm-up: imports, caches, connection pool
             run_wrk(urls[name], scripts[name], 4, 2)
-        results = {name: run_wrk(urls[name], scripts[name], args.connections, args.duration) for name in scripts}
+        results = {
+            name: run_wrk(urls[name], scripts[name], args.connections, args.duration)
+            for name in scripts
+        }
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     rows = count_check_ins(settings)
     backend = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
     trivial = results["trivial"].rps
-    print(f"api_bench: {backend}, {args.workers} worker(s), {args.connections} connections, {args.duration} s each")
+    print(
+        f"api_bench: {backend}, {args.workers} worker(s), {args.connections} connections, {args.duration} s each"
+    )
     print(f"  {'endpoint':<34}{'req/s':>10}{'p99 ms':>10}{'vs trivial':>12}{'non-2xx':>9}")
-    labels = {"trivial": "GET /healthz", "screen": "POST /api/screen", "check-in": "POST …/check-ins"}
+    labels = {
+        "trivial": "GET /healthz",
+        "screen": "POST /api/screen",
+        "check-in": "POST …/check-ins",
+    }
     for name, result in results.items():
         print(
             f"  {labels[name]:<34}{result.rps:>10,.0f}{result.p99_ms:>10.1f}"
@@ -225,7 +239,9 @@ def main() -> None:
         )
     ok_check_ins = results["check-in"].requests - results["check-in"].non_2xx
     lost = max(0, ok_check_ins - rows)
-    print(f"  check-ins acknowledged (2xx): {ok_check_ins}; rows in the database: {rows}; lost: {lost}")
+    print(
+        f"  check-ins acknowledged (2xx): {ok_check_ins}; rows in the database: {rows}; lost: {lost}"
+    )
     screen_ratio = results["screen"].rps / trivial
     p99 = max(r.p99_ms for r in results.values())
     print(

@@ -32,7 +32,7 @@ class Server:
             "NEEDLEWISE_SECRET_KEY": "test-secret-key",
             "NEEDLEWISE_VALUESETS_DIR": str(valuesets_dir),
         }
-        self.process = subprocess.Popen(  # noqa: S603 - our interpreter and module
+        self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "uvicorn", "--factory", "needlewise.web.app:create_app",
                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
@@ -71,3 +71,5 @@ class Server:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if self.process.stderr is not None:
+            self.process.stderr.close()

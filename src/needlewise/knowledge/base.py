@@ -17,6 +17,7 @@ from pydantic import Field
 from needlewise.knowledge.codeindex import CodeIndex
 from needlewise.knowledge.schema import (
     Billing,
+    ConsentTemplate,
     Contraindication,
     Disposition,
     Escalation,
@@ -54,6 +55,7 @@ class KnowledgeData(Strict):
     professions: list[ProfessionInfo] = Field(min_length=1)
     measures: list[Measure] = Field(min_length=1)
     policies: list[Policy] = Field(min_length=1)
+    consent: ConsentTemplate
 
 
 @dataclass(frozen=True)
@@ -188,6 +190,7 @@ class KnowledgeBase:
             list(data.professions),
             list(data.measures),
             list(data.policies),
+            [data.consent],
         ]
         for group in groups:
             for item in group:

@@ -44,6 +44,7 @@ DATA_FILES: dict[str, tuple[str, ...]] = {
     "professions.yaml": ("professions",),
     "measures.yaml": ("measures",),
     "policies.yaml": ("policies",),
+    "consent.yaml": ("consent",),
 }
 
 

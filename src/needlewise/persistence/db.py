@@ -9,10 +9,13 @@ read turns into a write. PostgreSQL needs nothing special: point
 
 Use :meth:`Database.read` for read-only work and :meth:`Database.write` for changes; a
 ``write`` commits when the block ends without an exception and rolls back otherwise.
+Do not nest a ``write`` inside another ``write`` of the same database (on SQLite the
+second would wait for the first forever).
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -94,6 +97,10 @@ class Database:
         )
         self._read = sessionmaker(self.engine, expire_on_commit=False)
         self._write = sessionmaker(writer, expire_on_commit=False)
+        # SQLite allows one writer at a time. Threads of this process queue here, in
+        # order, instead of in SQLite's busy handler, which sleeps and retries and gave
+        # writes a long latency tail; other processes still wait on the busy timeout.
+        self._write_lock = threading.Lock() if self.sqlite else None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -104,7 +111,11 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose changes commit together when the block ends."""
-        with self._write() as session, session.begin():
+        if self._write_lock is None:
+            with self._write() as session, session.begin():
+                yield session
+            return
+        with self._write_lock, self._write() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

@@ -7,6 +7,9 @@ advisory lock makes concurrent starts of several app processes safe.
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -15,7 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
-from needlewise.persistence.db import make_engine
+from needlewise.persistence.db import make_engine, sqlite_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK_KEY = 8_250_011  # arbitrary, constant: the advisory lock for migrations
@@ -74,8 +77,30 @@ def _locked(url: str, action: object) -> None:
         engine.dispose()
 
 
+@contextmanager
+def _startup_lock(url: str) -> Iterator[None]:
+    """Serialise schema creation among processes starting together on one SQLite file
+    (PostgreSQL uses an advisory lock inside ``upgrade``)."""
+    path = sqlite_path(url)
+    if path is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".migrate.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def ensure_schema(url: str) -> str:
     """Create the schema on an empty database; refuse an outdated one. Returns the revision."""
+    with _startup_lock(url):
+        return _ensure_schema(url)
+
+
+def _ensure_schema(url: str) -> str:
     engine = make_engine(url, pool=False)
     try:
         revision = current(engine)
@@ -90,6 +115,15 @@ def ensure_schema(url: str) -> str:
             )
         upgrade(url)
         return head()
+    known = {
+        script.revision
+        for script in ScriptDirectory.from_config(config("sqlite://")).walk_revisions()
+    }
+    if revision not in known:
+        raise SchemaError(
+            f"the database schema is at {revision}, which this version does not know: it was "
+            "written by a newer needlewise; run that version (or restore a backup made for this one)"
+        )
     if revision != head():
         raise SchemaError(
             f"the database schema is at {revision}, this version needs {head()}: "

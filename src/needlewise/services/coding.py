@@ -36,17 +36,21 @@ class SessionRequest(BaseModel):
     language: Literal["en", "es"] = "en"
 
 
+def muscle_id(raw: str, kb: KnowledgeBase, where: str) -> str:
+    """The knowledge-base id of a muscle given as ``muscle.x`` or ``x`` (``InputError`` at
+    ``where`` when the knowledge base has no such muscle)."""
+    found = raw if raw.startswith("muscle.") else f"muscle.{raw}"
+    if kb.muscle(found) is None:
+        raise InputError(f"unknown muscle {raw!r}; `needlewise kb show muscle` lists them", where)
+    return found
+
+
 def code_session_document(document: Any, kb: KnowledgeBase) -> CodingResult:
     """Code a session given as JSON. Raises ``InputError`` for unusable input."""
     request = validate(SessionRequest, document)
-    muscles = []
-    for i, item in enumerate(request.muscles):
-        muscle_id = item.muscle if item.muscle.startswith("muscle.") else f"muscle.{item.muscle}"
-        if kb.muscle(muscle_id) is None:
-            raise InputError(
-                f"unknown muscle {item.muscle!r}; `needlewise kb show muscle` lists them",
-                f"$.muscles[{i}].muscle",
-            )
-        muscles.append(NeedledMuscle(muscle_id, item.laterality))
+    muscles = [
+        NeedledMuscle(muscle_id(item.muscle, kb, f"$.muscles[{i}].muscle"), item.laterality)
+        for i, item in enumerate(request.muscles)
+    ]
     session = SessionRecord(muscles=tuple(muscles), payer=request.payer, language=request.language)
     return code_session(session, kb)

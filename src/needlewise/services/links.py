@@ -144,7 +144,9 @@ def use_link(session: Session, actor: Actor) -> None:
     """
     if actor.link_id is None or actor.link_purpose not in SINGLE_USE:
         return
-    link = session.get(PatientLink, actor.link_id)
+    # FOR UPDATE: two simultaneous submissions on PostgreSQL must not both get through
+    # (SQLite's BEGIN IMMEDIATE already serialises writers)
+    link = session.get(PatientLink, actor.link_id, with_for_update=True, populate_existing=True)
     if link is None or link.used_at is not None:
         raise Gone("this link was already used")
     link.used_at = utcnow()

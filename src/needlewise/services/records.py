@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from needlewise.errors import PreconditionFailed
 
+MAX_ID = 2**31 - 1
+"""The largest record id (ids are 32-bit integers on PostgreSQL). Bound id inputs with it:
+a larger integer cannot be bound as a SQLite parameter and would fail as a server error."""
+
 
 def etag(kind: str, record_id: int, version: int) -> str:
     """Strong ETag of one version of a record (``"patient-7-v3"``)."""

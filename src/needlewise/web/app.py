@@ -12,9 +12,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, APIRouter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import needlewise
@@ -132,11 +133,20 @@ def route_permission(route: APIRoute) -> tuple[bool, str | None]:
     return False, None
 
 
-def document_permissions(app: FastAPI) -> None:
+def api_routes(routes: list[BaseRoute]) -> list[APIRoute]:
+    """Every APIRoute, looking through FastAPI's included-router wrappers."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):
+            found.extend(api_routes(route.original_router.routes))
+    return found
+
+
+def document_permissions(router: APIRouter) -> None:
     """Every staff route documents 401/403 and the permission it needs (x-permission)."""
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
-            continue
+    for route in api_routes(router.routes):
         protected, permission = route_permission(route)
         if not protected:
             continue
@@ -214,6 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JsonBytes(
             error_body(codes.get(exc.status_code, "http-error"), str(exc.detail)),
             status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),  # e.g. Allow on 405
         )
 
     for module in (
@@ -239,8 +250,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         portal_check_in,
         audit,
     ):
+        document_permissions(module.router)
         app.include_router(module.router)
-    document_permissions(app)
     app.add_middleware(InternalErrors)
     app.add_middleware(SecurityHeaders)  # outermost: also covers 500 responses
     return app

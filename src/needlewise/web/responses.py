@@ -30,6 +30,13 @@ class ErrorDetail(BaseModel):
     location: str | None = None
     rule: str | None = Field(default=None, description="For rule-violation: the rule id")
     sources: list[str] | None = Field(default=None, description="For rule-violation: its sources")
+    policy: str | None = Field(
+        default=None,
+        description="For rule-violation: the knowledge-base policy that words the rule",
+    )
+    profession: str | None = Field(
+        default=None, description="For a state scope rule-violation: the provider's profession"
+    )
     permission: str | None = Field(default=None, description="For forbidden: the permission needed")
     retry_after: int | None = Field(
         default=None, description="For too-many-requests: seconds to wait"

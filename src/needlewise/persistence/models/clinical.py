@@ -135,7 +135,7 @@ class SessionMuscle(Base):
 
     __tablename__ = "session_muscles"
     id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"))
+    session_id: Mapped[int] = mapped_column(ForeignKey("treatment_sessions.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     muscle: Mapped[str] = mapped_column(String(60))
     laterality: Mapped[str] = mapped_column(String(10))
@@ -153,7 +153,7 @@ class AdverseEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("treatment_sessions.id"), nullable=True
+        ForeignKey("treatment_sessions.id"), nullable=True, index=True
     )
     event_type: Mapped[str] = mapped_column(String(60))
     severity: Mapped[str] = mapped_column(String(10))  # mild | moderate | severe
@@ -177,7 +177,7 @@ class CheckIn(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     session_id: Mapped[int | None] = mapped_column(
-        ForeignKey("treatment_sessions.id"), nullable=True
+        ForeignKey("treatment_sessions.id"), nullable=True, index=True
     )
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -201,7 +201,7 @@ class PatientLink(Base):
 
     __tablename__ = "patient_links"
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
     purpose: Mapped[str] = mapped_column(String(20))  # intake | consent | check-in
     session_id: Mapped[int | None] = mapped_column(
         ForeignKey("treatment_sessions.id"), nullable=True

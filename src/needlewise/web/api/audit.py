@@ -11,7 +11,7 @@ from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.pages import Page
 from needlewise.web.api.auth_deps import runtime, staff
-from needlewise.web.api.common import READ, Paging, ok
+from needlewise.web.api.common import READ, IdFilter, Paging, ok
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
@@ -21,7 +21,7 @@ def list_audit(
     request: Request,
     page: Paging,
     actor: Annotated[Actor, Depends(staff("audit:read"))],
-    patient_id: Annotated[int | None, Query()] = None,
+    patient_id: IdFilter = None,
     actor_ref: Annotated[str | None, Query(alias="actor", max_length=40)] = None,
     action: Annotated[str | None, Query(max_length=20)] = None,
     since: Annotated[datetime | None, Query()] = None,

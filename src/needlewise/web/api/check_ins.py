@@ -1,7 +1,149 @@
-"""Stub: filled in by the check ins work (see issue 3)."""
+"""``/api/patients/{id}/check-ins`` and ``/api/check-ins``: after-treatment check-ins, staff side.
+
+Staff record a check-in taken by phone (the triage JSON or an aftercare
+QuestionnaireResponse, as ``POST /api/triage`` takes), list the work queue
+(``?unacknowledged=true&disposition=emergency``) and acknowledge one (clinicians, with
+If-Match; a second acknowledgement is 409). Patients send theirs through
+``/api/p/{token}/check-in``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from needlewise.services import check_ins
+from needlewise.services.actor import Actor
+from needlewise.services.pages import Page
+from needlewise.services.records import MAX_ID
+from needlewise.services.triage import TriageRequest
+from needlewise.web.api.auth_deps import runtime, staff
+from needlewise.web.api.common import (
+    READ,
+    READ_ONE,
+    IdFilter,
+    Paging,
+    RecordId,
+    created,
+    json_response,
+    ok,
+    required_version,
+    with_etag,
+)
+from needlewise.web.api.deps import inline_schema, json_body, request_body
+from needlewise.web.responses import error_responses
+
+router = APIRouter(tags=["aftercare check-ins"])
+KIND = "check-in"
+
+CHECK_IN_BODY = request_body(
+    "The triage JSON (every field optional) or an aftercare QuestionnaireResponse.",
+    {
+        "oneOf": [
+            inline_schema(TriageRequest.model_json_schema()),
+            {
+                "type": "object",
+                "required": ["resourceType"],
+                "properties": {
+                    "resourceType": {"type": "string", "enum": ["QuestionnaireResponse"]}
+                },
+                "additionalProperties": True,
+            },
+        ]
+    },
+)
+ACKNOWLEDGE_ERRORS = error_responses(401, 403, 404, 409, 412, 422, 428, 500)
+
+
+@router.post(
+    "/api/patients/{patient_id}/check-ins",
+    status_code=201,
+    response_model=None,
+    openapi_extra=CHECK_IN_BODY,
+    responses={
+        **created(check_ins.CheckInOut),
+        **error_responses(400, 401, 403, 404, 413, 415, 422, 500),
+    },
+)
+async def create_check_in(
+    request: Request,
+    response: Response,
+    patient_id: RecordId,
+    actor: Annotated[Actor, Depends(staff("check-ins:write"))],
+    session_id: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_ID,
+            description="The session it follows (fills in the hours since treatment)",
+        ),
+    ] = None,
+) -> Any:
+    """Record a check-in taken by staff (e.g. a phone call): triaged and stored."""
+    document = await json_body(request)
+    out = await run_in_threadpool(
+        check_ins.record_check_in, runtime(request), actor, patient_id, document, session_id
+    )
+    return json_response(out.model_dump(mode="json"), 201, (KIND, out.id, out.version))
+
+
+@router.get(
+    "/api/check-ins", response_model=None, responses={**ok(Page[check_ins.CheckInOut]), **READ}
+)
+def list_check_ins(
+    request: Request,
+    page: Paging,
+    actor: Annotated[Actor, Depends(staff("check-ins:read"))],
+    patient_id: IdFilter = None,
+    disposition: Annotated[
+        Literal["emergency", "call-provider", "self-care"] | None, Query()
+    ] = None,
+    unacknowledged: Annotated[
+        bool | None, Query(description="true: not yet acknowledged; false: acknowledged")
+    ] = None,
+) -> Any:
+    """Check-ins, newest first. Each one returned is recorded in the audit log."""
+    return check_ins.list_check_ins(
+        runtime(request),
+        actor,
+        page,
+        patient_id=patient_id,
+        disposition=disposition,
+        unacknowledged=unacknowledged,
+    ).model_dump(mode="json")
+
+
+@router.get(
+    "/api/check-ins/{check_in_id}",
+    response_model=None,
+    responses={**ok(check_ins.CheckInOut), **READ_ONE},
+)
+def get_check_in(
+    request: Request,
+    response: Response,
+    check_in_id: RecordId,
+    actor: Annotated[Actor, Depends(staff("check-ins:read"))],
+) -> Any:
+    out = check_ins.get_check_in(runtime(request), actor, check_in_id)
+    with_etag(response, KIND, out.id, out.version)
+    return out.model_dump(mode="json")
+
+
+@router.post(
+    "/api/check-ins/{check_in_id}/acknowledge",
+    response_model=None,
+    responses={**ok(check_ins.CheckInOut), **ACKNOWLEDGE_ERRORS},
+)
+def acknowledge_check_in(
+    request: Request,
+    response: Response,
+    check_in_id: RecordId,
+    actor: Annotated[Actor, Depends(staff("check-ins:acknowledge"))],
+) -> Any:
+    """A clinician has seen this check-in (send If-Match; a second time is 409)."""
+    version = required_version(request, KIND, check_in_id)
+    out = check_ins.acknowledge_check_in(runtime(request), actor, check_in_id, version)
+    with_etag(response, KIND, out.id, out.version)
+    return out.model_dump(mode="json")

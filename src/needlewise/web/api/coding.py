@@ -10,6 +10,7 @@ from needlewise.knowledge.base import KnowledgeBase
 from needlewise.services.actor import Actor
 from needlewise.services.coding import SessionRequest, code_session_document
 from needlewise.web.api.auth_deps import staff
+from needlewise.web.api.common import json_response
 from needlewise.web.api.deps import inline_schema, json_body, knowledge, request_body
 from needlewise.web.api.schemas import CodingOut
 from needlewise.web.responses import error_responses
@@ -33,4 +34,4 @@ async def code_session(
     _actor: Annotated[Actor, Depends(staff("tools:use"))],
 ) -> Any:
     """One CPT line per session (20560 for 1-2 muscles, 20561 for 3 or more)."""
-    return code_session_document(await json_body(request), kb).to_json()
+    return json_response(code_session_document(await json_body(request), kb).to_json())

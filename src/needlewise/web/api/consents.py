@@ -1,7 +1,152 @@
-"""Stub: filled in by the consents work (see issue 3)."""
+"""Informed consents: the current text, staff-witnessed signing, reading, the patient's
+copy and withdrawal (every read and write of a consent is audited)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from needlewise.services import consents
+from needlewise.services.actor import Actor
+from needlewise.services.consent_text import ConsentText
+from needlewise.services.pages import Page
+from needlewise.web.api.auth_deps import runtime, staff
+from needlewise.web.api.common import (
+    CREATE,
+    READ,
+    READ_ONE,
+    UPDATE,
+    IdFilter,
+    Paging,
+    RecordId,
+    body_doc,
+    body_of,
+    created,
+    ok,
+    required_version,
+    with_etag,
+)
+
+router = APIRouter(tags=["consents"])
+
+_COPY_MEDIA = {"text": "text/plain; charset=utf-8", "html": "text/html; charset=utf-8"}
+
+
+@router.get("/api/consents/text", response_model=None, responses={**ok(ConsentText), **READ})
+def get_text(
+    request: Request,
+    actor: Annotated[Actor, Depends(staff("consents:read"))],
+    language: Annotated[Literal["en", "es"], Query()] = "en",
+) -> Any:
+    """The consent text a patient signs now: the template with every risk and how often
+    it happens. `text` is what is stored when they sign; show it as is."""
+    return consents.consent_text(runtime(request), actor, language).model_dump(mode="json")
+
+
+@router.post(
+    "/api/patients/{patient_id}/consents",
+    status_code=201,
+    response_model=None,
+    openapi_extra=body_doc(
+        consents.ConsentIn, "The signing: language, typed name, drawn signature, signer."
+    ),
+    responses={**created(consents.ConsentOut), **CREATE},
+)
+async def sign_consent(
+    request: Request,
+    response: Response,
+    patient_id: RecordId,
+    actor: Annotated[Actor, Depends(staff("consents:write"))],
+) -> Any:
+    """Record a consent signed in front of staff. The current text in `language` is
+    stored with its sha256 and version; send `text_sha256` to be sure it is the text the
+    signer read (409 if it changed)."""
+    data = await body_of(request, consents.ConsentIn)
+    out = await run_in_threadpool(consents.sign_consent, runtime(request), actor, patient_id, data)
+    with_etag(response, "consent", out.id, out.version)
+    return out.model_dump(mode="json")
+
+
+@router.get(
+    "/api/consents", response_model=None, responses={**ok(Page[consents.ConsentOut]), **READ}
+)
+def list_consents(
+    request: Request,
+    page: Paging,
+    actor: Annotated[Actor, Depends(staff("consents:read"))],
+    patient_id: IdFilter = None,
+) -> Any:
+    """Consents, newest signature first (without text or signature image). Each one
+    returned is recorded in the audit log."""
+    return consents.list_consents(runtime(request), actor, page, patient_id=patient_id).model_dump(
+        mode="json"
+    )
+
+
+@router.get(
+    "/api/consents/{consent_id}",
+    response_model=None,
+    responses={**ok(consents.ConsentDetail), **READ_ONE},
+)
+def get_consent(
+    request: Request,
+    response: Response,
+    consent_id: RecordId,
+    actor: Annotated[Actor, Depends(staff("consents:read"))],
+) -> Any:
+    """One consent with the exact text signed and the signature (base64 PNG)."""
+    out = consents.get_consent(runtime(request), actor, consent_id)
+    with_etag(response, "consent", out.id, out.version)
+    return out.model_dump(mode="json")
+
+
+@router.post(
+    "/api/consents/{consent_id}/withdraw",
+    response_model=None,
+    openapi_extra=body_doc(consents.WithdrawIn, "Why the consent is withdrawn (send If-Match)."),
+    responses={**ok(consents.ConsentOut), **UPDATE},
+)
+async def withdraw_consent(
+    request: Request,
+    response: Response,
+    consent_id: RecordId,
+    actor: Annotated[Actor, Depends(staff("consents:write"))],
+) -> Any:
+    """Record that the patient took back this consent. Needs If-Match (428 without,
+    412 when stale); 409 when it was already withdrawn."""
+    data = await body_of(request, consents.WithdrawIn)
+    version = required_version(request, "consent", consent_id)
+    out = await run_in_threadpool(
+        consents.withdraw_consent, runtime(request), actor, consent_id, version, data
+    )
+    with_etag(response, "consent", out.id, out.version)
+    return out.model_dump(mode="json")
+
+
+@router.get(
+    "/api/consents/{consent_id}/copy",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The patient's copy",
+            "content": {
+                "text/plain": {"schema": {"type": "string"}},
+                "text/html": {"schema": {"type": "string"}},
+            },
+        },
+        **READ_ONE,
+    },
+)
+def consent_copy(
+    request: Request,
+    consent_id: RecordId,
+    actor: Annotated[Actor, Depends(staff("consents:read"))],
+    fmt: Annotated[Literal["text", "html"], Query(alias="format")] = "text",
+) -> Response:
+    """The copy to give the patient: the signed text, who signed and when, any
+    interpreter, and the withdrawal if there was one. `format=html` gives a page to print
+    or e-mail (`text/html; charset=utf-8`); the default is plain text."""
+    body = consents.consent_copy(runtime(request), actor, consent_id, fmt)
+    return Response(body, media_type=_COPY_MEDIA[fmt])

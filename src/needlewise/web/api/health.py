@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from needlewise.knowledge.base import KnowledgeBase
+from needlewise.web.api.common import json_response
 from needlewise.web.api.deps import knowledge
 from needlewise.web.api.schemas import HealthOut
 from needlewise.web.responses import error_responses
@@ -21,4 +22,4 @@ router = APIRouter(tags=["operations"])
 )
 async def healthz(kb: Annotated[KnowledgeBase, Depends(knowledge)]) -> Any:
     """The service is up and its knowledge base is loaded."""
-    return {"status": "ok", "knowledge": kb.version}
+    return json_response({"status": "ok", "knowledge": kb.version})

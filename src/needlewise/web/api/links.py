@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from needlewise.services import links
 from needlewise.services.actor import Actor
 from needlewise.web.api.auth_deps import runtime, staff
-from needlewise.web.api.common import CREATE, READ_ONE, body_doc, body_of, created, ok
+from needlewise.web.api.common import CREATE, READ_ONE, RecordId, body_doc, body_of, created, ok
 
 router = APIRouter(tags=["patient links"])
 
@@ -23,7 +23,7 @@ router = APIRouter(tags=["patient links"])
     responses={**created(links.LinkOut), **CREATE},
 )
 async def create_link(
-    request: Request, patient_id: int, actor: Annotated[Actor, Depends(staff("links:write"))]
+    request: Request, patient_id: RecordId, actor: Annotated[Actor, Depends(staff("links:write"))]
 ) -> Any:
     """A signed, expiring link for this patient and this purpose. The token is shown once;
     send it to the patient only."""
@@ -34,7 +34,7 @@ async def create_link(
 
 @router.post("/api/links/{link_id}/revoke", response_model=None, responses={**ok(dict), **READ_ONE})
 def revoke_link(
-    request: Request, link_id: int, actor: Annotated[Actor, Depends(staff("links:write"))]
+    request: Request, link_id: RecordId, actor: Annotated[Actor, Depends(staff("links:write"))]
 ) -> Any:
     """Cancel a link (it stops working at once)."""
     links.revoke_link(runtime(request), actor, link_id)

@@ -17,6 +17,7 @@ from needlewise.web.api.common import (
     READ_ONE,
     UPDATE,
     Paging,
+    RecordId,
     body_doc,
     body_of,
     created,
@@ -64,7 +65,7 @@ async def create_patient(
 def get_patient(
     request: Request,
     response: Response,
-    patient_id: int,
+    patient_id: RecordId,
     actor: Annotated[Actor, Depends(staff("patients:read"))],
 ) -> Any:
     out = patients.get_patient(runtime(request), actor, patient_id)
@@ -81,7 +82,7 @@ def get_patient(
 async def patch_patient(
     request: Request,
     response: Response,
-    patient_id: int,
+    patient_id: RecordId,
     actor: Annotated[Actor, Depends(staff("patients:write"))],
 ) -> Any:
     """Change a patient's details. A stale If-Match gets 412: no edit is silently lost."""

@@ -1,7 +1,70 @@
-"""Stub: filled in by the portal check in work (see issue 3)."""
+"""``/api/p/{token}/check-in…``: the patient's after-treatment check-in, through a
+``check-in`` link (multi-use until it expires; it opens only its own patient).
+
+The patient fetches the aftercare Questionnaire in their language, answers it, and gets
+back the triage disposition with plain-language advice that says when to call 911.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
+
+from needlewise.interop.fhir.questionnaire import aftercare_questionnaire
+from needlewise.persistence.models import Patient
+from needlewise.services import audit, check_ins
+from needlewise.services.actor import Actor
+from needlewise.web.api.auth_deps import patient_link, runtime
+from needlewise.web.api.check_ins import CHECK_IN_BODY
+from needlewise.web.api.common import created, json_response
+from needlewise.web.api.deps import json_body
+from needlewise.web.responses import error_responses
+
+router = APIRouter(prefix="/api/p", tags=["patient links"])
+
+READ_ERRORS = error_responses(404, 410, 422, 500)
+SEND_ERRORS = error_responses(400, 404, 410, 413, 415, 422, 500)
+CheckInLink = Annotated[Actor, Depends(patient_link("check-in"))]
+
+
+def _questionnaire(request: Request, actor: CheckInLink) -> dict[str, Any]:
+    rt = runtime(request)
+    with rt.db.read() as session:
+        patient = session.get(Patient, actor.patient_id or -1)
+        language = patient.preferred_language if patient is not None else "en"
+    audit.record_reads(rt.db, actor, "patient-link", [(actor.link_id, actor.patient_id)])
+    return aftercare_questionnaire(rt.kb, language)
+
+
+@router.get(
+    "/{token}/check-in-questionnaire",
+    response_model=None,
+    responses={
+        200: {"description": "A FHIR R4 Questionnaire", "content": {"application/fhir+json": {}}},
+        **READ_ERRORS,
+    },
+)
+def check_in_questionnaire(request: Request, token: str, actor: CheckInLink) -> Any:
+    """The aftercare Questionnaire in the patient's preferred language."""
+    return _questionnaire(request, actor)
+
+
+@router.post(
+    "/{token}/check-in",
+    status_code=201,
+    response_model=None,
+    openapi_extra=CHECK_IN_BODY,
+    responses={**created(check_ins.PatientCheckInOut), **SEND_ERRORS},
+)
+async def send_check_in(request: Request, token: str, actor: CheckInLink) -> Any:
+    """Send how you feel after treatment; the answer says what to do now. The link can
+    be used again until it expires."""
+    document = await json_body(request)
+    rt = runtime(request)
+    stored = await run_in_threadpool(
+        check_ins.record_check_in, rt, actor, actor.patient_id or -1, document, actor.session_id
+    )
+    out = await run_in_threadpool(check_ins.for_patient, rt, stored)
+    return json_response(out.model_dump(mode="json"), 201)

@@ -17,6 +17,7 @@ from needlewise.web.api.common import (
     READ_ONE,
     UPDATE,
     Paging,
+    RecordId,
     body_doc,
     body_of,
     created,
@@ -61,7 +62,7 @@ async def create_provider(
 def get_provider(
     request: Request,
     response: Response,
-    provider_id: int,
+    provider_id: RecordId,
     actor: Annotated[Actor, Depends(staff("providers:read"))],
 ) -> Any:
     out = providers.get_provider(runtime(request), actor, provider_id)
@@ -72,7 +73,7 @@ def get_provider(
 @router.get("/{provider_id}/scope", response_model=None, responses={**ok(ScopeOut), **READ_ONE})
 def get_provider_scope(
     request: Request,
-    provider_id: int,
+    provider_id: RecordId,
     actor: Annotated[Actor, Depends(staff("providers:read"))],
     language: Annotated[Literal["en", "es"], Query()] = "en",
 ) -> Any:
@@ -89,7 +90,7 @@ def get_provider_scope(
 async def patch_provider(
     request: Request,
     response: Response,
-    provider_id: int,
+    provider_id: RecordId,
     actor: Annotated[Actor, Depends(staff("providers:write"))],
 ) -> Any:
     data = await body_of(request, providers.ProviderPatch)

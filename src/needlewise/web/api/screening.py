@@ -11,6 +11,7 @@ from needlewise.knowledge.base import KnowledgeBase
 from needlewise.services.actor import Actor
 from needlewise.services.screening import screen_document
 from needlewise.web.api.auth_deps import staff
+from needlewise.web.api.common import json_response
 from needlewise.web.api.deps import json_body, knowledge, request_body
 from needlewise.web.api.schemas import ScreeningOut
 from needlewise.web.responses import error_responses
@@ -54,4 +55,4 @@ async def screen(
     result = screen_document(
         document, kb, as_of=as_of, electrical_stimulation=electrical_stimulation, language=language
     )
-    return result.to_json()
+    return json_response(result.to_json())

@@ -1,7 +1,108 @@
-"""Stub: filled in by the screenings work (see issue 3)."""
+"""Stored screenings: screen a patient and keep the result (every read and write is
+audited). ``POST /api/screen`` is the same screening without storing anything."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+
+from needlewise.services import screenings
+from needlewise.services.actor import Actor
+from needlewise.services.pages import Page
+from needlewise.web.api.auth_deps import runtime, staff
+from needlewise.web.api.common import (
+    CREATE,
+    READ,
+    READ_ONE,
+    IdFilter,
+    Paging,
+    RecordId,
+    created,
+    ok,
+)
+from needlewise.web.api.deps import json_body, request_body
+
+router = APIRouter(tags=["screenings"])
+
+_BODY = request_body(
+    "What POST /api/screen takes: a FHIR R4 Bundle (collection, searchset, transaction, "
+    "batch or document) of this patient's records, an intake QuestionnaireResponse, or a "
+    "Bundle holding both. When it holds no Patient, one with the birth date on the "
+    "patient's record is added before screening (so the age rule applies) and stored with "
+    "the inputs; a Patient in the document wins.",
+    {
+        "type": "object",
+        "required": ["resourceType"],
+        "properties": {
+            "resourceType": {"type": "string", "enum": ["Bundle", "QuestionnaireResponse"]}
+        },
+        "additionalProperties": True,
+    },
+)
+
+
+@router.post(
+    "/api/patients/{patient_id}/screenings",
+    status_code=201,
+    response_model=None,
+    openapi_extra=_BODY,
+    responses={**created(screenings.ScreeningRecord), **CREATE},
+)
+async def create_screening(
+    request: Request,
+    patient_id: RecordId,
+    actor: Annotated[Actor, Depends(staff("screenings:write"))],
+    electrical_stimulation: Annotated[
+        bool | None, Query(description="Is electrical stimulation planned? Omit when not known.")
+    ] = None,
+    language: Annotated[Literal["en", "es"], Query(description="Language of the titles")] = "en",
+) -> Any:
+    """Screen this patient and store the inputs, the result and the knowledge version.
+    Unreadable input gets 422 naming the JSON path, and nothing is stored."""
+    document = await json_body(request)
+    out = await run_in_threadpool(
+        lambda: screenings.create_screening(
+            runtime(request),
+            actor,
+            patient_id,
+            document,
+            electrical_stimulation=electrical_stimulation,
+            language=language,
+        )
+    )
+    return out.model_dump(mode="json")
+
+
+@router.get(
+    "/api/screenings",
+    response_model=None,
+    responses={**ok(Page[screenings.ScreeningRecord]), **READ},
+)
+def list_screenings(
+    request: Request,
+    page: Paging,
+    actor: Annotated[Actor, Depends(staff("screenings:read"))],
+    patient_id: IdFilter = None,
+    decision: Annotated[Literal["eligible", "review", "not-eligible"] | None, Query()] = None,
+) -> Any:
+    """Stored screenings, newest first, without their inputs. Each one returned is
+    recorded in the audit log."""
+    return screenings.list_screenings(
+        runtime(request), actor, page, patient_id=patient_id, decision=decision
+    ).model_dump(mode="json")
+
+
+@router.get(
+    "/api/screenings/{screening_id}",
+    response_model=None,
+    responses={**ok(screenings.ScreeningRecord), **READ_ONE},
+)
+def get_screening(
+    request: Request,
+    screening_id: RecordId,
+    actor: Annotated[Actor, Depends(staff("screenings:read"))],
+) -> Any:
+    """One stored screening with the document as screened (audited)."""
+    return screenings.get_screening(runtime(request), actor, screening_id).model_dump(mode="json")

@@ -1,7 +1,131 @@
-"""Stub: filled in by the sessions work (see issue 3)."""
+"""``/api/patients/{id}/sessions`` and ``/api/sessions``: treatment sessions.
+
+Recording a session is refused with 422 ``rule-violation`` (naming ``rule``, ``policy``
+and ``sources``) when the patient has no screening (``session.requires-screening``), the
+screening is not-eligible without a clinician's override
+(``session.requires-eligible-screening``), the screening left out electrical stimulation
+the session used (``session.screening-covers-electrical-stimulation``), there is no signed
+consent in force (``session.requires-consent``), or the provider may not needle in their
+licence state (``state.<xx>``, with ``profession``). The CPT line is derived, never sent.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from needlewise.services import sessions
+from needlewise.services.actor import Actor
+from needlewise.services.pages import Page
+from needlewise.web.api.auth_deps import runtime, staff
+from needlewise.web.api.common import (
+    CREATE,
+    READ,
+    READ_ONE,
+    UPDATE,
+    IdFilter,
+    Paging,
+    RecordId,
+    body_doc,
+    body_of,
+    created,
+    ok,
+    required_version,
+    with_etag,
+)
+
+router = APIRouter(tags=["treatment sessions"])
+KIND = "session"
+
+
+@router.post(
+    "/api/patients/{patient_id}/sessions",
+    status_code=201,
+    response_model=None,
+    openapi_extra=body_doc(sessions.SessionIn, "The session (muscles, provider, time …)."),
+    responses={**created(sessions.SessionOut), **CREATE},
+)
+async def create_session(
+    request: Request,
+    response: Response,
+    patient_id: RecordId,
+    actor: Annotated[Actor, Depends(staff("sessions:write"))],
+) -> Any:
+    """Record a dry-needling session (clinicians). Checks screening, consent and the
+    provider's state scope; derives the CPT line from the muscles. An ``override`` with a
+    reason lets a clinician record a session after a not-eligible screening (audited)."""
+    data = await body_of(request, sessions.SessionIn)
+    out = await run_in_threadpool(
+        sessions.create_session, runtime(request), actor, patient_id, data
+    )
+    with_etag(response, KIND, out.id, out.version)
+    return out.model_dump(mode="json")
+
+
+@router.get(
+    "/api/sessions", response_model=None, responses={**ok(Page[sessions.SessionOut]), **READ}
+)
+def list_sessions(
+    request: Request,
+    page: Paging,
+    actor: Annotated[Actor, Depends(staff("sessions:read"))],
+    patient_id: IdFilter = None,
+    provider_id: IdFilter = None,
+    since: Annotated[
+        datetime | None, Query(description="Performed at or after (no zone: UTC)")
+    ] = None,
+    until: Annotated[datetime | None, Query(description="Performed before (no zone: UTC)")] = None,
+) -> Any:
+    """Sessions, newest first. Each session returned is recorded in the audit log."""
+    return sessions.list_sessions(
+        runtime(request),
+        actor,
+        page,
+        patient_id=patient_id,
+        provider_id=provider_id,
+        since=since,
+        until=until,
+    ).model_dump(mode="json")
+
+
+@router.get(
+    "/api/sessions/{session_id}",
+    response_model=None,
+    responses={**ok(sessions.SessionOut), **READ_ONE},
+)
+def get_session(
+    request: Request,
+    response: Response,
+    session_id: RecordId,
+    actor: Annotated[Actor, Depends(staff("sessions:read"))],
+) -> Any:
+    """One session with its muscles and derived coding."""
+    out = sessions.get_session(runtime(request), actor, session_id)
+    with_etag(response, KIND, out.id, out.version)
+    return out.model_dump(mode="json")
+
+
+@router.patch(
+    "/api/sessions/{session_id}",
+    response_model=None,
+    openapi_extra=body_doc(sessions.SessionPatch, "Fields to change (send If-Match)."),
+    responses={**ok(sessions.SessionOut), **UPDATE},
+)
+async def patch_session(
+    request: Request,
+    response: Response,
+    session_id: RecordId,
+    actor: Annotated[Actor, Depends(staff("sessions:write"))],
+) -> Any:
+    """Change notes, technique, response, events, retention or the muscles (the whole
+    list; the CPT line is derived again). A stale If-Match gets 412."""
+    data = await body_of(request, sessions.SessionPatch)
+    version = required_version(request, KIND, session_id)
+    out = await run_in_threadpool(
+        sessions.update_session, runtime(request), actor, session_id, version, data
+    )
+    with_etag(response, KIND, out.id, out.version)
+    return out.model_dump(mode="json")

@@ -10,6 +10,7 @@ from needlewise.knowledge.base import KnowledgeBase
 from needlewise.services.actor import Actor
 from needlewise.services.triage import TriageRequest, triage_document
 from needlewise.web.api.auth_deps import staff
+from needlewise.web.api.common import json_response
 from needlewise.web.api.deps import inline_schema, json_body, knowledge, request_body
 from needlewise.web.api.schemas import TriageOut
 from needlewise.web.responses import error_responses
@@ -47,4 +48,4 @@ async def triage(
 ) -> Any:
     """Decide emergency / call-provider / self-care. The highest tier any reason reaches
     wins; unclear or missing input never lowers it."""
-    return triage_document(await json_body(request), kb).to_json()
+    return json_response(triage_document(await json_body(request), kb).to_json())

@@ -17,6 +17,7 @@ from needlewise.web.api.common import (
     READ_ONE,
     UPDATE,
     Paging,
+    RecordId,
     body_doc,
     body_of,
     created,
@@ -56,7 +57,7 @@ async def create_user(
 def get_user(
     request: Request,
     response: Response,
-    user_id: int,
+    user_id: RecordId,
     actor: Annotated[Actor, Depends(staff("users:read"))],
 ) -> Any:
     out = accounts.get_user(runtime(request), actor, user_id)
@@ -73,7 +74,7 @@ def get_user(
 async def patch_user(
     request: Request,
     response: Response,
-    user_id: int,
+    user_id: RecordId,
     actor: Annotated[Actor, Depends(staff("users:write"))],
 ) -> Any:
     """Change a user. Deactivating a user or setting a password ends their sessions."""

@@ -1,0 +1,314 @@
+"""After-treatment check-ins: the patient's answers, the triage result, and who
+acknowledged it.
+
+A check-in comes from the patient through a ``check-in`` link (multi-use until it
+expires) or from staff, e.g. taking a phone call. Either way :func:`record_check_in`
+triages the answers (:func:`needlewise.services.triage.triage_document`: the triage JSON or
+an aftercare QuestionnaireResponse) and stores them with the result, the disposition and
+the knowledge version and hash, in one transaction with its audit entry.
+
+**Hours since treatment.** When the check-in follows a known session (``session_id``, or
+the session of the link) and the answers do not say how long ago the treatment was, the
+hours since the session's ``performed_at`` are filled in before triage (triage JSON:
+``hours_since_treatment``; QuestionnaireResponse: the ``time-since-treatment`` item). The
+stored ``answers`` are what was sent; the ``result`` says what was used:
+``hours_since_treatment`` (exact hours, or ``null`` when only a window or nothing is known)
+and ``hours_source`` (``report``, ``session`` or ``null``). Unknown time never lowers the tier.
+
+**Language.** Through a patient link, answers that name no language are triaged in the
+patient's preferred language, so the advice comes back in it. Staff get English unless the
+answers say otherwise.
+
+Clinicians acknowledge a check-in (``check-ins:acknowledge``) once; a second time is 409.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from needlewise.errors import Conflict, InputError, NotFound
+from needlewise.interop.fhir.canonical import TIME_ITEM
+from needlewise.interop.fhir.intake import walk_items
+from needlewise.knowledge.schema import Tier
+from needlewise.persistence.db import utcnow
+from needlewise.persistence.models import CheckIn, Clinic, Patient, TreatmentSession
+from needlewise.services import audit
+from needlewise.services.actor import Actor
+from needlewise.services.pages import Page, PageParams
+from needlewise.services.patients import get_in_clinic
+from needlewise.services.records import check_version
+from needlewise.services.runtime import Runtime
+from needlewise.services.triage import triage_document
+
+Disposition = Literal["emergency", "call-provider", "self-care"]
+MAX_HOURS = 24 * 365  # what the triage JSON accepts
+
+
+class CheckInOut(BaseModel):
+    """A stored check-in as staff see it."""
+
+    id: int
+    patient_id: int
+    session_id: int | None
+    disposition: Disposition
+    result: dict[str, Any] = Field(
+        description="The triage result (as /api/triage) plus hours_since_treatment and hours_source"
+    )
+    answers: dict[str, Any] = Field(description="What was sent, unchanged")
+    created_by: str = Field(description="user:ID (staff) or link:ID (the patient)")
+    created_at: datetime
+    acknowledged_by: int | None
+    acknowledged_at: datetime | None
+    version: int
+
+
+class PatientReasonOut(BaseModel):
+    rule: str
+    tier: Disposition
+    title: str
+    matched: str
+
+
+class PatientCheckInOut(BaseModel):
+    """What the patient is told after a check-in, in their language."""
+
+    id: int
+    disposition: Disposition
+    title: str = Field(description="What to do, in a few words (e.g. 'Call 911 now')")
+    call_911: bool = Field(description="True when the patient must call 911 now")
+    advice: str = Field(description="What to do, including when to call 911")
+    reasons: list[PatientReasonOut]
+    language: Literal["en", "es"]
+    clinic_phones: list[str] = Field(description="The clinic's phone numbers")
+
+
+def _out(row: CheckIn) -> CheckInOut:
+    return CheckInOut(
+        id=row.id,
+        patient_id=row.patient_id,
+        session_id=row.session_id,
+        disposition=row.disposition,
+        result=row.result,
+        answers=row.answers,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        acknowledged_by=row.acknowledged_by,
+        acknowledged_at=row.acknowledged_at,
+        version=row.version,
+    )
+
+
+def _hours_since(performed_at: datetime | None) -> float | None:
+    if performed_at is None:
+        return None
+    hours = round((utcnow() - performed_at).total_seconds() / 3600, 1)
+    return hours if 0 <= hours <= MAX_HOURS else None
+
+
+def _prepare(
+    document: Any, performed_at: datetime | None, language: str | None
+) -> tuple[Any, float | None, str | None]:
+    """(document to triage, exact hours used, where they came from); never changes
+    ``document`` itself."""
+    if not isinstance(document, dict):
+        return document, None, None  # triage_document explains what is wrong
+    if "resourceType" in document:
+        return _prepare_response(document, performed_at, language)
+    given = document.get("hours_since_treatment")
+    filled: dict[str, Any] = dict(document)
+    if language is not None and "language" not in document:
+        filled["language"] = language
+    if given is not None:
+        return filled, given if isinstance(given, float | int) else None, "report"
+    hours = _hours_since(performed_at)
+    if hours is None:
+        return filled, None, None
+    filled["hours_since_treatment"] = float(hours)
+    return filled, hours, "session"
+
+
+def _prepare_response(
+    document: dict[str, Any], performed_at: datetime | None, language: str | None
+) -> tuple[Any, float | None, str | None]:
+    if document.get("resourceType") != "QuestionnaireResponse":
+        return document, None, None
+    filled = copy.deepcopy(document)
+    if language is not None and "language" not in filled:
+        filled["language"] = language
+    time_items = [item for item, _ in walk_items(filled, "$") if item.get("linkId") == TIME_ITEM]
+    answered = [item for item in time_items if item.get("answer")]
+    if answered:
+        answers = answered[0]["answer"]
+        first = answers[0] if isinstance(answers, list) and isinstance(answers[0], dict) else {}
+        exact = first.get("valueDecimal", first.get("valueInteger"))
+        return filled, exact if isinstance(exact, float | int) else None, "report"
+    hours = _hours_since(performed_at)
+    if hours is None:
+        return filled, None, None
+    answer = [{"valueDecimal": hours}]
+    if time_items:
+        time_items[0]["answer"] = answer
+    else:
+        filled.setdefault("item", []).append({"linkId": TIME_ITEM, "answer": answer})
+    return filled, hours, "session"
+
+
+def _authorize(actor: Actor, patient_id: int) -> None:
+    if actor.link_id is not None:
+        if actor.link_purpose != "check-in" or actor.patient_id != patient_id:
+            raise NotFound(f"no patient {patient_id}")
+    else:
+        actor.require("check-ins:write")
+
+
+def record_check_in(
+    runtime: Runtime,
+    actor: Actor,
+    patient_id: int,
+    document: Any,
+    session_id: int | None = None,
+) -> CheckInOut:
+    """Triage ``document`` and store it as a check-in of ``patient_id`` (audited).
+
+    ``actor`` is staff with ``check-ins:write`` or the patient's own check-in link.
+    ``session_id`` (the session the check-in follows) must be this patient's; an
+    ``InputError`` names ``session_id`` otherwise.
+    """
+    _authorize(actor, patient_id)
+    # Checks and triage run before the write transaction, which then holds SQLite's write
+    # lock only for the two inserts (patients and sessions are never deleted).
+    with runtime.db.read() as session:
+        patient = get_in_clinic(session, actor, patient_id)
+        performed_at = None
+        if session_id is not None:
+            treatment = session.get(TreatmentSession, session_id)
+            if treatment is None or treatment.patient_id != patient.id:
+                raise InputError(f"no session {session_id} for this patient", "session_id")
+            performed_at = treatment.performed_at
+        language = patient.preferred_language if actor.link_id is not None else None
+    to_triage, hours, source = _prepare(document, performed_at, language)
+    result = triage_document(to_triage, runtime.kb)
+    stamp = runtime.kb.stamp
+    with runtime.db.write() as session:
+        row = CheckIn(
+            patient_id=patient_id,
+            session_id=session_id,
+            answers=document,
+            result={**result.to_json(), "hours_since_treatment": hours, "hours_source": source},
+            disposition=result.disposition.value,
+            knowledge_version=stamp.version,
+            knowledge_sha256=stamp.sha256,
+            created_by=actor.ref,
+        )
+        session.add(row)
+        session.flush()
+        audit.record(session, actor, "create", "check-in", row.id, patient_id)
+        return _out(row)
+
+
+def for_patient(runtime: Runtime, check_in: CheckInOut) -> PatientCheckInOut:
+    """What the patient who sent ``check_in`` is told (disposition, advice, reasons)."""
+    result = check_in.result
+    language = result["language"]
+    tier = Tier(check_in.disposition)
+    with runtime.db.read() as session:
+        phones = session.scalar(
+            select(Clinic.phones)
+            .join(Patient, Patient.clinic_id == Clinic.id)
+            .where(Patient.id == check_in.patient_id)
+        )
+    return PatientCheckInOut(
+        id=check_in.id,
+        disposition=check_in.disposition,
+        title=runtime.kb.disposition(tier).title.get(language),
+        call_911=tier is Tier.emergency,
+        advice=result["advice"],
+        reasons=[PatientReasonOut.model_validate(r) for r in result["reasons"]],
+        language=language,
+        clinic_phones=list(phones or []),
+    )
+
+
+def _get(session: Session, actor: Actor, check_in_id: int) -> CheckIn:
+    row = session.scalars(
+        select(CheckIn)
+        .join(Patient, Patient.id == CheckIn.patient_id)
+        .where(CheckIn.id == check_in_id, Patient.clinic_id == actor.clinic_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no check-in {check_in_id}")
+    return row
+
+
+def get_check_in(runtime: Runtime, actor: Actor, check_in_id: int) -> CheckInOut:
+    actor.require("check-ins:read")
+    with runtime.db.read() as session:
+        out = _out(_get(session, actor, check_in_id))
+    audit.record_reads(runtime.db, actor, "check-in", [(out.id, out.patient_id)])
+    return out
+
+
+def list_check_ins(
+    runtime: Runtime,
+    actor: Actor,
+    page: PageParams,
+    *,
+    patient_id: int | None = None,
+    disposition: str | None = None,
+    unacknowledged: bool | None = None,
+) -> Page[CheckInOut]:
+    """Check-ins of the clinic, newest first; ``unacknowledged=true`` is the work queue
+    (``false``: acknowledged ones only). Each one returned is audited."""
+    actor.require("check-ins:read")
+    conditions: list[Any] = [Patient.clinic_id == actor.clinic_id]
+    if patient_id is not None:
+        conditions.append(CheckIn.patient_id == patient_id)
+    if disposition is not None:
+        conditions.append(CheckIn.disposition == disposition)
+    if unacknowledged is not None:
+        ack = CheckIn.acknowledged_at
+        conditions.append(ack.is_(None) if unacknowledged else ack.is_not(None))
+    joined = select(CheckIn).join(Patient, Patient.id == CheckIn.patient_id)
+    with runtime.db.read() as session:
+        total = session.scalar(
+            select(func.count()).select_from(joined.where(*conditions).subquery())
+        )
+        rows = session.scalars(
+            joined.where(*conditions)
+            .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        items = [_out(row) for row in rows]
+    audit.record_reads(runtime.db, actor, "check-in", [(c.id, c.patient_id) for c in items])
+    return Page[CheckInOut](items=items, total=total or 0, limit=page.limit, offset=page.offset)
+
+
+def acknowledge_check_in(
+    runtime: Runtime, actor: Actor, check_in_id: int, expected_version: int
+) -> CheckInOut:
+    """Mark a check-in seen by a clinician (409 when it already was)."""
+    actor.require("check-ins:acknowledge")
+    try:
+        with runtime.db.write() as session:
+            row = _get(session, actor, check_in_id)
+            if row.acknowledged_at is not None:
+                raise Conflict(
+                    f"check-in {row.id} was already acknowledged (user {row.acknowledged_by}, "
+                    f"{row.acknowledged_at.isoformat()})"
+                )
+            check_version("check-in", row.version, expected_version)
+            row.acknowledged_by = actor.user_id
+            row.acknowledged_at = utcnow()
+            session.flush()
+            audit.record(session, actor, "acknowledge", "check-in", row.id, row.patient_id)
+            return _out(row)
+    except StaleDataError:
+        raise Conflict(f"check-in {check_in_id} was acknowledged by someone else") from None

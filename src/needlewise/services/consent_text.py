@@ -1,0 +1,266 @@
+"""The consent text: the template of ``knowledge/data/consent.yaml`` rendered with every
+risk of the knowledge base, and the patient's copy of a signed consent.
+
+Pure functions of the knowledge base (no database): the consent service stores what
+:func:`render` returns, and the same function serves ``GET /api/consents/text``, so the
+text a patient reads is byte for byte the text stored when they sign.
+
+Frequencies in plain words come from each risk's incidence figures: the first non-zero
+figure counted per treatment or per session (a rate per needling visit), else the first
+non-zero figure per patient, else a survey share, else a zero figure; a risk with no
+published figure says so. A non-zero figure wins over a zero one, so a risk that has
+happened never reads as "not seen". The number is "about 1 in N"
+(N rounded to two significant digits from 100 on), "about k in 10" above one half,
+"fewer than 1 in N" for an upper bound, or "not seen in N …" for zero, always followed by
+the published percent and the study (first author and year).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from html import escape
+
+from pydantic import BaseModel, Field
+
+from needlewise.knowledge.base import KnowledgeBase
+from needlewise.knowledge.schema import ConsentSection, Incidence, Risk, Source, Text
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+_PER_VISIT = ("treatments", "sessions")
+_CATEGORIES = ("common", "uncommon", "rare", "serious")
+
+
+class RiskStatement(BaseModel):
+    """One risk as the consent text lists it."""
+
+    id: str = Field(examples=["risk.bruising"])
+    category: str = Field(description="common, uncommon, rare or serious")
+    title: str
+    description: str
+    frequency: str = Field(description="How often, in plain words, with the figure and study")
+    source: str | None = Field(description="Source id of the figure used (None: no figure)")
+
+
+class ConsentText(BaseModel):
+    """The current consent text in one language: what a patient reads and signs."""
+
+    language: str
+    text_version: str = Field(
+        description="Template version plus knowledge version; stored with each signature",
+        examples=["consent-1+knowledge-2026.11.1"],
+    )
+    template_version: str
+    knowledge_version: str
+    sha256: str = Field(description="sha256 of `text` (UTF-8); send it back when signing")
+    title: str
+    text: str = Field(description="The full text, exactly as stored when signed")
+    risks: list[RiskStatement]
+
+
+def text_version(kb: KnowledgeBase) -> str:
+    """``consent-<template version>+knowledge-<knowledge version>``."""
+    return f"consent-{kb.data.consent.version}+knowledge-{kb.version}"
+
+
+def sha256_of(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def chosen_figure(risk: Risk) -> Incidence | None:
+    """The incidence figure the consent text quotes for ``risk`` (see module docstring)."""
+
+    def rank(indexed: tuple[int, Incidence]) -> tuple[bool, bool, bool, int]:
+        index, figure = indexed
+        return (
+            figure.value == 0,
+            figure.per == "respondents",
+            figure.per not in _PER_VISIT,
+            index,
+        )
+
+    ranked = sorted(enumerate(risk.incidence), key=rank)
+    return ranked[0][1] if ranked else None
+
+
+def source_label(kb: KnowledgeBase, source_id: str) -> str:
+    """First author and year (``Brady 2014``), read from the citation and the id."""
+    item = kb.get(source_id)
+    author = item.citation.split(" ", 1)[0].rstrip(",.") if isinstance(item, Source) else ""
+    year = source_id.rsplit("-", 1)[-1]
+    parts = [p for p in (author, year if year.isdigit() else "") if p]
+    return " ".join(parts) or source_id
+
+
+def _number(value: float) -> str:
+    """A published figure as written (``7.55``, ``0.00087``, ``100``)."""
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def _one_in(value: float) -> int:
+    """N of "1 in N": exact below 100, two significant digits from 100 on."""
+    n = 100 / value
+    if n < 100:
+        return max(1, round(n))
+    return int(round(n, -(len(str(int(n))) - 2)))
+
+
+def _fill(template: Text, language: str, values: dict[str, str]) -> str:
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template.get(language))
+
+
+def frequency_words(kb: KnowledgeBase, risk: Risk, language: str) -> str:
+    """How often ``risk`` happens, in plain words, in ``language``."""
+    wording = kb.data.consent.frequency
+    figure = chosen_figure(risk)
+    if figure is None:
+        return wording.no_figure.get(language)
+    values = {
+        "per": getattr(wording.per, figure.per).get(language),
+        "percent": _number(figure.value),
+        "source": source_label(kb, figure.source),
+    }
+    if figure.per == "respondents":  # a share of surveyed providers, not a rate
+        return _fill(wording.survey, language, values)
+    if figure.value == 0:
+        if figure.denominator is None:
+            return _fill(wording.none_seen_uncounted, language, values)
+        return _fill(wording.none_seen, language, {**values, "count": f"{figure.denominator:,}"})
+    if figure.value >= 99.5:
+        return _fill(wording.every, language, values)
+    if figure.value > 50:
+        tenths = str(min(9, round(figure.value / 10)))
+        return _fill(wording.most, language, {**values, "tenths": tenths})
+    template = wording.upper_bound if figure.upper_bound else wording.rate
+    return _fill(template, language, {**values, "n": f"{_one_in(figure.value):,}"})
+
+
+def risk_statements(kb: KnowledgeBase, language: str) -> list[RiskStatement]:
+    """Every risk of the knowledge base, in file order, with its frequency."""
+    statements = []
+    for risk in kb.data.risks:
+        figure = chosen_figure(risk)
+        statements.append(
+            RiskStatement(
+                id=risk.id,
+                category=risk.category,
+                title=risk.title.get(language),
+                description=risk.description.get(language),
+                frequency=frequency_words(kb, risk, language),
+                source=figure.source if figure is not None else None,
+            )
+        )
+    return statements
+
+
+def _section(section: ConsentSection, language: str) -> str:
+    return f"{section.heading.get(language)}\n{section.body.get(language)}"
+
+
+def render(kb: KnowledgeBase, language: str) -> ConsentText:
+    """The consent text in ``language`` ("en" or "es") for the current knowledge."""
+    template = kb.data.consent
+    risks = risk_statements(kb, language)
+    label = template.frequency.label.get(language)
+    blocks = [template.title.get(language), template.intro.get(language)]
+    blocks += [_section(s, language) for s in template.sections_before_risks]
+    blocks.append(f"{template.risks_heading.get(language)}\n{template.risks_intro.get(language)}")
+    for category in _CATEGORIES:
+        lines = [
+            f"- {r.title}: {r.description} {label}: {r.frequency}."
+            for r in risks
+            if r.category == category
+        ]
+        if lines:
+            heading = getattr(template.categories, category).get(language)
+            blocks.append("\n".join([heading, *lines]))
+    blocks += [_section(s, language) for s in template.sections_after_risks]
+    blocks.append(f"{template.agreement_heading.get(language)}\n{template.agreement.get(language)}")
+    version = text_version(kb)
+    blocks.append(f"{template.copy_labels.text_version.get(language)}: {version}")
+    text = "\n\n".join(blocks) + "\n"
+    return ConsentText(
+        language=language,
+        text_version=version,
+        template_version=template.version,
+        knowledge_version=kb.version,
+        sha256=sha256_of(text),
+        title=template.title.get(language),
+        text=text,
+        risks=risks,
+    )
+
+
+class SignedCopy(BaseModel):
+    """What the patient's copy shows besides the signed text."""
+
+    language: str
+    text: str
+    text_version: str
+    text_sha256: str
+    typed_name: str
+    signer_role: str
+    signer_name: str
+    signed_at: datetime
+    interpreter_name: str | None
+    interpreter_language: str | None
+    withdrawn_at: datetime | None
+    withdrawal_reason: str | None
+
+
+def _signature_rows(kb: KnowledgeBase, copy: SignedCopy) -> list[tuple[str, str]]:
+    labels = kb.data.consent.copy_labels
+    lang = copy.language
+    role = getattr(labels.roles, copy.signer_role, None)
+    role_text = role.get(lang) if isinstance(role, Text) else copy.signer_role
+    interpreter = labels.no_interpreter.get(lang)
+    if copy.interpreter_name:
+        interpreter = copy.interpreter_name
+        if copy.interpreter_language:
+            interpreter += f" ({copy.interpreter_language})"
+    rows = [
+        (labels.signed_by.get(lang), f"{copy.signer_name} ({role_text})"),
+        (labels.typed_name.get(lang), copy.typed_name),
+        (labels.signed_on.get(lang), copy.signed_at.strftime("%Y-%m-%d %H:%M")),
+        (labels.interpreter.get(lang), interpreter),
+        (labels.text_version.get(lang), copy.text_version),
+        (labels.fingerprint.get(lang), copy.text_sha256),
+    ]
+    if copy.withdrawn_at is not None:
+        rows.append((labels.withdrawn_on.get(lang), copy.withdrawn_at.strftime("%Y-%m-%d %H:%M")))
+        rows.append((labels.reason.get(lang), copy.withdrawal_reason or ""))
+    return rows
+
+
+def copy_as_text(kb: KnowledgeBase, copy: SignedCopy) -> str:
+    """The patient's copy as plain text: the signed text, then who signed and when."""
+    labels = kb.data.consent.copy_labels
+    lines = [copy.text.rstrip("\n"), "", "----", labels.heading.get(copy.language)]
+    lines += [f"{label}: {value}" for label, value in _signature_rows(kb, copy)]
+    if copy.withdrawn_at is None:
+        lines.append(labels.not_withdrawn.get(copy.language))
+    return "\n".join(lines) + "\n"
+
+
+def copy_as_html(kb: KnowledgeBase, copy: SignedCopy) -> str:
+    """The patient's copy as a standalone HTML page (every value escaped)."""
+    labels = kb.data.consent.copy_labels
+    blocks = [b for b in copy.text.strip("\n").split("\n\n") if b]
+    title = escape(blocks[0]) if blocks else ""
+    body = [f"<h1>{title}</h1>"]
+    for block in blocks[1:]:
+        body.append("<p>" + "<br>\n".join(escape(line) for line in block.split("\n")) + "</p>")
+    body.append(f"<h2>{escape(labels.heading.get(copy.language))}</h2>")
+    body.append("<dl>")
+    for label, value in _signature_rows(kb, copy):
+        body.append(f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>")
+    body.append("</dl>")
+    if copy.withdrawn_at is None:
+        body.append(f"<p>{escape(labels.not_withdrawn.get(copy.language))}</p>")
+    return (
+        f'<!DOCTYPE html>\n<html lang="{escape(copy.language)}">\n<head>\n'
+        f'<meta charset="utf-8">\n<title>{title}</title>\n</head>\n<body>\n<main>\n'
+        + "\n".join(body)
+        + "\n</main>\n</body>\n</html>\n"
+    )

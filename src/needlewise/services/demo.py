@@ -1,0 +1,287 @@
+"""A demo clinic for trying needlewise (``make run`` loads it into an empty database).
+
+Everything is synthetic and is created through the same use cases staff would call, so
+every rule applies and every write is in the audit log:
+
+* an admin, front desk, and two physical therapists: one licensed in Colorado (dry
+  needling allowed) and one in New York (not permitted, so the service refuses to record
+  them as the needling provider);
+* five patients at different stages: intake link sent; screened, consented, treated and
+  checked in (self-care); not eligible (an absolute contraindication); treated and then
+  reporting an emergency symptom (unacknowledged); screened and consented, awaiting
+  treatment.
+
+The logins are printed by ``needlewise serve --demo``. They are demo passwords: never
+load the demo into a clinic's real database.
+"""
+
+from __future__ import annotations
+
+import base64
+import struct
+import zlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from needlewise.persistence.db import utcnow
+from needlewise.persistence.models import Clinic, User
+from needlewise.security.roles import Role
+from needlewise.services import (
+    accounts,
+    check_ins,
+    consents,
+    links,
+    patients,
+    providers,
+    screenings,
+    sessions,
+)
+from needlewise.services.actor import Actor
+from needlewise.services.clinic import ClinicIn, create_clinic
+from needlewise.services.runtime import Runtime
+
+CLINIC_NAME = "Demo Dry Needling Clinic"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    password: str
+    role: Role
+    note: str
+
+
+LOGINS = (
+    DemoLogin("admin@demo.needlewise.example", "demo admin password", Role.admin, "accounts, providers, audit log"),
+    DemoLogin("pt.colorado@demo.needlewise.example", "demo clinician password", Role.clinician, "PT licensed in CO (allowed)"),
+    DemoLogin("pt.newyork@demo.needlewise.example", "demo clinician password", Role.clinician, "PT licensed in NY (not permitted)"),
+    DemoLogin("frontdesk@demo.needlewise.example", "demo front desk password", Role.front_desk, "patients, links, check-ins"),
+)  # fmt: skip
+
+YES, NO = (
+    ("Y", "http://terminology.hl7.org/CodeSystem/v2-0136"),
+    ("N", "http://terminology.hl7.org/CodeSystem/v2-0136"),
+)
+
+
+def signature_png() -> str:
+    """A small, valid PNG (a line on white) standing in for a drawn signature, base64."""
+    width, height = 64, 16
+    rows = b"".join(
+        b"\x00" + bytes(0 if (y == height // 2 and 4 <= x < 60) else 255 for x in range(width))
+        for y in range(height)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    png = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+    return base64.b64encode(png).decode()
+
+
+def intake(runtime: Runtime, yes: set[str]) -> dict[str, Any]:
+    """An intake QuestionnaireResponse answering every question; ``yes`` for the listed rules.
+
+    ``contraindication.unable-to-consent`` fires on "no", so "yes" is its safe answer.
+    """
+    items = []
+    for rule in runtime.kb.contraindications:
+        safe = YES if rule.fires_on == "no" else NO
+        firing = NO if rule.fires_on == "no" else YES
+        code, system = firing if rule.id in yes else safe
+        items.append(
+            {"linkId": rule.id, "answer": [{"valueCoding": {"system": system, "code": code}}]}
+        )
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "questionnaire": f"{runtime.kb.data.meta.canonical_base}/Questionnaire/needlewise-intake",
+        "item": items,
+    }
+
+
+def already_loaded(runtime: Runtime) -> bool:
+    with runtime.db.read() as session:
+        return session.scalar(select(Clinic.id).where(Clinic.name == CLINIC_NAME)) is not None
+
+
+def demo_ready(runtime: Runtime) -> bool:
+    """True when the demo logins exist (the demo was loaded into this database)."""
+    with runtime.db.read() as session:
+        return session.scalar(select(User.id).where(User.email == LOGINS[0].email)) is not None
+
+
+def load_demo(runtime: Runtime) -> bool:
+    """Load the demo clinic into an empty database. Returns False (and changes nothing)
+    when the database already holds a clinic."""
+    with runtime.db.read() as session:
+        if session.scalar(select(Clinic.id).limit(1)) is not None:
+            return False
+    clinic_id = create_clinic(
+        runtime,
+        ClinicIn(
+            name=CLINIC_NAME, phones=["555-0100", "555-0199 (after hours)"], languages=["en", "es"]
+        ),
+    )
+    system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
+    users: dict[str, Actor] = {}
+    for login in LOGINS:
+        user = accounts.create_user(
+            runtime,
+            system,
+            accounts.UserIn(
+                email=login.email,
+                name=login.note.split(" (")[0],
+                role=login.role,
+                password=login.password,
+            ),
+        )
+        users[login.email] = Actor(
+            ref=f"user:{user.id}", user_id=user.id, role=login.role, clinic_id=clinic_id
+        )
+    admin = users[LOGINS[0].email]
+    colorado, _newyork, front = (
+        users[LOGINS[1].email],
+        users[LOGINS[2].email],
+        users[LOGINS[3].email],
+    )
+    pt_co = providers.create_provider(
+        runtime,
+        admin,
+        providers.ProviderIn(
+            name="Demo PT (Colorado)", profession="pt", licence_state="CO", licence_number="PT-DEMO-1",
+            training_hours=54, training_date=date(2024, 3, 1), user_id=colorado.user_id,
+        ),
+    )  # fmt: skip
+    providers.create_provider(
+        runtime,
+        admin,
+        providers.ProviderIn(
+            name="Demo PT (New York)", profession="pt", licence_state="NY", licence_number="PT-DEMO-2",
+            training_hours=54, training_date=date(2024, 3, 1), user_id=users[LOGINS[2].email].user_id,
+        ),
+    )  # fmt: skip
+
+    def patient(given: str, family: str, born: date, language: str = "en") -> int:
+        return patients.create_patient(
+            runtime,
+            front,
+            patients.PatientIn(
+                given_name=given, family_name=family, birth_date=born, preferred_language=language,
+                phone="555-0142",
+            ),
+        ).id  # fmt: skip
+
+    def consent(
+        patient_id: int, name: str, language: str = "en", interpreter: bool = False
+    ) -> None:
+        consents.sign_consent(
+            runtime,
+            colorado,
+            patient_id,
+            consents.ConsentIn(
+                language=language, typed_name=name, signature_png=signature_png(), signer_role="patient",
+                signer_name=name,
+                interpreter_name="Demo Interpreter" if interpreter else None,
+                interpreter_language="Spanish" if interpreter else None,
+            ),
+        )  # fmt: skip
+
+    def treat(patient_id: int, hours_ago: float, muscles: list[tuple[str, str]]) -> int:
+        return sessions.create_session(
+            runtime,
+            colorado,
+            patient_id,
+            sessions.SessionIn(
+                provider_id=pt_co.id,
+                performed_at=utcnow() - timedelta(hours=hours_ago),
+                muscles=[
+                    sessions.SessionMuscleIn(
+                        muscle=m, laterality=side, needle_count=2, gauge="0.25 mm", length_mm=30
+                    )
+                    for m, side in muscles
+                ],
+                technique="Trigger point dry needling, pistoning",
+                electrical_stimulation=False,
+                retention_seconds=60,
+                response="local twitch response",
+                payer="commercial",
+            ),
+        ).id
+
+    # 1. registered, intake link sent
+    first = patient("Ana", "Demo-Intake", date(1988, 5, 14), "es")
+    links.create_link(runtime, front, first, links.LinkIn(purpose="intake"))
+    # 2. screened eligible, consented, treated, checked in: self-care
+    second = patient("Ben", "Demo-Treated", date(1975, 9, 2))
+    screenings.create_screening(
+        runtime, front, second, intake(runtime, set()), electrical_stimulation=False
+    )
+    consent(second, "Ben Demo-Treated")
+    done = treat(
+        second, 30, [("muscle.upper-trapezius", "left"), ("muscle.levator-scapulae", "left")]
+    )
+    check_ins.record_check_in(
+        runtime,
+        front,
+        second,
+        {"symptoms": ["symptom.soreness"], "language": "en"},
+        session_id=done,
+    )
+    # 3. not eligible: an absolute contraindication (strong fear of needles)
+    third = patient("Cara", "Demo-NotEligible", date(1992, 1, 23))
+    screenings.create_screening(
+        runtime,
+        front,
+        third,
+        intake(runtime, {"contraindication.needle-fear"}),
+        electrical_stimulation=False,
+    )
+    # 4. treated, then reports an emergency symptom (not yet acknowledged)
+    fourth = patient("Diego", "Demo-Emergency", date(1969, 11, 8), "es")
+    screenings.create_screening(
+        runtime, front, fourth, intake(runtime, set()), electrical_stimulation=False
+    )
+    consent(fourth, "Diego Demo-Emergency", "es", interpreter=True)
+    treated = treat(
+        fourth,
+        20,
+        [
+            ("muscle.rhomboids", "right"),
+            ("muscle.thoracic-paraspinals", "right"),
+            ("muscle.infraspinatus", "right"),
+        ],
+    )
+    check_in_link = links.create_link(
+        runtime, front, fourth, links.LinkIn(purpose="check-in", session_id=treated)
+    )
+    patient_actor = links.open_link(runtime, check_in_link.token, "check-in", None)
+    check_ins.record_check_in(
+        runtime,
+        patient_actor,
+        fourth,
+        {
+            "symptoms": ["symptom.chest-pain", "symptom.breathing-trouble"],
+            "text": "me falta el aire",
+            "language": "es",
+        },
+        session_id=treated,
+    )
+    # 5. screened and consented, waiting for treatment
+    fifth = patient("Eva", "Demo-Ready", date(2001, 7, 30))
+    screenings.create_screening(
+        runtime, front, fifth, intake(runtime, set()), electrical_stimulation=False
+    )
+    consent(fifth, "Eva Demo-Ready")
+    return True

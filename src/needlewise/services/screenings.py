@@ -1,0 +1,308 @@
+"""Stored screenings: a patient's screening input, the result and the knowledge it used.
+
+A stored screening runs the same use case as ``POST /api/screen``
+(:func:`needlewise.services.screening.screen_document`) and keeps, unchangeable:
+
+* ``inputs`` — the document as screened. When it holds no Patient resource, a Patient
+  built from the birth date on the patient's record is added (a Bundle gets it as its
+  last entry; a bare QuestionnaireResponse is wrapped in a ``collection`` Bundle with
+  it), so the age rule sees the birth date the clinic recorded. A Patient the document
+  brings wins: its birth date is what the EHR sent. The added Patient has no id, so it
+  never clashes with the document's own ``subject`` references.
+* ``result`` — the screening result exactly as ``POST /api/screen`` returns it, with
+  ``decision`` and the knowledge version, content sha256 and value-set sha256 also kept
+  in their own columns.
+* ``created_by`` — ``user:ID`` for staff, ``link:ID`` when the patient answered the intake
+  through a link.
+
+Every read and write is audited. :func:`latest_screening` is what the session rules use.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from needlewise.errors import InputError, NotFound
+from needlewise.interop.fhir.bundle import read_screening_document
+from needlewise.interop.fhir.questionnaire import intake_questionnaire
+from needlewise.persistence.models import Patient, Screening
+from needlewise.services import audit, links
+from needlewise.services.actor import Actor
+from needlewise.services.documents import check_language
+from needlewise.services.pages import Page, PageParams
+from needlewise.services.patients import get_in_clinic
+from needlewise.services.runtime import Runtime
+from needlewise.services.screening import screen_document
+
+Decision = Literal["eligible", "review", "not-eligible"]
+
+
+class StoredKnowledge(BaseModel):
+    """The knowledge a stored screening used."""
+
+    version: str
+    sha256: str
+    value_sets_sha256: str
+
+
+class ScreeningRecord(BaseModel):
+    """A stored screening (lists leave out ``inputs``; the single read includes them)."""
+
+    id: int
+    patient_id: int
+    decision: Decision
+    electrical_stimulation: bool | None = Field(
+        description="Whether electrical stimulation was planned (null: not known)"
+    )
+    result: dict[str, Any] = Field(
+        description="The screening result, as POST /api/screen returns it (findings, "
+        "unanswered, policies, knowledge, language, citations)"
+    )
+    knowledge: StoredKnowledge
+    created_by: str = Field(description="user:ID, or link:ID when the patient sent it")
+    created_at: datetime
+    inputs: dict[str, Any] | None = Field(
+        default=None,
+        description="The document as screened (single read only; null in lists)",
+    )
+
+
+def _record(row: Screening, *, with_inputs: bool = False) -> ScreeningRecord:
+    return ScreeningRecord(
+        id=row.id,
+        patient_id=row.patient_id,
+        decision=row.decision,
+        electrical_stimulation=row.electrical_stimulation,
+        result=row.result,
+        knowledge=StoredKnowledge(
+            version=row.knowledge_version,
+            sha256=row.knowledge_sha256,
+            value_sets_sha256=row.value_sets_sha256,
+        ),
+        created_by=row.created_by,
+        created_at=row.created_at,
+        inputs=row.inputs if with_inputs else None,
+    )
+
+
+def _patient_resource(birth_date: date) -> dict[str, Any]:
+    return {"resourceType": "Patient", "birthDate": birth_date.isoformat()}
+
+
+def _has_patient(entries: list[Any]) -> bool:
+    return any(
+        isinstance(entry, dict)
+        and isinstance(entry.get("resource"), dict)
+        and entry["resource"].get("resourceType") == "Patient"
+        for entry in entries
+    )
+
+
+def with_recorded_birth_date(document: Any, birth_date: date | None) -> Any:
+    """``document`` with a Patient carrying ``birth_date`` when it holds no Patient.
+
+    Anything this cannot augment (no birth date, not a JSON object, a malformed
+    ``entry``) is returned unchanged, for the screening reader to accept or refuse.
+    """
+    if birth_date is None or not isinstance(document, dict):
+        return document
+    kind = document.get("resourceType")
+    if kind == "QuestionnaireResponse":
+        return {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": document}, {"resource": _patient_resource(birth_date)}],
+        }
+    if kind == "Bundle":
+        entries = document.get("entry", [])
+        if not isinstance(entries, list) or _has_patient(entries):
+            return document
+        # appended last: the JSON paths of the caller's own entries stay the same
+        return {**document, "entry": [*entries, {"resource": _patient_resource(birth_date)}]}
+    return document
+
+
+def _screen(
+    runtime: Runtime,
+    document: Any,
+    birth_date: date | None,
+    electrical_stimulation: bool | None,
+    language: str,
+) -> tuple[Any, dict[str, Any], str]:
+    """(document as screened, result JSON, decision); ``InputError`` for bad input."""
+    language = check_language(language)
+    if isinstance(document, dict) and document.get("resourceType") == "QuestionnaireResponse":
+        # read it bare first: errors then name paths in the caller's document, and an
+        # answer to another Questionnaire is refused rather than skipped inside a Bundle
+        read_screening_document(document, runtime.kb)
+    screened = with_recorded_birth_date(document, birth_date)
+    result = screen_document(
+        screened,
+        runtime.kb,
+        electrical_stimulation=electrical_stimulation,
+        language=language,
+    )
+    return screened, result.to_json(), result.decision
+
+
+def _birth_date(runtime: Runtime, actor: Actor, patient_id: int) -> date | None:
+    with runtime.db.read() as session:
+        return get_in_clinic(session, actor, patient_id).birth_date
+
+
+def _insert(
+    session: Session,
+    actor: Actor,
+    patient_id: int,
+    screened: Any,
+    result: dict[str, Any],
+    decision: str,
+    electrical_stimulation: bool | None,
+    runtime: Runtime,
+) -> Screening:
+    stamp = runtime.kb.stamp
+    row = Screening(
+        patient_id=patient_id,
+        decision=decision,
+        inputs=screened,
+        result=result,
+        electrical_stimulation=electrical_stimulation,
+        knowledge_version=stamp.version,
+        knowledge_sha256=stamp.sha256,
+        value_sets_sha256=stamp.value_sets_sha256,
+        created_by=actor.ref,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(session, actor, "create", "screening", row.id, patient_id)
+    return row
+
+
+def create_screening(
+    runtime: Runtime,
+    actor: Actor,
+    patient_id: int,
+    document: Any,
+    *,
+    electrical_stimulation: bool | None = None,
+    language: str = "en",
+) -> ScreeningRecord:
+    """Screen ``document`` (parsed FHIR JSON) for this patient and store the result.
+
+    ``electrical_stimulation``: is it planned (``None``: not known, which counts as
+    planned). ``language`` is the language of the result's titles. Raises
+    ``InputError`` (nothing stored) for a document screening cannot read.
+    """
+    actor.require("screenings:write")
+    birth_date = _birth_date(runtime, actor, patient_id)
+    screened, result, decision = _screen(
+        runtime, document, birth_date, electrical_stimulation, language
+    )
+    with runtime.db.write() as session:
+        get_in_clinic(session, actor, patient_id)
+        row = _insert(
+            session, actor, patient_id, screened, result, decision, electrical_stimulation, runtime
+        )
+        return _record(row, with_inputs=True)
+
+
+def _require_link(actor: Actor, purpose: str) -> int:
+    """The patient id of a patient-link actor opened for ``purpose``."""
+    if actor.link_id is None or actor.link_purpose != purpose or actor.patient_id is None:
+        raise NotFound("this link is not valid")
+    return actor.patient_id
+
+
+def intake_form(runtime: Runtime, actor: Actor) -> dict[str, Any]:
+    """The intake Questionnaire for an intake link, in the patient's preferred language."""
+    patient_id = _require_link(actor, "intake")
+    with runtime.db.read() as session:
+        language = get_in_clinic(session, actor, patient_id).preferred_language
+    audit.record_reads(runtime.db, actor, "intake-questionnaire", [(None, patient_id)])
+    return intake_questionnaire(runtime.kb, check_language(language))
+
+
+def submit_intake(runtime: Runtime, actor: Actor, document: Any) -> ScreeningRecord:
+    """Store the intake answers a patient sent through an intake link.
+
+    ``document`` must be an intake QuestionnaireResponse. The screening is stored with
+    ``created_by`` = ``link:ID`` and the link is marked used in the same transaction
+    (a second submission gets 410). Electrical stimulation is not known at intake.
+    The caller must not show the result to the patient: staff review it.
+    """
+    patient_id = _require_link(actor, "intake")
+    if not isinstance(document, dict) or document.get("resourceType") != "QuestionnaireResponse":
+        raise InputError("send the intake answers as a QuestionnaireResponse", "$.resourceType")
+    with runtime.db.read() as session:
+        patient = get_in_clinic(session, actor, patient_id)
+        birth_date, language = patient.birth_date, patient.preferred_language
+    screened, result, decision = _screen(runtime, document, birth_date, None, language)
+    with runtime.db.write() as session:
+        get_in_clinic(session, actor, patient_id)
+        links.use_link(session, actor)  # locks the link row: one submission wins
+        audit.record(session, actor, "use", "patient-link", actor.link_id, patient_id)
+        row = _insert(session, actor, patient_id, screened, result, decision, None, runtime)
+        return _record(row)
+
+
+def get_screening(runtime: Runtime, actor: Actor, screening_id: int) -> ScreeningRecord:
+    """One stored screening, with its inputs."""
+    actor.require("screenings:read")
+    with runtime.db.read() as session:
+        row = session.get(Screening, screening_id)
+        if row is None:
+            raise NotFound(f"no screening {screening_id}")
+        try:
+            get_in_clinic(session, actor, row.patient_id)
+        except NotFound:
+            raise NotFound(f"no screening {screening_id}") from None
+        out = _record(row, with_inputs=True)
+    audit.record_reads(runtime.db, actor, "screening", [(out.id, out.patient_id)])
+    return out
+
+
+def list_screenings(
+    runtime: Runtime,
+    actor: Actor,
+    page: PageParams,
+    *,
+    patient_id: int | None = None,
+    decision: str | None = None,
+) -> Page[ScreeningRecord]:
+    """Stored screenings of the clinic, newest first (without their inputs)."""
+    actor.require("screenings:read")
+    conditions: list[Any] = [Patient.clinic_id == actor.clinic_id]
+    if patient_id is not None:
+        conditions.append(Screening.patient_id == patient_id)
+    if decision is not None:
+        conditions.append(Screening.decision == decision)
+    base = select(Screening).join(Patient, Patient.id == Screening.patient_id).where(*conditions)
+    with runtime.db.read() as session:
+        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+        rows = session.scalars(
+            base.order_by(Screening.created_at.desc(), Screening.id.desc())
+            .limit(page.limit)
+            .offset(page.offset)
+        )
+        items = [_record(row) for row in rows]
+    audit.record_reads(runtime.db, actor, "screening", [(s.id, s.patient_id) for s in items])
+    return Page[ScreeningRecord](items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+def latest_screening(session: Session, patient_id: int) -> Screening | None:
+    """The patient's most recent stored screening (any decision), or ``None``.
+
+    For the session rules, inside the caller's transaction; neither scoped to a clinic
+    nor audited (the caller has checked the patient and audits its own write).
+    """
+    return session.scalars(
+        select(Screening)
+        .where(Screening.patient_id == patient_id)
+        .order_by(Screening.created_at.desc(), Screening.id.desc())
+        .limit(1)
+    ).first()

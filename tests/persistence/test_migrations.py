@@ -1,0 +1,267 @@
+"""Schema migrations on SQLite and PostgreSQL: from empty to head, one step down and up
+again, the append-only audit log (0002), ``ensure_schema``'s refusals, the ``needlewise
+db`` commands, and no drift between the models and the migrations.
+
+Tests that take ``database_url`` get a fresh database at head on each backend;
+``empty_url`` is a new, empty database on the same backend.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from click.testing import CliRunner, Result
+from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
+from sqlalchemy.exc import DatabaseError
+
+from needlewise.cli import main
+from needlewise.persistence.db import Database, is_sqlite, make_engine
+from needlewise.persistence.migrate import (
+    SchemaError,
+    config,
+    current,
+    downgrade,
+    ensure_schema,
+    head,
+    upgrade,
+)
+from needlewise.persistence.models import AuditEntry, Base, Clinic
+from support import postgres
+
+PREVIOUS = ScriptDirectory.from_config(config("sqlite://")).get_revision(head()).down_revision
+BEFORE_AUDIT_TRIGGERS = "0001"  # the audit log became append-only in 0002
+
+
+@pytest.fixture
+def empty_url(database_url: str, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database on the same backend as ``database_url``."""
+    if is_sqlite(database_url):
+        yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
+        return
+    base = database_url.rsplit("/", 1)[0]
+    name = f"nw_e_{uuid.uuid4().hex[:12]}"
+    with postgres.admin(base) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    yield f"{base}/{name}"
+    with postgres.admin(base) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def revision_of(url: str) -> str | None:
+    engine = make_engine(url, pool=False)
+    try:
+        return current(engine)
+    finally:
+        engine.dispose()
+
+
+def tables_of(url: str) -> set[str]:
+    engine = make_engine(url, pool=False)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def db_cli(monkeypatch: pytest.MonkeyPatch, url: str, *args: str) -> Result:
+    monkeypatch.setenv("NEEDLEWISE_DATABASE_URL", url)
+    return CliRunner().invoke(main, ["db", *args], catch_exceptions=False)
+
+
+def assert_refused(result: Result, *expected: str) -> str:
+    assert result.exit_code == 2, (result.exit_code, result.output)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("needlewise: ")
+    for part in expected:
+        assert part in lines[0], (part, lines[0])
+    return lines[0]
+
+
+def audit_row(url: str) -> int:
+    db = Database(url, pool=False)
+    try:
+        with db.write() as session:
+            entry = AuditEntry(actor="system", action="read", resource_type="patient")
+            session.add(entry)
+            session.flush()
+            return entry.id
+    finally:
+        db.dispose()
+
+
+def change_audit_row(url: str, sql: str, entry_id: int) -> None:
+    engine = make_engine(url, pool=False)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(sql), {"id": entry_id})
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------- upgrade and downgrade
+
+
+def test_upgrade_from_empty_to_head(empty_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert revision_of(empty_url) is None
+    result = db_cli(monkeypatch, empty_url, "current")
+    assert result.exit_code == 0, result.output
+    assert "no needlewise schema yet" in result.stdout
+
+    result = db_cli(monkeypatch, empty_url, "upgrade")
+    assert result.exit_code == 0, result.output
+    assert f"upgraded from an empty database to schema revision {head()} (newest)" in result.stdout
+    assert revision_of(empty_url) == head()
+    assert tables_of(empty_url) == set(Base.metadata.tables) | {"alembic_version"}
+
+    again = db_cli(monkeypatch, empty_url, "upgrade")
+    assert again.exit_code == 0
+    assert "nothing to do" in again.stdout
+
+
+def test_downgrade_one_step_and_upgrade_again(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(database_url)
+    with db.write() as session:
+        session.add(Clinic(name="Synthetic Migration Clinic", phones=[], languages=["en"]))
+    db.dispose()
+
+    result = db_cli(monkeypatch, database_url, "downgrade", "-1", "--yes")
+    assert result.exit_code == 0, result.output
+    assert revision_of(database_url) == PREVIOUS
+    assert f"downgraded from {head()} to schema revision {PREVIOUS}" in result.stdout
+
+    status = db_cli(monkeypatch, database_url, "current", "--json")
+    assert status.exit_code == 0
+    assert '"newest": false' in status.stdout
+    with pytest.raises(SchemaError, match="needlewise db upgrade"):
+        ensure_schema(database_url)  # the app refuses to start on the older schema
+
+    result = db_cli(monkeypatch, database_url, "upgrade")
+    assert result.exit_code == 0, result.output
+    assert f"upgraded from {PREVIOUS} to schema revision {head()} (newest)" in result.stdout
+    assert revision_of(database_url) == head()
+    assert ensure_schema(database_url) == head()
+    db = Database(database_url, pool=False)
+    with db.read() as session:  # the data survived the round trip
+        assert session.scalars(select(Clinic.name)).all() == ["Synthetic Migration Clinic"]
+    db.dispose()
+
+
+def test_downgrade_asks_first(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEEDLEWISE_DATABASE_URL", database_url)
+    result = CliRunner().invoke(main, ["db", "downgrade", "-1"], input="n\n")
+    assert result.exit_code == 1
+    assert "A downgrade can drop data" in result.stderr
+    assert "nothing was changed" in result.stderr
+    assert revision_of(database_url) == head()
+
+
+def test_unknown_revision_is_one_line(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    line = assert_refused(db_cli(monkeypatch, database_url, "upgrade", "nope"), "'nope'")
+    assert "0001" in line  # names the revisions it knows
+    assert_refused(db_cli(monkeypatch, database_url, "downgrade", "-9", "--yes"), "'-9'")
+    assert revision_of(database_url) == head()
+
+
+def test_db_commands_on_a_database_that_cannot_be_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = f"sqlite:///{tmp_path / 'nothing-here.sqlite'}"
+    assert_refused(db_cli(monkeypatch, missing, "current"), "no database here yet")
+    assert not (tmp_path / "nothing-here.sqlite").exists()  # `current` creates nothing
+    junk = tmp_path / "junk.sqlite"
+    junk.write_text("this is not a database\n" * 100, encoding="utf-8")
+    assert_refused(db_cli(monkeypatch, f"sqlite:///{junk}", "current"), "cannot use the database")
+    unreachable = "postgresql+psycopg://nobody:s3cret@127.0.0.1:1/none"
+    line = assert_refused(db_cli(monkeypatch, unreachable, "current"), "cannot use the database")
+    assert "s3cret" not in line
+
+
+# ---------------------------------------------------------------- audit log (0002)
+
+
+def test_audit_log_is_append_only_at_head_but_not_below_0002(database_url: str) -> None:
+    entry = audit_row(database_url)
+    for sql in (
+        "UPDATE audit_log SET actor = 'someone-else' WHERE id = :id",
+        "DELETE FROM audit_log WHERE id = :id",
+    ):
+        with pytest.raises(DatabaseError, match="append-only"):
+            change_audit_row(database_url, sql, entry)
+
+    downgrade(database_url, BEFORE_AUDIT_TRIGGERS)
+    change_audit_row(database_url, "UPDATE audit_log SET actor = 'edited' WHERE id = :id", entry)
+    change_audit_row(database_url, "DELETE FROM audit_log WHERE id = :id", entry)
+    db = Database(database_url, pool=False)
+    with db.read() as session:
+        assert session.get(AuditEntry, entry) is None
+    db.dispose()
+
+    upgrade(database_url)
+    again = audit_row(database_url)
+    with pytest.raises(DatabaseError, match="append-only"):
+        change_audit_row(database_url, "DELETE FROM audit_log WHERE id = :id", again)
+
+
+# ---------------------------------------------------------------- ensure_schema
+
+
+def test_ensure_schema_creates_the_schema_on_an_empty_database(empty_url: str) -> None:
+    assert ensure_schema(empty_url) == head()
+    assert revision_of(empty_url) == head()
+
+
+def test_ensure_schema_refuses_a_database_with_foreign_tables(
+    empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(empty_url, pool=False)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE inventory (id INTEGER PRIMARY KEY, item TEXT)"))
+    engine.dispose()
+    with pytest.raises(SchemaError, match="no needlewise schema version"):
+        ensure_schema(empty_url)
+    assert_refused(db_cli(monkeypatch, empty_url, "upgrade"), "inventory", "no needlewise schema")
+    assert tables_of(empty_url) == {"inventory"}  # nothing was created
+
+
+def test_ensure_schema_refuses_an_outdated_schema(database_url: str) -> None:
+    downgrade(database_url, "-1")
+    with pytest.raises(SchemaError) as raised:
+        ensure_schema(database_url)
+    message = str(raised.value)
+    assert f"at {PREVIOUS}" in message
+    assert "needlewise db upgrade" in message
+    assert "needlewise backup" in message
+
+
+# ---------------------------------------------------------------- no drift
+
+
+def test_models_and_migrations_do_not_drift(database_url: str) -> None:
+    engine = make_engine(database_url, pool=False)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "compare_server_default": True}
+            )
+            assert compare_metadata(context, Base.metadata) == []
+            # the comparison does see a difference when there is one
+            probe = MetaData(naming_convention=dict(Base.metadata.naming_convention))
+            for table in Base.metadata.tables.values():
+                table.to_metadata(probe)
+            Table("drift_probe", probe, Column("id", Integer, primary_key=True))
+            diffs = compare_metadata(context, probe)
+            assert [d[0] for d in diffs] == ["add_table"]
+            assert diffs[0][1].name == "drift_probe"
+    finally:
+        engine.dispose()

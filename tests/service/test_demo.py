@@ -1,0 +1,90 @@
+"""The demo clinic `make run` loads: built through the real use cases, on both databases."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from conftest import Service
+from needlewise.persistence.db import Database
+from needlewise.persistence.models import (
+    CheckIn,
+    Patient,
+    Provider,
+    Screening,
+    TreatmentSession,
+    User,
+)
+from needlewise.services.demo import LOGINS, demo_ready, load_demo
+from needlewise.services.runtime import Runtime
+
+
+def count(db: Database, table: type) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(table)) or 0
+
+
+def test_demo_loads_once_into_an_empty_database(service: Service) -> None:
+    runtime: Runtime = service.runtime
+    assert load_demo(runtime) is False  # the seeded test clinic exists: nothing is loaded
+    assert demo_ready(runtime) is False
+
+
+def test_demo_clinic_has_every_stage(database_url: str, valuesets_dir, tmp_path) -> None:
+    from needlewise.config import Settings
+
+    runtime = Runtime.build(
+        Settings(database_url=database_url, valuesets_dir=valuesets_dir, secret_key="t")
+    )
+    assert load_demo(runtime) is True
+    assert demo_ready(runtime)
+    assert load_demo(runtime) is False
+    db = runtime.db
+    assert count(db, Patient) == 5
+    assert count(db, User) == len(LOGINS)
+    assert count(db, Provider) == 2
+    assert count(db, TreatmentSession) == 2
+    with db.read() as session:
+        decisions = sorted(session.scalars(select(Screening.decision)))
+        dispositions = sorted(session.scalars(select(CheckIn.disposition)))
+        states = sorted(session.scalars(select(Provider.licence_state)))
+    assert decisions == ["eligible", "eligible", "eligible", "not-eligible"]
+    assert dispositions == ["emergency", "self-care"]
+    assert states == ["CO", "NY"]
+    runtime.db.dispose()
+
+
+def test_new_york_pt_cannot_be_the_needling_provider(database_url: str, valuesets_dir) -> None:
+    from needlewise.config import Settings
+    from needlewise.web.app import create_app
+    from support.http import ApiClient
+
+    app = create_app(
+        Settings(database_url=database_url, valuesets_dir=valuesets_dir, secret_key="t")
+    )
+    runtime: Runtime = app.state.runtime
+    load_demo(runtime)
+    client = ApiClient(app)
+    ny = next(login for login in LOGINS if "newyork" in login.email)
+    login = client.post("/api/auth/login", json={"email": ny.email, "password": ny.password})
+    csrf = login.json()["csrf_token"]
+    with runtime.db.read() as session:
+        ready = session.scalar(select(Patient.id).where(Patient.family_name == "Demo-Ready"))
+        provider = session.scalar(select(Provider.id).where(Provider.licence_state == "NY"))
+    response = client.post(
+        f"/api/patients/{ready}/sessions",
+        headers={"x-csrf-token": csrf},
+        json={
+            "provider_id": provider,
+            "performed_at": "2026-11-26T10:00:00+00:00",
+            "electrical_stimulation": False,
+            "muscles": [
+                {"muscle": "muscle.gastrocnemius", "laterality": "left", "needle_count": 2}
+            ],
+        },
+    )
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "rule-violation"
+    assert error["rule"] == "state.ny"
+    client.close()
+    runtime.db.dispose()
