@@ -250,7 +250,7 @@ def test_bad_signature_is_422_naming_the_field(
     response = service.client.post(
         f"/api/patients/{patient}/consents",
         json=signing(signature_png=value),
-        headers=service.headers(Role.admin),
+        headers=service.headers(Role.clinician),
     )
     assert response.status_code == 422, response.text
     error = response.json()["error"]
@@ -337,7 +337,7 @@ def test_withdraw_needs_if_match_and_ends_consent(service: Service) -> None:
         assert current is not None
         assert current.id == created["id"]
 
-    admin = service.headers(Role.admin)
+    admin = service.headers(Role.clinician)  # consent work is clinical
     url = f"/api/consents/{created['id']}/withdraw"
     missing = service.client.post(url, json={"reason": "changed mind"}, headers=admin)
     assert missing.status_code == 428
@@ -373,7 +373,7 @@ def test_withdraw_needs_if_match_and_ends_consent(service: Service) -> None:
     with service.runtime.db.read() as session:
         assert current_consent(session, patient) is None
     assert older["withdrawn_at"] is None
-    admin_ref = f"user:{service.users[Role.admin].id}"
+    admin_ref = f"user:{service.users[Role.clinician].id}"
     assert (admin_ref, "withdraw", "consent", str(created["id"])) in audit_rows(service, patient)
 
 

@@ -2,8 +2,8 @@
 patient-link only); this table is the single place that grants them.
 
 * **admin** runs the clinic's accounts, providers and settings and reads the audit log;
-* **clinician** does the clinical work (sessions, adverse events, overrides, acknowledging
-  check-ins) and everything front desk does;
+* **clinician** does the clinical work (consents, sessions, adverse events, overrides,
+  acknowledging check-ins) and everything front desk does;
 * **front-desk** registers patients, sends patient links, records intake and check-ins
   taken by phone, and reads what scheduling needs.
 """
@@ -33,7 +33,9 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "screenings:read": frozenset({A, C, F}),
     "screenings:write": frozenset({A, C, F}),
     "consents:read": frozenset({A, C, F}),
-    "consents:write": frozenset({A, C}),
+    "consents:write": frozenset(
+        {C}
+    ),  # taking consent is clinical: risks explained, signing witnessed
     "sessions:read": frozenset({A, C}),
     "sessions:write": frozenset({C}),
     "adverse-events:read": frozenset({A, C}),

@@ -340,14 +340,15 @@ def update_user(
             user.active = data.active
         if data.password is not None:
             user.password_hash = hash_password(data.password)
-        if data.active is False or data.password is not None:
+        if data.active is False or data.password is not None or data.role is not None:
             for auth in session.scalars(
                 select(AuthSession).where(
                     AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None)
                 )
             ):
-                auth.revoked_at = utcnow()  # a deactivated user or new password ends every session
-            forget_sessions(user.id)
+                if data.role is None:  # a deactivated user or a new password ends every session
+                    auth.revoked_at = utcnow()
+            forget_sessions(user.id)  # a new role applies at once on this process
         session.flush()
         audit.record(session, actor, "update", "user", user.id)
         return _user_out(user)

@@ -19,6 +19,9 @@ def parse_json(data: bytes) -> Any:
         data = data[3:]  # a UTF-8 byte-order mark, as some editors on Windows write
     if not data.strip():
         raise InputError("the input is empty; expected a JSON document")
+    if b"\\u0000" in data or b"\x00" in data:
+        # PostgreSQL cannot store the NUL character; refuse it the same way everywhere
+        raise InputError("text must not contain the NUL character (\\u0000)")
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,8 @@ class PatientIn(BaseModel):
 
 
 class PatientPatch(BaseModel):
+    """Fields to change; a field left out is unchanged. Names and language cannot be null."""
+
     model_config = ConfigDict(extra="forbid")
     given_name: str | None = Field(default=None, min_length=1, max_length=100)
     family_name: str | None = Field(default=None, min_length=1, max_length=100)
@@ -46,6 +48,13 @@ class PatientPatch(BaseModel):
     phone: str | None = Field(default=None, max_length=40)
     email: EmailStr | None = None
     address: str | None = Field(default=None, max_length=500)
+
+    @model_validator(mode="after")
+    def _required_stay_set(self) -> PatientPatch:
+        for name in ("given_name", "family_name", "preferred_language"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be removed (null); leave it out to keep it")
+        return self
 
 
 class PatientOut(BaseModel):

@@ -88,6 +88,25 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+class RefuseNul:
+    """Refuses a request whose path or query string holds an encoded NUL (``%00``):
+    PostgreSQL cannot store it, and no name, code or filter contains it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = scope.get("query_string", b"") + scope.get("raw_path", b"")
+            if b"%00" in raw or b"\x00" in raw or "\x00" in scope.get("path", ""):
+                body = error_body(
+                    "invalid-input", "the NUL character (%00) is not allowed", "query"
+                )
+                await JsonBytes(body, status_code=422)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 class InternalErrors:
     """Turns an unexpected exception into a 500 with the documented error body.
 
@@ -252,6 +271,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         document_permissions(module.router)
         app.include_router(module.router)
+    app.add_middleware(RefuseNul)
     app.add_middleware(InternalErrors)
     app.add_middleware(SecurityHeaders)  # outermost: also covers 500 responses
     return app
