@@ -6,6 +6,7 @@ when the app is created, from the folder the settings name.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -188,6 +189,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Everything built so far (knowledge, value sets, routes) lives as long as the
+        # process: freezing it keeps the garbage collector from walking it again, which
+        # otherwise paused requests for tens of milliseconds.
+        gc.collect()
+        gc.freeze()
         yield
         runtime.db.dispose()
 

@@ -15,7 +15,7 @@ from needlewise.web.responses import JsonBytes, error_responses
 M = TypeVar("M", bound=BaseModel)
 
 
-def page_params(
+async def page_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1-100)")] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip")] = 0,
 ) -> PageParams:

@@ -12,7 +12,7 @@ from needlewise.services.documents import parse_json
 JSON_TYPES = ("application/json", "application/fhir+json")
 
 
-def knowledge(request: Request) -> KnowledgeBase:
+async def knowledge(request: Request) -> KnowledgeBase:
     kb: KnowledgeBase = request.app.state.kb
     return kb
 

@@ -1,0 +1,5 @@
+"""``python -m needlewise.cli``."""
+
+from needlewise.cli import main
+
+main()

@@ -1,0 +1,130 @@
+"""Running the service: serve (with the demo clinic) and staff accounts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from needlewise.cli.base import (
+    EXIT_INPUT,
+    Context,
+    _fail,
+    guarded,
+    main,
+)
+from needlewise.cli.operations import database_errors
+
+
+@main.command()
+@click.option(
+    "--host", default=None, help="Address to bind (default NEEDLEWISE_HOST or 127.0.0.1)."
+)
+@click.option("--port", type=int, default=None, help="Port (default NEEDLEWISE_PORT or 8000).")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Load the demo clinic into an empty database and print its logins (never on real data).",
+)
+@click.pass_obj
+def serve(obj: Context, host: str | None, port: int | None, demo: bool) -> None:
+    """Start the HTTP API (OpenAPI docs at /docs).
+
+    On a new, empty database the schema is created first. Access logs are off: request
+    lines can hold patient names (searches) and patient-link tokens.
+    """
+    import uvicorn
+
+    from needlewise.docgen import serve_banner
+
+    settings = obj.settings.model_copy(
+        update={
+            "valuesets_dir": obj.valuesets_dir,
+            **({"host": host} if host else {}),
+            **({"port": port} if port else {}),
+        }
+    )
+    with database_errors(settings.database_url):
+        from needlewise.persistence.migrate import SchemaError
+        from needlewise.web.app import create_app
+
+        try:
+            app = create_app(settings)
+        except SchemaError as exc:
+            _fail(str(exc), EXIT_INPUT)
+        if demo:
+            _demo(app.state.runtime)
+    click.echo(serve_banner(settings.host, settings.port))
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=False,
+    )
+
+
+def _demo(runtime: Any) -> None:
+    from needlewise.services.demo import LOGINS, demo_ready, load_demo
+
+    if load_demo(runtime):
+        click.echo("Loaded the demo clinic (synthetic data).")
+    if not demo_ready(runtime):
+        click.echo("This database already holds a clinic; the demo was not loaded.")
+        return
+    click.echo("Demo logins (demo passwords; POST them to /api/auth/login):")
+    for login in LOGINS:
+        click.echo(
+            f"  {login.role.value:<11} {login.email:<38} {login.password!r:<28} {login.note}"
+        )
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts (create the first admin of a new clinic)."""
+
+
+@user.command("create-admin")
+@click.option("--email", required=True, help="The admin's email (their login).")
+@click.option("--name", required=True, help="The admin's name.")
+@click.option(
+    "--clinic", "clinic_name", default=None, help="Clinic name, when the database has none yet."
+)
+@click.password_option(help="At least 12 characters (asked for when not given).")
+@click.pass_obj
+@guarded
+def create_admin(
+    obj: Context, email: str, name: str, clinic_name: str | None, password: str
+) -> None:
+    """Create an admin account; on a new database, also the clinic (its name is required)."""
+    from pydantic import ValidationError
+
+    from needlewise.errors import InputError, ServiceError
+    from needlewise.persistence.migrate import ensure_schema
+    from needlewise.security.roles import Role
+    from needlewise.services import accounts
+    from needlewise.services.actor import Actor
+    from needlewise.services.clinic import ClinicIn, create_clinic, first_clinic_id
+    from needlewise.services.runtime import Runtime
+
+    settings = obj.settings.model_copy(update={"valuesets_dir": obj.valuesets_dir})
+    with database_errors(settings.database_url):
+        ensure_schema(settings.database_url)
+        runtime = Runtime.build(settings)
+        clinic_id = first_clinic_id(runtime)
+        if clinic_id is None:
+            if not clinic_name:
+                raise InputError("the database has no clinic yet: give --clinic NAME", "--clinic")
+            clinic_id = create_clinic(runtime, ClinicIn(name=clinic_name))
+        try:
+            data = accounts.UserIn(email=email, name=name, role=Role.admin, password=password)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise InputError(str(first["msg"]), f"--{first['loc'][0]}") from None
+        system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
+        try:
+            created = accounts.create_user(runtime, system, data)
+        except ServiceError as exc:
+            raise InputError(exc.message, "--email") from None
+        runtime.db.dispose()
+    click.echo(f"Created admin {created.email} (user {created.id}) in clinic {clinic_id}.")

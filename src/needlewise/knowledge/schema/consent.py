@@ -1,0 +1,146 @@
+"""The informed-consent template (wording in English and Spanish, risks filled in)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field, StringConstraints, model_validator
+
+from needlewise.knowledge.schema.common import Provenance, Strict, Text
+
+# ------------------------------------------------------------------ informed consent
+
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
+def _placeholders(text: str) -> set[str]:
+    return set(_PLACEHOLDER.findall(text))
+
+
+class ConsentSection(Strict):
+    """One part of the consent form: a heading and a short plain-language paragraph."""
+
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z-]*$")]
+    heading: Text
+    body: Text
+
+
+class PerWords(Strict):
+    """The plural noun for each unit an incidence figure counts (``Incidence.per``)."""
+
+    treatments: Text
+    sessions: Text
+    patients: Text
+    respondents: Text
+
+
+class FrequencyWording(Strict):
+    """How a risk's published figure is put into plain words.
+
+    Placeholders (filled by the consent service): ``{n}`` the "1 in n" number,
+    ``{tenths}`` the "k in 10" number, ``{count}`` the number counted when nothing
+    was seen, ``{per}`` the unit (:class:`PerWords`), ``{percent}`` the published
+    figure, ``{source}`` the first author and year. Both languages must use the same
+    placeholders.
+    """
+
+    label: Text
+    rate: Text
+    most: Text
+    every: Text
+    upper_bound: Text
+    none_seen: Text
+    none_seen_uncounted: Text
+    survey: Text
+    no_figure: Text
+    per: PerWords
+
+    @model_validator(mode="after")
+    def _same_placeholders(self) -> FrequencyWording:
+        allowed = {"n", "tenths", "count", "per", "percent", "source"}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if not isinstance(value, Text):
+                continue
+            en, es = _placeholders(value.en), _placeholders(value.es)
+            if en != es:
+                raise ValueError(f"frequency.{name}: en uses {sorted(en)}, es {sorted(es)}")
+            if en - allowed:
+                raise ValueError(f"frequency.{name}: unknown placeholder(s) {sorted(en - allowed)}")
+        return self
+
+
+class RiskCategories(Strict):
+    """Sub-headings of the risk list, one per ``Risk.category``."""
+
+    common: Text
+    uncommon: Text
+    rare: Text
+    serious: Text
+
+
+class SignerRoles(Strict):
+    """How the person who signed is described on the patient's copy."""
+
+    patient: Text
+    guardian: Text
+    representative: Text
+
+
+class CopyLabels(Strict):
+    """Labels of the signature block on the copy given to the patient."""
+
+    heading: Text
+    signed_by: Text
+    typed_name: Text
+    signed_on: Text
+    interpreter: Text
+    no_interpreter: Text
+    text_version: Text
+    fingerprint: Text
+    withdrawn_on: Text
+    reason: Text
+    not_withdrawn: Text
+    roles: SignerRoles
+
+
+#: Sections every consent template must have (what it is, what happens, benefits not
+#: guaranteed, alternatives, the right to stop and withdraw).
+REQUIRED_CONSENT_SECTIONS: tuple[str, ...] = (
+    "what-it-is",
+    "what-will-happen",
+    "benefits",
+    "alternatives",
+    "stopping",
+)
+
+
+class ConsentTemplate(Provenance):
+    """The informed-consent form. The consent service renders it with every risk of the
+    knowledge base and that risk's frequency in plain words; the rendered text, its
+    version (``version`` + the knowledge version) and sha256 are what a patient signs."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^consent\.[a-z0-9-]+$")]
+    version: Annotated[str, StringConstraints(pattern=r"^\d+(\.\d+)*$")]
+    title: Text
+    intro: Text
+    sections_before_risks: list[ConsentSection] = Field(min_length=1)
+    risks_heading: Text
+    risks_intro: Text
+    categories: RiskCategories
+    frequency: FrequencyWording
+    sections_after_risks: list[ConsentSection] = []
+    agreement_heading: Text
+    agreement: Text
+    copy_labels: CopyLabels
+
+    @model_validator(mode="after")
+    def _required_sections(self) -> ConsentTemplate:
+        keys = [s.key for s in self.sections_before_risks + self.sections_after_risks]
+        if len(keys) != len(set(keys)):
+            raise ValueError("section keys must be unique")
+        missing = [k for k in REQUIRED_CONSENT_SECTIONS if k not in keys]
+        if missing:
+            raise ValueError(f"missing consent section(s): {', '.join(missing)}")
+        return self
