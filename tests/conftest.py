@@ -117,11 +117,10 @@ def postgres_template(postgres_base: str) -> Iterator[str]:
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh database on the newest schema, on each backend."""
-    if request.param == "sqlite":
-        path = tmp_path / "needlewise.sqlite"
+def fresh_database(request: pytest.FixtureRequest, backend: str, folder: Path) -> Iterator[str]:
+    """A fresh database on the newest schema, copied from the template of ``backend``."""
+    if backend == "sqlite":
+        path = folder / "needlewise.sqlite"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
@@ -133,6 +132,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield f"{base}/{name}"
     with postgres.admin(base) as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database on the newest schema, on each backend (one per test)."""
+    yield from fresh_database(request, request.param, tmp_path)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A fresh database on each backend shared by one test module (for slow set-ups)."""
+    yield from fresh_database(request, request.param, tmp_path_factory.mktemp("db"))
 
 
 @dataclass

@@ -19,7 +19,6 @@ records), so the matrix stays fast.
 from __future__ import annotations
 
 import base64
-import shutil
 import struct
 import uuid
 import zlib
@@ -43,7 +42,6 @@ from needlewise.security.roles import Role
 from needlewise.services import accounts
 from needlewise.services.actor import Actor
 from needlewise.web.app import api_routes, create_app
-from support import postgres
 from support.http import ApiClient
 from support.treatment import session_body
 
@@ -300,26 +298,6 @@ class World:
                 )
                 or 0
             )
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def module_database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A fresh migrated database for this module, on each backend (as ``database_url``)."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("authz") / "needlewise.sqlite"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    base = request.getfixturevalue("postgres_base")
-    template = request.getfixturevalue("postgres_template")
-    name = f"nw_t_{uuid.uuid4().hex[:12]}"
-    with postgres.admin(base) as connection:
-        connection.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
-    yield f"{base}/{name}"
-    with postgres.admin(base) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="module")

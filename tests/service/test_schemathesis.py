@@ -21,9 +21,7 @@ derandomized, so it is the same run every time; the last tests pin what it found
 from __future__ import annotations
 
 import base64
-import shutil
 import struct
-import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -45,7 +43,6 @@ from needlewise.config import Settings
 from needlewise.security.roles import Role
 from needlewise.services import accounts
 from needlewise.web.app import api_routes, create_app
-from support import postgres
 from support.http import ApiClient
 from support.treatment import session_body
 
@@ -92,26 +89,6 @@ class Fuzzed:
     patient: int
     #: ids of the seeded users: their accounts are never changed (their tokens drive the run)
     protected_users: frozenset[int]
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def fuzz_database_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
-    """A fresh migrated database for this module, on each backend (as ``database_url``)."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("fuzz") / "needlewise.sqlite"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
-        return
-    base = request.getfixturevalue("postgres_base")
-    template = request.getfixturevalue("postgres_template")
-    name = f"nw_t_{uuid.uuid4().hex[:12]}"
-    with postgres.admin(base) as connection:
-        connection.execute(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
-    yield f"{base}/{name}"
-    with postgres.admin(base) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def _png() -> bytes:
@@ -189,10 +166,10 @@ def _seed_records(service: Service) -> int:
 
 
 @pytest.fixture(scope="module")
-def fuzzed(fuzz_database_url: str, valuesets_dir: Path) -> Iterator[Fuzzed]:
+def fuzzed(module_database_url: str, valuesets_dir: Path) -> Iterator[Fuzzed]:
     app = create_app(
         Settings(
-            database_url=fuzz_database_url,
+            database_url=module_database_url,
             valuesets_dir=valuesets_dir,
             secret_key="test-secret-key",
             conformance_dir=Path("../shared/conformance"),
