@@ -51,14 +51,15 @@ class DemoLogin:
     email: str
     password: str
     role: Role
+    name: str
     note: str
 
 
 LOGINS = (
-    DemoLogin("admin@demo.needlewise.example", "demo admin password", Role.admin, "accounts, providers, audit log"),
-    DemoLogin("pt.colorado@demo.needlewise.example", "demo clinician password", Role.clinician, "PT licensed in CO (allowed)"),
-    DemoLogin("pt.newyork@demo.needlewise.example", "demo clinician password", Role.clinician, "PT licensed in NY (not permitted)"),
-    DemoLogin("frontdesk@demo.needlewise.example", "demo front desk password", Role.front_desk, "patients, links, check-ins"),
+    DemoLogin("admin@demo.needlewise.example", "demo admin password", Role.admin, "Demo Admin", "accounts, providers, audit log"),
+    DemoLogin("pt.colorado@demo.needlewise.example", "demo clinician password", Role.clinician, "Demo PT Colorado", "PT licensed in CO (allowed)"),
+    DemoLogin("pt.newyork@demo.needlewise.example", "demo clinician password", Role.clinician, "Demo PT New York", "PT licensed in NY (not permitted)"),
+    DemoLogin("frontdesk@demo.needlewise.example", "demo front desk password", Role.front_desk, "Demo Front Desk", "patients, links, check-ins"),
 )  # fmt: skip
 
 YES, NO = (
