@@ -143,7 +143,7 @@ def load_demo(runtime: Runtime) -> bool:
             system,
             accounts.UserIn(
                 email=login.email,
-                name=login.note.split(" (")[0],
+                name=login.name,
                 role=login.role,
                 password=login.password,
             ),
