@@ -22,15 +22,33 @@ _ANSWER_SYSTEMS = {YES_NO_SYSTEM, NULL_FLAVOR_SYSTEM}
 
 
 def walk_items(container: JsonObject, path: str) -> Iterator[tuple[JsonObject, str]]:
-    """Every item of a QuestionnaireResponse, depth first, with its path."""
-    for i, raw in enumerate(opt_list(container, "item", path)):
-        where = child(child(path, "item"), i)
-        item = expect_object(raw, where, "an item object")
+    """Every item of a QuestionnaireResponse, depth first, with its path.
+
+    Nested items are followed both under ``item`` and under each answer's ``item``.
+    """
+    items = container.get("item")
+    if items is None:
+        return
+    if type(items) is not list:
+        opt_list(container, "item", path)  # raises with the path
+    base = f"{path}.item"
+    for i, item in enumerate(items):
+        where = f"{base}[{i}]"
+        if type(item) is not dict:
+            expect_object(item, where, "an item object")
         yield item, where
-        yield from walk_items(item, where)
-        for j, answer in enumerate(opt_list(item, "answer", where)):
-            answer_path = child(child(where, "answer"), j)
-            yield from walk_items(expect_object(answer, answer_path), answer_path)
+        if "item" in item:
+            yield from walk_items(item, where)
+        answers = item.get("answer")
+        if answers is None:
+            continue
+        if type(answers) is not list:
+            opt_list(item, "answer", where)  # raises with the path
+        for j, answer in enumerate(answers):
+            if type(answer) is not dict:
+                expect_object(answer, f"{where}.answer[{j}]")
+            if "item" in answer:
+                yield from walk_items(answer, f"{where}.answer[{j}]")
 
 
 def single_answer(item: JsonObject, where: str, link_id: str) -> JsonObject | None:
@@ -40,28 +58,38 @@ def single_answer(item: JsonObject, where: str, link_id: str) -> JsonObject | No
         return None
     if len(answers) > 1:
         raise InputError(f"item {link_id} has {len(answers)} answers; expected one", where)
-    return expect_object(answers[0], child(child(where, "answer"), 0), "an answer object")
+    answer = answers[0]
+    if type(answer) is not dict:
+        expect_object(answer, child(child(where, "answer"), 0), "an answer object")
+    return answer  # type: ignore[no-any-return]
 
 
 def yes_no_unsure(answer: JsonObject, where: str, link_id: str) -> Answer:
-    """Read a yes / no / not-sure answer."""
-    path = child(child(where, "answer"), 0)
+    """Read a yes / no / not-sure answer (paths are built only for an error message)."""
     value: Any = answer.get("valueBoolean")
     if isinstance(value, bool):
         return "yes" if value else "no"
     coding = answer.get("valueCoding")
     if isinstance(coding, dict):
-        code = opt_str(coding, "code", child(path, "valueCoding"))
-        system = opt_str(coding, "system", child(path, "valueCoding"))
-        if code in _CODED_ANSWERS and (system is None or system in _ANSWER_SYSTEMS):
+        code = coding.get("code")
+        system = coding.get("system")
+        if (
+            type(code) is str
+            and code in _CODED_ANSWERS
+            and (system is None or (type(system) is str and system in _ANSWER_SYSTEMS))
+        ):
             return _CODED_ANSWERS[code]
+        path = child(child(child(where, "answer"), 0), "valueCoding")
+        code = opt_str(coding, "code", path)  # raises for a code that is not a string
+        opt_str(coding, "system", path)
         raise InputError(
             f"item {link_id}: answer code {code!r} is not Y, N or UNK "
             f"(systems {YES_NO_SYSTEM} and {NULL_FLAVOR_SYSTEM})",
-            child(path, "valueCoding"),
+            path,
         )
     raise InputError(
-        f"item {link_id}: the answer must be valueBoolean or a valueCoding Y / N / UNK", path
+        f"item {link_id}: the answer must be valueBoolean or a valueCoding Y / N / UNK",
+        child(child(where, "answer"), 0),
     )
 
 

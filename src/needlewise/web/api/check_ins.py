@@ -33,9 +33,10 @@ from needlewise.web.api.common import (
     with_etag,
 )
 from needlewise.web.api.deps import inline_schema, json_body, request_body
+from needlewise.web.lean import LeanRoute
 from needlewise.web.responses import error_responses
 
-router = APIRouter(tags=["aftercare check-ins"])
+router = APIRouter(tags=["aftercare check-ins"], route_class=LeanRoute)
 KIND = "check-in"
 
 CHECK_IN_BODY = request_body(
@@ -69,7 +70,6 @@ ACKNOWLEDGE_ERRORS = error_responses(401, 403, 404, 409, 412, 422, 428, 500)
 )
 async def create_check_in(
     request: Request,
-    response: Response,
     patient_id: RecordId,
     actor: Annotated[Actor, Depends(staff("check-ins:write"))],
     session_id: Annotated[

@@ -13,9 +13,10 @@ from needlewise.web.api.auth_deps import staff
 from needlewise.web.api.common import json_response
 from needlewise.web.api.deps import inline_schema, json_body, knowledge, request_body
 from needlewise.web.api.schemas import CodingOut
+from needlewise.web.lean import LeanRoute
 from needlewise.web.responses import error_responses
 
-router = APIRouter(prefix="/api", tags=["sessions"])
+router = APIRouter(prefix="/api", tags=["sessions"], route_class=LeanRoute)
 
 _BODY = request_body(
     "The muscles needled, with laterality.", inline_schema(SessionRequest.model_json_schema())

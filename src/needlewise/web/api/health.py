@@ -10,9 +10,10 @@ from needlewise.knowledge.base import KnowledgeBase
 from needlewise.web.api.common import json_response
 from needlewise.web.api.deps import knowledge
 from needlewise.web.api.schemas import HealthOut
+from needlewise.web.lean import LeanRoute
 from needlewise.web.responses import error_responses
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=LeanRoute)
 
 
 @router.get(

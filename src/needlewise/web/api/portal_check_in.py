@@ -20,9 +20,10 @@ from needlewise.web.api.auth_deps import patient_link, runtime
 from needlewise.web.api.check_ins import CHECK_IN_BODY
 from needlewise.web.api.common import created, json_response
 from needlewise.web.api.deps import json_body
+from needlewise.web.lean import LeanRoute
 from needlewise.web.responses import error_responses
 
-router = APIRouter(prefix="/api/p", tags=["patient links"])
+router = APIRouter(prefix="/api/p", tags=["patient links"], route_class=LeanRoute)
 
 READ_ERRORS = error_responses(404, 410, 422, 500)
 SEND_ERRORS = error_responses(400, 404, 410, 413, 415, 422, 500)

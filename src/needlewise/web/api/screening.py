@@ -14,9 +14,10 @@ from needlewise.web.api.auth_deps import staff
 from needlewise.web.api.common import json_response
 from needlewise.web.api.deps import json_body, knowledge, request_body
 from needlewise.web.api.schemas import ScreeningOut
+from needlewise.web.lean import LeanRoute
 from needlewise.web.responses import error_responses
 
-router = APIRouter(prefix="/api", tags=["screening"])
+router = APIRouter(prefix="/api", tags=["screening"], route_class=LeanRoute)
 
 _BODY = request_body(
     "A FHIR R4 Bundle (collection, searchset, transaction, batch or document) with Patient, "

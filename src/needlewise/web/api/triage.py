@@ -13,9 +13,10 @@ from needlewise.web.api.auth_deps import staff
 from needlewise.web.api.common import json_response
 from needlewise.web.api.deps import inline_schema, json_body, knowledge, request_body
 from needlewise.web.api.schemas import TriageOut
+from needlewise.web.lean import LeanRoute
 from needlewise.web.responses import error_responses
 
-router = APIRouter(prefix="/api", tags=["aftercare"])
+router = APIRouter(prefix="/api", tags=["aftercare"], route_class=LeanRoute)
 
 _BODY = request_body(
     "The triage JSON (every field optional) or an aftercare QuestionnaireResponse.",

@@ -1,0 +1,202 @@
+"""Lean request handling (web/lean.py) answers exactly as FastAPI's own handler would.
+
+Each request of the table is sent twice to the same app: once through the lean handler,
+once with ``app.dependency_overrides`` made non-empty, which makes every lean route use
+FastAPI's standard handler. Status, error body and (for computed answers) the whole
+body must be the same. Then: which routes are lean, that a signature the lean plan
+cannot serve falls back, and that no lean router is included with router-level
+dependencies (which the lean plan would not run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, FastAPI, Header, Request
+from pydantic import BaseModel
+
+from conftest import Service
+from needlewise.interop.fhir.canonical import YES_NO_SYSTEM
+from needlewise.interop.fhir.questionnaire import questionnaire
+from needlewise.security.roles import Role
+from needlewise.services.patients import PatientIn, create_patient
+from needlewise.web.app import api_routes
+from needlewise.web.lean import LeanRoute, is_lean, lean_plan
+
+HOT_ROUTES = {
+    ("GET", "/healthz"),
+    ("POST", "/api/screen"),
+    ("POST", "/api/triage"),
+    ("POST", "/api/code-session"),
+    ("POST", "/api/patients/{patient_id}/check-ins"),
+    ("POST", "/api/p/{token}/check-in"),
+}
+THREE_MUSCLES = {
+    "muscles": [
+        {"muscle": "muscle.upper-trapezius", "laterality": "left"},
+        {"muscle": "muscle.levator-scapulae", "laterality": "left"},
+        {"muscle": "muscle.rhomboids", "laterality": "right"},
+    ]
+}
+CHECK_IN = {"symptoms": ["symptom.soreness"], "hours_since_treatment": 20, "language": "en"}
+
+
+def _unused() -> None:
+    """Never called: its presence in dependency_overrides forces FastAPI's handler."""
+
+
+def intake(service: Service) -> dict[str, Any]:
+    form = questionnaire(service.runtime.kb, "intake", "en")
+    consent = "contraindication.unable-to-consent"
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": f"{form['url']}|{form['version']}",
+        "status": "completed",
+        "item": [
+            {
+                "linkId": item["linkId"],
+                "answer": [
+                    {
+                        "valueCoding": {
+                            "system": YES_NO_SYSTEM,
+                            "code": "Y" if item["linkId"] == consent else "N",
+                        }
+                    }
+                ],
+            }
+            for item in form["item"]
+        ],
+    }
+
+
+Case = tuple[str, str, str, Role | None, Callable[[Service], Any] | bytes | None]
+
+
+def cases(patient: int) -> list[Case]:
+    """(label, method, url, role or None for no credentials, JSON body maker or raw bytes)."""
+    c = Role.clinician
+    check_ins = f"/api/patients/{patient}/check-ins"
+    return [
+        ("liveness", "GET", "/healthz", None, None),
+        ("screen intake", "POST", "/api/screen?as_of=2026-11-26", c, intake),
+        (
+            "screen options",
+            "POST",
+            "/api/screen?electrical_stimulation=true&language=es",
+            c,
+            intake,
+        ),
+        ("screen unknown query ignored", "POST", "/api/screen?colour=blue", c, intake),
+        ("screen bad date", "POST", "/api/screen?as_of=2026-13-01", c, intake),
+        ("screen bad language", "POST", "/api/screen?language=fr", c, intake),
+        ("screen bad boolean", "POST", "/api/screen?electrical_stimulation=maybe", c, intake),
+        ("screen two bad params", "POST", "/api/screen?as_of=x&language=fr", c, intake),
+        ("screen no credentials", "POST", "/api/screen", None, intake),
+        ("screen no credentials, bad query", "POST", "/api/screen?as_of=x", None, intake),
+        ("screen malformed JSON", "POST", "/api/screen", c, b"{not json"),
+        ("screen empty body", "POST", "/api/screen", c, b""),
+        ("screen wrong document", "POST", "/api/screen", c, lambda _s: {"resourceType": "Patient"}),
+        ("triage", "POST", "/api/triage", c, lambda _s: {"symptoms": ["symptom.chest-pain"]}),
+        ("triage unknown symptom", "POST", "/api/triage", c, lambda _s: {"symptoms": ["x"]}),
+        ("code session", "POST", "/api/code-session", c, lambda _s: THREE_MUSCLES),
+        ("check-in front desk", "POST", check_ins, Role.front_desk, lambda _s: CHECK_IN),
+        ("check-in bad session id", "POST", f"{check_ins}?session_id=0", c, lambda _s: CHECK_IN),
+        ("check-in text session id", "POST", f"{check_ins}?session_id=a", c, lambda _s: CHECK_IN),
+        ("check-in unknown session", "POST", f"{check_ins}?session_id=99", c, lambda _s: CHECK_IN),
+        ("check-in text patient id", "POST", "/api/patients/abc/check-ins", c, lambda _s: CHECK_IN),
+        ("check-in zero patient id", "POST", "/api/patients/0/check-ins", c, lambda _s: CHECK_IN),
+        ("check-in huge patient id", "POST", f"/api/patients/{10**30}/check-ins", c, lambda _s: {}),
+        ("check-in unknown patient", "POST", "/api/patients/987654/check-ins", c, lambda _s: {}),
+        ("check-in bad answers", "POST", check_ins, c, lambda _s: {"symptoms": "soreness"}),
+        ("patient link unknown", "POST", "/api/p/not-a-link/check-in", None, lambda _s: CHECK_IN),
+    ]
+
+
+def send(service: Service, case: Case) -> httpx.Response:
+    _label, method, url, role, body = case
+    headers = {"content-type": "application/json"}
+    if role is not None:
+        headers |= service.headers(role)
+    if callable(body):
+        return service.client.request(method, url, json=body(service), headers=headers)
+    return service.client.request(method, url, content=body, headers=headers)
+
+
+def comparable(response: httpx.Response) -> tuple[int, Any]:
+    """Status and body; a created check-in is compared by its stable fields."""
+    body = response.json()
+    if response.status_code == 201:
+        return 201, (sorted(body), body["disposition"], body["patient_id"], body["result"])
+    return response.status_code, body
+
+
+def test_lean_and_standard_handlers_answer_alike(service: Service) -> None:
+    patient = create_patient(
+        service.runtime,
+        service.actor(Role.clinician),
+        PatientIn(given_name="Lean", family_name="Synthetic"),
+    ).id
+    table = cases(patient)
+    lean = {case[0]: comparable(send(service, case)) for case in table}
+    service.app.dependency_overrides[_unused] = _unused
+    try:
+        standard = {case[0]: comparable(send(service, case)) for case in table}
+    finally:
+        service.app.dependency_overrides.clear()
+    for label, _method, _url, _role, _body in table:
+        assert lean[label] == standard[label], label
+    # the table reaches every kind of answer, so equality above means something
+    statuses = {status for status, _ in lean.values()}
+    assert {200, 201, 400, 401, 404, 422}.issubset(statuses), statuses
+    assert lean["screen two bad params"][1]["error"]["location"] == "as_of"
+    assert lean["screen no credentials, bad query"][0] == 401  # credentials are checked first
+
+
+def test_hot_routes_are_lean_and_others_are_not(service: Service) -> None:
+    routes = api_routes(service.app.router.routes)
+    assert len(routes) > len(HOT_ROUTES)
+    lean = {(m, r.path) for r in routes if is_lean(r) for m in r.methods or ()}
+    assert lean == HOT_ROUTES
+
+
+def test_unsupported_signatures_fall_back_to_fastapi() -> None:
+    class Body(BaseModel):
+        name: str
+
+    router = APIRouter(route_class=LeanRoute)
+
+    @router.post("/body")
+    async def with_body(body: Body) -> dict[str, str]:
+        return {"name": body.name}
+
+    @router.get("/header")
+    async def with_header(x_thing: str = Header()) -> dict[str, str]:
+        return {"thing": x_thing}
+
+    @router.get("/sync")
+    def sync_endpoint(request: Request) -> dict[str, str]:
+        return {"path": request.url.path}
+
+    @router.get("/list")
+    async def with_list(tag: list[str] | None = None) -> dict[str, Any]:
+        return {"tags": tag}
+
+    app = FastAPI()
+    app.include_router(router)
+    for route in router.routes:
+        assert isinstance(route, LeanRoute)
+        assert lean_plan(route) is None, route.path
+
+
+def test_lean_routers_have_no_router_level_dependencies(service: Service) -> None:
+    """The lean plan reads a route's own signature only; an include-level dependency
+    would be skipped, so none may exist (FastAPI keeps them on the include context)."""
+    included = [r for r in service.app.router.routes if hasattr(r, "include_context")]
+    assert included, "FastAPI's include representation changed: revisit web/lean.py"
+    for branch in included:
+        assert not branch.include_context.dependencies
+    for route in api_routes(service.app.router.routes):
+        if isinstance(route, LeanRoute):
+            assert not route.dependencies, route.path
