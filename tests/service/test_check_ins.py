@@ -79,6 +79,7 @@ def test_staff_check_in_is_triaged_stored_and_audited(service: Service) -> None:
     read = service.client.get(f"/api/check-ins/{out['id']}", headers=front)
     assert read.status_code == 200
     assert read.headers["etag"] == response.headers["etag"]
+    assert read.json() == out  # what the write returned is what was stored
     front_ref = user_ref(service, Role.front_desk)
     rows = [r for r in audit_rows(service, patient) if r[2] == "check-in"]
     assert rows == [

@@ -11,13 +11,34 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
+from sqlalchemy import insert as sa_insert
 from sqlalchemy.orm import Session
 
 from needlewise.persistence.db import Database, utcnow
 from needlewise.persistence.models import AuditEntry
 from needlewise.services.actor import Actor
 from needlewise.services.pages import Page, PageParams
+
+
+def _entry(
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: object,
+    patient_id: int | None,
+    outcome: str,
+) -> dict[str, Any]:
+    return {
+        "at": utcnow(),
+        "actor": actor.ref,
+        "action": action,
+        "resource_type": resource_type,
+        "resource_id": None if resource_id is None else str(resource_id),
+        "patient_id": patient_id,
+        "remote": actor.remote,
+        "outcome": outcome,
+    }
 
 
 def record(
@@ -31,17 +52,25 @@ def record(
 ) -> None:
     """Add one audit entry to ``session`` (committed with the session)."""
     session.add(
-        AuditEntry(
-            at=utcnow(),
-            actor=actor.ref,
-            action=action,
-            resource_type=resource_type,
-            resource_id=None if resource_id is None else str(resource_id),
-            patient_id=patient_id,
-            remote=actor.remote,
-            outcome=outcome,
-        )
+        AuditEntry(**_entry(actor, action, resource_type, resource_id, patient_id, outcome))
     )
+
+
+def insert(
+    connection: Connection,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: object = None,
+    patient_id: int | None = None,
+) -> None:
+    """Insert one audit entry now, on ``connection`` (a write session's connection).
+
+    For hot write paths that insert their rows with SQLAlchemy Core: the entry is part
+    of the same transaction, exactly as with :func:`record`.
+    """
+    entry = _entry(actor, action, resource_type, resource_id, patient_id, "ok")
+    connection.execute(sa_insert(AuditEntry), entry)
 
 
 def record_reads(

@@ -29,7 +29,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -196,21 +196,28 @@ def record_check_in(
     to_triage, hours, source = _prepare(document, performed_at, language)
     result = triage_document(to_triage, runtime.kb)
     stamp = runtime.kb.stamp
+    row: dict[str, Any] = {
+        "patient_id": patient_id,
+        "session_id": session_id,
+        "answers": document,
+        "result": {**result.to_json(), "hours_since_treatment": hours, "hours_source": source},
+        "disposition": result.disposition.value,
+        "knowledge_version": stamp.version,
+        "knowledge_sha256": stamp.sha256,
+        "created_by": actor.ref,
+        "created_at": utcnow(),
+        "acknowledged_by": None,
+        "acknowledged_at": None,
+        "version": 1,
+    }
+    # SQLAlchemy Core, not the ORM unit of work: this is the busiest write (a burst of
+    # check-ins after a clinic day) and the ORM's bookkeeping was most of its cost.
     with runtime.db.write() as session:
-        row = CheckIn(
-            patient_id=patient_id,
-            session_id=session_id,
-            answers=document,
-            result={**result.to_json(), "hours_since_treatment": hours, "hours_source": source},
-            disposition=result.disposition.value,
-            knowledge_version=stamp.version,
-            knowledge_sha256=stamp.sha256,
-            created_by=actor.ref,
-        )
-        session.add(row)
-        session.flush()
-        audit.record(session, actor, "create", "check-in", row.id, patient_id)
-        return _out(row)
+        connection = session.connection()
+        inserted = connection.execute(insert(CheckIn), row).inserted_primary_key
+        row["id"] = inserted[0] if inserted else None
+        audit.insert(connection, actor, "create", "check-in", row["id"], patient_id)
+    return CheckInOut.model_validate(row)
 
 
 def for_patient(runtime: Runtime, check_in: CheckInOut) -> PatientCheckInOut:
