@@ -6,7 +6,7 @@ patient, then drives it with ``wrk`` (bounded in time) at ``--connections``:
 
 * ``GET /healthz`` — the trivial baseline (no auth, no database);
 * ``POST /api/screen`` with an answered intake QuestionnaireResponse (the clinic's own
-  flow: what a patient's intake form sends; 18 answers, 2.7 KiB) and with a synthetic
+  flow: what a patient's intake form sends; 18 answers, 2.6 KiB) and with a synthetic
   30-resource EHR Bundle (16.5 KiB; bearer token);
 * ``POST /api/patients/{id}/check-ins`` — a stored check-in (triage + insert + audit).
 
@@ -36,13 +36,12 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import orjson
 from sqlalchemy import func, select
 
 from needlewise.config import Settings
-from needlewise.interop.fhir.questionnaire import questionnaire
+from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.knowledge.loader import load
 from needlewise.persistence.migrate import upgrade
 from needlewise.persistence.models import CheckIn
@@ -55,7 +54,6 @@ from needlewise.services.runtime import Runtime
 from screen_bench import make_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
-CONSENT_ITEM = "contraindication.unable-to-consent"  # asked as "are you able to consent?"
 
 
 @dataclass
@@ -94,34 +92,6 @@ def seed(settings: Settings) -> tuple[str, int]:
     patient = create_patient(runtime, actor, PatientIn(given_name="Bench", family_name="Synthetic"))
     runtime.db.dispose()
     return token, patient.id
-
-
-def make_intake(valuesets: Path | None) -> dict[str, Any]:
-    """An intake QuestionnaireResponse answering every question of the generated intake
-    Questionnaire: "no" to each contraindication and "yes" to being able to consent."""
-    form = questionnaire(load(valuesets), "intake", "en")
-    yes_no = "http://terminology.hl7.org/CodeSystem/v2-0136"
-    items = [
-        {
-            "linkId": item["linkId"],
-            "answer": [
-                {
-                    "valueCoding": {
-                        "system": yes_no,
-                        "code": "Y" if item["linkId"] == CONSENT_ITEM else "N",
-                    }
-                }
-            ],
-        }
-        for item in form["item"]
-    ]
-    return {
-        "resourceType": "QuestionnaireResponse",
-        "id": "syn-bench-intake",
-        "questionnaire": f"{form['url']}|{form['version']}",
-        "status": "completed",
-        "item": items,
-    }
 
 
 def lua_script(folder: Path, name: str, method: str, body: bytes | None, token: str | None) -> Path:
@@ -232,7 +202,7 @@ def main() -> None:
     try:
         wait_ready(base, server)
         bundle = orjson.dumps(make_bundle(random.Random(20261126), 1))
-        intake = orjson.dumps(make_intake(settings.valuesets_dir))
+        intake = orjson.dumps(answered_intake(load(settings.valuesets_dir)))
         check_in = json.dumps(
             {"symptoms": ["symptom.soreness"], "hours_since_treatment": 20, "language": "en"}
         ).encode()

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import require_folder
 from needlewise.cli import main
 from needlewise.interop.fhir.canonical import NULL_FLAVOR_SYSTEM, YES_NO_SYSTEM
 from needlewise.knowledge.base import KnowledgeBase
@@ -176,8 +177,7 @@ def test_script_bad_input_is_one_line_exit_2(tmp_path: Path, vs: str) -> None:
 
 def test_script_kb_check_with_default_folder() -> None:
     """cwd = repo root: the default ../shared/valuesets resolves without --valuesets."""
-    if not (REPO / ".." / "shared" / "valuesets").is_dir():
-        pytest.skip("the default value-set folder ../shared/valuesets is absent")
+    require_folder(REPO / ".." / "shared" / "valuesets", "valuesets")  # CI=true: must exist
     proc = run_script("kb", "check", "--json")
     assert proc.returncode == 0, proc.stderr.decode()
     report = json.loads(proc.stdout)

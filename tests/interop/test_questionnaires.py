@@ -15,7 +15,7 @@ import pytest
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from needlewise.interop.fhir.questionnaire import questionnaire
+from needlewise.interop.fhir.questionnaire import answered_intake, questionnaire
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.schema import Tier
 from needlewise.messages import MESSAGES
@@ -397,3 +397,24 @@ def test_aftercare_round_trip_context_answers(kb: KnowledgeBase, aftercare: dict
     result = triage_document(response, kb).to_json()
     assert result["disposition"] == "call-provider"
     assert "symptom.fever" in [r["rule"] for r in result["reasons"]]
+
+
+@pytest.mark.parametrize(
+    ("yes", "decision"),
+    [
+        (frozenset(), "eligible"),
+        (frozenset({CONSENT}), "not-eligible"),
+        (frozenset({"contraindication.diabetes", "contraindication.epilepsy"}), "review"),
+    ],
+    ids=["none", "unable to consent", "two relative"],
+)
+def test_answered_intake_fires_exactly_the_rules_asked(
+    kb: KnowledgeBase, yes: frozenset, decision: str
+) -> None:
+    """answered_intake (demo, benchmarks) answers every question; only ``yes`` rules fire."""
+    document = answered_intake(kb, yes)
+    assert [item["linkId"] for item in document["item"]] == [r.id for r in kb.contraindications]
+    result = screen_document(document, kb, electrical_stimulation=False)
+    assert {f.rule for f in result.findings} == set(yes)
+    assert result.unanswered == ()
+    assert result.decision == decision

@@ -18,8 +18,7 @@ from fastapi import APIRouter, FastAPI, Header, Request
 from pydantic import BaseModel
 
 from conftest import Service
-from needlewise.interop.fhir.canonical import YES_NO_SYSTEM
-from needlewise.interop.fhir.questionnaire import questionnaire
+from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.security.roles import Role
 from needlewise.services.patients import PatientIn, create_patient
 from needlewise.web.app import api_routes
@@ -48,27 +47,7 @@ def _unused() -> None:
 
 
 def intake(service: Service) -> dict[str, Any]:
-    form = questionnaire(service.runtime.kb, "intake", "en")
-    consent = "contraindication.unable-to-consent"
-    return {
-        "resourceType": "QuestionnaireResponse",
-        "questionnaire": f"{form['url']}|{form['version']}",
-        "status": "completed",
-        "item": [
-            {
-                "linkId": item["linkId"],
-                "answer": [
-                    {
-                        "valueCoding": {
-                            "system": YES_NO_SYSTEM,
-                            "code": "Y" if item["linkId"] == consent else "N",
-                        }
-                    }
-                ],
-            }
-            for item in form["item"]
-        ],
-    }
+    return answered_intake(service.runtime.kb)
 
 
 Case = tuple[str, str, str, Role | None, Callable[[Service], Any] | bytes | None]

@@ -214,8 +214,9 @@ def record_check_in(
     # check-ins after a clinic day) and the ORM's bookkeeping was most of its cost.
     with runtime.db.write() as session:
         connection = session.connection()
-        inserted = connection.execute(insert(CheckIn), row).inserted_primary_key
-        row["id"] = inserted[0] if inserted else None
+        key = connection.execute(insert(CheckIn), row).inserted_primary_key
+        assert key is not None  # SQLite and PostgreSQL both report the new id
+        row["id"] = key[0]
         audit.insert(connection, actor, "create", "check-in", row["id"], patient_id)
     return CheckInOut.model_validate(row)
 

@@ -22,10 +22,10 @@ import struct
 import zlib
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
 
 from sqlalchemy import select
 
+from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import Clinic, User
 from needlewise.security.roles import Role
@@ -62,11 +62,6 @@ LOGINS = (
     DemoLogin("frontdesk@demo.needlewise.example", "demo front desk password", Role.front_desk, "Demo Front Desk", "patients, links, check-ins"),
 )  # fmt: skip
 
-YES, NO = (
-    ("Y", "http://terminology.hl7.org/CodeSystem/v2-0136"),
-    ("N", "http://terminology.hl7.org/CodeSystem/v2-0136"),
-)
-
 
 def signature_png() -> str:
     """A small, valid PNG (a line on white) standing in for a drawn signature, base64."""
@@ -89,27 +84,6 @@ def signature_png() -> str:
         + chunk(b"IEND", b"")
     )
     return base64.b64encode(png).decode()
-
-
-def intake(runtime: Runtime, yes: set[str]) -> dict[str, Any]:
-    """An intake QuestionnaireResponse answering every question; ``yes`` for the listed rules.
-
-    ``contraindication.unable-to-consent`` fires on "no", so "yes" is its safe answer.
-    """
-    items = []
-    for rule in runtime.kb.contraindications:
-        safe = YES if rule.fires_on == "no" else NO
-        firing = NO if rule.fires_on == "no" else YES
-        code, system = firing if rule.id in yes else safe
-        items.append(
-            {"linkId": rule.id, "answer": [{"valueCoding": {"system": system, "code": code}}]}
-        )
-    return {
-        "resourceType": "QuestionnaireResponse",
-        "status": "completed",
-        "questionnaire": f"{runtime.kb.data.meta.canonical_base}/Questionnaire/needlewise-intake",
-        "item": items,
-    }
 
 
 def already_loaded(runtime: Runtime) -> bool:
@@ -227,7 +201,7 @@ def load_demo(runtime: Runtime) -> bool:
     # 2. screened eligible, consented, treated, checked in: self-care
     second = patient("Ben", "Demo-Treated", date(1975, 9, 2))
     screenings.create_screening(
-        runtime, front, second, intake(runtime, set()), electrical_stimulation=False
+        runtime, front, second, answered_intake(runtime.kb), electrical_stimulation=False
     )
     consent(second, "Ben Demo-Treated")
     done = treat(
@@ -246,13 +220,13 @@ def load_demo(runtime: Runtime) -> bool:
         runtime,
         front,
         third,
-        intake(runtime, {"contraindication.needle-fear"}),
+        answered_intake(runtime.kb, {"contraindication.needle-fear"}),
         electrical_stimulation=False,
     )
     # 4. treated, then reports an emergency symptom (not yet acknowledged)
     fourth = patient("Diego", "Demo-Emergency", date(1969, 11, 8), "es")
     screenings.create_screening(
-        runtime, front, fourth, intake(runtime, set()), electrical_stimulation=False
+        runtime, front, fourth, answered_intake(runtime.kb), electrical_stimulation=False
     )
     consent(fourth, "Diego Demo-Emergency", "es", interpreter=True)
     treated = treat(
@@ -282,7 +256,7 @@ def load_demo(runtime: Runtime) -> bool:
     # 5. screened and consented, waiting for treatment
     fifth = patient("Eva", "Demo-Ready", date(2001, 7, 30))
     screenings.create_screening(
-        runtime, front, fifth, intake(runtime, set()), electrical_stimulation=False
+        runtime, front, fifth, answered_intake(runtime.kb), electrical_stimulation=False
     )
     consent(fifth, "Eva Demo-Ready")
     return True

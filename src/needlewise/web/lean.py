@@ -48,7 +48,9 @@ class _Param:
     name: str
     alias: str
     source: str  # "path" or "query"
-    field: Any  # fastapi's ModelField: .validate(), .field_info, .get_default()
+    field: Any  # fastapi's ModelField: .validate(loc=...) with FastAPI's error shape
+    required: bool
+    default: Any  # scalar parameters only, so an immutable value
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,23 +63,31 @@ class LeanPlan:
     params: tuple[_Param, ...]
 
 
+def _takes_only(dependant: Dependant, *, params: bool) -> bool:
+    """True when ``dependant`` needs nothing the lean handler does not provide: no
+    headers, cookies, body, websocket, connection, response, background tasks or
+    security scopes (and, with ``params=False``, no path or query parameters either)."""
+    return not (
+        dependant.header_params
+        or dependant.cookie_params
+        or dependant.body_params
+        or (not params and (dependant.path_params or dependant.query_params))
+        or dependant.websocket_param_name is not None
+        or dependant.http_connection_param_name is not None
+        or dependant.response_param_name is not None
+        or dependant.background_tasks_param_name is not None
+        or dependant.security_scopes_param_name is not None
+    )
+
+
 def _only_request(dependant: Dependant) -> bool:
-    """True when ``dependant`` takes nothing but the Request (and no sub-dependencies)."""
+    """True for an ``async`` dependency whose one parameter is the Request."""
     return (
         dependant.call is not None
         and inspect.iscoroutinefunction(dependant.call)
         and dependant.request_param_name is not None
         and not dependant.dependencies
-        and not dependant.path_params
-        and not dependant.query_params
-        and not dependant.header_params
-        and not dependant.cookie_params
-        and not dependant.body_params
-        and dependant.websocket_param_name is None
-        and dependant.http_connection_param_name is None
-        and dependant.response_param_name is None
-        and dependant.background_tasks_param_name is None
-        and dependant.security_scopes_param_name is None
+        and _takes_only(dependant, params=False)
     )
 
 
@@ -96,14 +106,7 @@ def lean_plan(route: APIRoute) -> LeanPlan | None:
         or not inspect.iscoroutinefunction(call)
         or route.response_model is not None
         or route.dependencies
-        or dependant.header_params
-        or dependant.cookie_params
-        or dependant.body_params
-        or dependant.websocket_param_name is not None
-        or dependant.http_connection_param_name is not None
-        or dependant.response_param_name is not None
-        or dependant.background_tasks_param_name is not None
-        or dependant.security_scopes_param_name is not None
+        or not _takes_only(dependant, params=True)
     ):
         return None
     dependencies: list[tuple[str, RequestDependency]] = []
@@ -117,7 +120,9 @@ def lean_plan(route: APIRoute) -> LeanPlan | None:
         for field in fields:
             if not _is_scalar(field):
                 return None
-            params.append(_Param(field.name, field.alias, source, field))
+            required = bool(field.field_info.is_required())
+            default = None if required else field.get_default()
+            params.append(_Param(field.name, field.alias, source, field, required, default))
     return LeanPlan(call, dependant.request_param_name, tuple(dependencies), tuple(params))
 
 
@@ -145,10 +150,10 @@ def lean_handler(plan: LeanPlan, standard: Callable[[], Handler]) -> Handler:
             source = request.path_params if param.source == "path" else request.query_params
             raw = source.get(param.alias)
             if raw is None:
-                if param.field.field_info.is_required():
+                if param.required:
                     errors.append(_missing(param.source, param.alias))
                 else:
-                    values[param.name] = param.field.get_default()
+                    values[param.name] = param.default
                 continue
             value, problems = param.field.validate(raw, values, loc=(param.source, param.alias))
             if problems:

@@ -132,6 +132,31 @@ def intake_questionnaire(kb: KnowledgeBase, language: str = "en") -> JsonObject:
     return questionnaire
 
 
+def answered_intake(kb: KnowledgeBase, yes: frozenset[str] | set[str] = frozenset()) -> JsonObject:
+    """A completed intake QuestionnaireResponse answering every question.
+
+    Each rule gets its safe answer, except the rules in ``yes``, which get the answer that
+    fires them (``contraindication.unable-to-consent`` fires on "no"). For the demo
+    clinic, tests and benchmarks: synthetic answers only.
+    """
+    items = []
+    for rule in kb.contraindications:
+        fires = rule.id in yes
+        code = ("N" if fires else "Y") if rule.fires_on == "no" else ("Y" if fires else "N")
+        items.append(
+            {
+                "linkId": rule.id,
+                "answer": [{"valueCoding": {"system": YES_NO_SYSTEM, "code": code}}],
+            }
+        )
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "questionnaire": f"{questionnaire_url(kb, INTAKE_ID)}|{kb.version}",
+        "item": items,
+    }
+
+
 def aftercare_questionnaire(kb: KnowledgeBase, language: str = "en") -> JsonObject:
     """The aftercare Questionnaire: red flags first, then the rest, then context."""
     questionnaire = _header(kb, AFTERCARE_ID, "aftercare", language)

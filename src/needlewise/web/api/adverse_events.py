@@ -29,7 +29,7 @@ from needlewise.web.api.common import (
     created,
     ok,
     required_version,
-    with_etag,
+    versioned,
 )
 
 router = APIRouter(tags=["adverse events"])
@@ -54,8 +54,7 @@ async def create_adverse_event(
     out = await run_in_threadpool(
         adverse_events.create_adverse_event, runtime(request), actor, patient_id, data
     )
-    with_etag(response, KIND, out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, KIND, out)
 
 
 @router.get(
@@ -89,8 +88,7 @@ def get_adverse_event(
     actor: Annotated[Actor, Depends(staff("adverse-events:read"))],
 ) -> Any:
     out = adverse_events.get_adverse_event(runtime(request), actor, event_id)
-    with_etag(response, KIND, out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, KIND, out)
 
 
 @router.patch(
@@ -111,5 +109,4 @@ async def patch_adverse_event(
     out = await run_in_threadpool(
         adverse_events.update_adverse_event, runtime(request), actor, event_id, version, data
     )
-    with_etag(response, KIND, out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, KIND, out)

@@ -30,7 +30,7 @@ from needlewise.web.api.common import (
     json_response,
     ok,
     required_version,
-    with_etag,
+    versioned,
 )
 from needlewise.web.api.deps import inline_schema, json_body, request_body
 from needlewise.web.lean import LeanRoute
@@ -127,8 +127,7 @@ def get_check_in(
     actor: Annotated[Actor, Depends(staff("check-ins:read"))],
 ) -> Any:
     out = check_ins.get_check_in(runtime(request), actor, check_in_id)
-    with_etag(response, KIND, out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, KIND, out)
 
 
 @router.post(
@@ -145,5 +144,4 @@ def acknowledge_check_in(
     """A clinician has seen this check-in (send If-Match; a second time is 409)."""
     version = required_version(request, KIND, check_in_id)
     out = check_ins.acknowledge_check_in(runtime(request), actor, check_in_id, version)
-    with_etag(response, KIND, out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, KIND, out)

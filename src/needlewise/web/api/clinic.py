@@ -17,7 +17,7 @@ from needlewise.web.api.common import (
     body_of,
     ok,
     required_version,
-    with_etag,
+    versioned,
 )
 
 router = APIRouter(prefix="/api/clinic", tags=["clinic"])
@@ -29,8 +29,7 @@ def get_clinic(
 ) -> Any:
     """The clinic (with its ETag for updates)."""
     out = clinic.get_clinic(runtime(request), actor)
-    with_etag(response, "clinic", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "clinic", out)
 
 
 @router.put(
@@ -47,5 +46,4 @@ async def put_clinic(
     rt = runtime(request)
     version = required_version(request, "clinic", actor.clinic_id or 0)
     out = await run_in_threadpool(clinic.update_clinic, rt, actor, version, data)
-    with_etag(response, "clinic", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "clinic", out)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import Depends, Path, Query, Request, Response
 from pydantic import BaseModel
@@ -51,8 +51,20 @@ def json_response(
     return JsonBytes(content, status_code=status, headers=headers)
 
 
-def with_etag(response: Response, kind: str, record_id: int, version: int) -> None:
-    response.headers["ETag"] = etag(kind, record_id, version)
+class VersionedOut(Protocol):
+    """A record as returned by a service: its id and version make its ETag."""
+
+    id: int
+    version: int
+
+    def model_dump(self, *, mode: str) -> dict[str, Any]: ...
+
+
+def versioned(response: Response, kind: str, out: VersionedOut) -> dict[str, Any]:
+    """``out`` as JSON, with its ETag (``kind``, id, version) set on ``response``:
+    the value to send back in ``If-Match`` when changing the record."""
+    response.headers["ETag"] = etag(kind, out.id, out.version)
+    return out.model_dump(mode="json")
 
 
 READ = error_responses(401, 403, 422, 500)

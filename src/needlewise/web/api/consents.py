@@ -26,7 +26,7 @@ from needlewise.web.api.common import (
     created,
     ok,
     required_version,
-    with_etag,
+    versioned,
 )
 
 router = APIRouter(tags=["consents"])
@@ -65,8 +65,7 @@ async def sign_consent(
     signer read (409 if it changed)."""
     data = await body_of(request, consents.ConsentIn)
     out = await run_in_threadpool(consents.sign_consent, runtime(request), actor, patient_id, data)
-    with_etag(response, "consent", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "consent", out)
 
 
 @router.get(
@@ -98,8 +97,7 @@ def get_consent(
 ) -> Any:
     """One consent with the exact text signed and the signature (base64 PNG)."""
     out = consents.get_consent(runtime(request), actor, consent_id)
-    with_etag(response, "consent", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "consent", out)
 
 
 @router.post(
@@ -121,8 +119,7 @@ async def withdraw_consent(
     out = await run_in_threadpool(
         consents.withdraw_consent, runtime(request), actor, consent_id, version, data
     )
-    with_etag(response, "consent", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "consent", out)
 
 
 @router.get(

@@ -23,7 +23,7 @@ from needlewise.web.api.common import (
     created,
     ok,
     required_version,
-    with_etag,
+    versioned,
 )
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
@@ -57,8 +57,7 @@ async def create_patient(
 ) -> Any:
     data = await body_of(request, patients.PatientIn)
     out = await run_in_threadpool(patients.create_patient, runtime(request), actor, data)
-    with_etag(response, "patient", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "patient", out)
 
 
 @router.get("/{patient_id}", response_model=None, responses={**ok(patients.PatientOut), **READ_ONE})
@@ -69,8 +68,7 @@ def get_patient(
     actor: Annotated[Actor, Depends(staff("patients:read"))],
 ) -> Any:
     out = patients.get_patient(runtime(request), actor, patient_id)
-    with_etag(response, "patient", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "patient", out)
 
 
 @router.patch(
@@ -91,5 +89,4 @@ async def patch_patient(
     out = await run_in_threadpool(
         patients.update_patient, runtime(request), actor, patient_id, version, data
     )
-    with_etag(response, "patient", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "patient", out)

@@ -23,7 +23,7 @@ from needlewise.web.api.common import (
     created,
     ok,
     required_version,
-    with_etag,
+    versioned,
 )
 from needlewise.web.api.schemas import ScopeOut
 
@@ -52,8 +52,7 @@ async def create_provider(
 ) -> Any:
     data = await body_of(request, providers.ProviderIn)
     out = await run_in_threadpool(providers.create_provider, runtime(request), actor, data)
-    with_etag(response, "provider", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "provider", out)
 
 
 @router.get(
@@ -66,8 +65,7 @@ def get_provider(
     actor: Annotated[Actor, Depends(staff("providers:read"))],
 ) -> Any:
     out = providers.get_provider(runtime(request), actor, provider_id)
-    with_etag(response, "provider", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "provider", out)
 
 
 @router.get("/{provider_id}/scope", response_model=None, responses={**ok(ScopeOut), **READ_ONE})
@@ -98,5 +96,4 @@ async def patch_provider(
     out = await run_in_threadpool(
         providers.update_provider, runtime(request), actor, provider_id, version, data
     )
-    with_etag(response, "provider", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "provider", out)

@@ -34,7 +34,7 @@ from needlewise.web.api.common import (
     created,
     ok,
     required_version,
-    with_etag,
+    versioned,
 )
 
 router = APIRouter(tags=["treatment sessions"])
@@ -61,8 +61,7 @@ async def create_session(
     out = await run_in_threadpool(
         sessions.create_session, runtime(request), actor, patient_id, data
     )
-    with_etag(response, KIND, out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, KIND, out)
 
 
 @router.get(
@@ -104,8 +103,7 @@ def get_session(
 ) -> Any:
     """One session with its muscles and derived coding."""
     out = sessions.get_session(runtime(request), actor, session_id)
-    with_etag(response, KIND, out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, KIND, out)
 
 
 @router.patch(
@@ -127,5 +125,4 @@ async def patch_session(
     out = await run_in_threadpool(
         sessions.update_session, runtime(request), actor, session_id, version, data
     )
-    with_etag(response, KIND, out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, KIND, out)

@@ -23,7 +23,7 @@ from needlewise.web.api.common import (
     created,
     ok,
     required_version,
-    with_etag,
+    versioned,
 )
 
 router = APIRouter(prefix="/api/users", tags=["accounts"])
@@ -49,8 +49,7 @@ async def create_user(
 ) -> Any:
     data = await body_of(request, accounts.UserIn)
     out = await run_in_threadpool(accounts.create_user, runtime(request), actor, data)
-    with_etag(response, "user", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "user", out)
 
 
 @router.get("/{user_id}", response_model=None, responses={**ok(accounts.UserOut), **READ_ONE})
@@ -61,8 +60,7 @@ def get_user(
     actor: Annotated[Actor, Depends(staff("users:read"))],
 ) -> Any:
     out = accounts.get_user(runtime(request), actor, user_id)
-    with_etag(response, "user", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "user", out)
 
 
 @router.patch(
@@ -83,5 +81,4 @@ async def patch_user(
     out = await run_in_threadpool(
         accounts.update_user, runtime(request), actor, user_id, version, data
     )
-    with_etag(response, "user", out.id, out.version)
-    return out.model_dump(mode="json")
+    return versioned(response, "user", out)
