@@ -38,7 +38,7 @@ from needlewise.web.api.schemas import (
     ScreeningOut,
     TriageOut,
 )
-from needlewise.web.app import create_app
+from needlewise.web.app import api_routes, create_app
 from needlewise.web.responses import ErrorResponse
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -737,3 +737,15 @@ def test_no_internal_details_leak(
     documented(ErrorResponse, response.json())
     for leak in ("Traceback", 'File "', "site-packages", "needlewise/"):
         assert leak not in response.text, (leak, response.text)
+
+
+def test_every_route_is_reached_by_its_own_path(client: Client) -> None:
+    """Routers are included busiest first (``web/app.py``), which is safe only while no
+    route's path can also be taken by a route of a router included before it."""
+    routes = api_routes(client.transport.app.routes)  # type: ignore[attr-defined]
+    assert len(routes) > 50
+    for route in routes:
+        path = re.sub(r"\{[^}]+\}", "1", route.path_format)
+        for method in route.methods:
+            first = next(r for r in routes if method in r.methods and r.path_regex.match(path))
+            assert first is route, f"{method} {route.path} is shadowed by {first.path}"

@@ -10,7 +10,9 @@ read turns into a write. PostgreSQL needs nothing special: point
 Use :meth:`Database.read` for read-only work and :meth:`Database.write` for changes; a
 ``write`` commits when the block ends without an exception and rolls back otherwise.
 Do not nest a ``write`` inside another ``write`` of the same database (on SQLite the
-second would wait for the first forever).
+second would wait for the first forever). Small, frequent writes (check-ins) go through
+:attr:`Database.group` instead, which commits many of them in one transaction
+(:mod:`needlewise.persistence.group_commit`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+from needlewise.persistence.group_commit import GroupCommit
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -101,6 +105,7 @@ class Database:
         # order, instead of in SQLite's busy handler, which sleeps and retries and gave
         # writes a long latency tail; other processes still wait on the busy timeout.
         self._write_lock = threading.Lock() if self.sqlite else None
+        self.group = GroupCommit(self)  # its thread starts with the first job
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -119,4 +124,6 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        """Finish queued group-commit jobs, then close every pooled connection."""
+        self.group.close()
         self.engine.dispose()

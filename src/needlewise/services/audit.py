@@ -21,14 +21,15 @@ from needlewise.services.actor import Actor
 from needlewise.services.pages import Page, PageParams
 
 
-def _entry(
+def entry(
     actor: Actor,
     action: str,
     resource_type: str,
     resource_id: object,
     patient_id: int | None,
-    outcome: str,
+    outcome: str = "ok",
 ) -> dict[str, Any]:
+    """One audit entry's columns (ids only, never patient data)."""
     return {
         "at": utcnow(),
         "actor": actor.ref,
@@ -51,26 +52,16 @@ def record(
     outcome: str = "ok",
 ) -> None:
     """Add one audit entry to ``session`` (committed with the session)."""
-    session.add(
-        AuditEntry(**_entry(actor, action, resource_type, resource_id, patient_id, outcome))
-    )
+    session.add(AuditEntry(**entry(actor, action, resource_type, resource_id, patient_id, outcome)))
 
 
-def insert(
-    connection: Connection,
-    actor: Actor,
-    action: str,
-    resource_type: str,
-    resource_id: object = None,
-    patient_id: int | None = None,
-) -> None:
-    """Insert one audit entry now, on ``connection`` (a write session's connection).
+def insert_many(connection: Connection, entries: list[dict[str, Any]]) -> None:
+    """Insert audit entries (made by :func:`entry`) now, on ``connection`` (a write
+    session's connection), in the same transaction as the change they record.
 
-    For hot write paths that insert their rows with SQLAlchemy Core: the entry is part
-    of the same transaction, exactly as with :func:`record`.
-    """
-    entry = _entry(actor, action, resource_type, resource_id, patient_id, "ok")
-    connection.execute(sa_insert(AuditEntry), entry)
+    For hot write paths that insert their rows with SQLAlchemy Core (check-ins)."""
+    if entries:
+        connection.execute(sa_insert(AuditEntry), entries)
 
 
 def record_reads(

@@ -5,7 +5,9 @@ A check-in comes from the patient through a ``check-in`` link (multi-use until i
 expires) or from staff, e.g. taking a phone call. Either way :func:`record_check_in`
 triages the answers (:func:`needlewise.services.triage.triage_document`: the triage JSON or
 an aftercare QuestionnaireResponse) and stores them with the result, the disposition and
-the knowledge version and hash, in one transaction with its audit entry.
+the knowledge version and hash, in one transaction with its audit entry. Check-ins
+are group-committed (:mod:`needlewise.persistence.group_commit`): under load many share
+one transaction, and each caller hears back only after its commit.
 
 **Hours since treatment.** When the check-in follows a known session (``session_id``, or
 the session of the link) and the answers do not say how long ago the treatment was, the
@@ -25,11 +27,12 @@ Clinicians acknowledge a check-in (``check-ins:acknowledge``) once; a second tim
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -38,11 +41,12 @@ from needlewise.interop.fhir.canonical import TIME_ITEM
 from needlewise.interop.fhir.intake import walk_items
 from needlewise.knowledge.schema import Tier
 from needlewise.persistence.db import utcnow
+from needlewise.persistence.group_commit import Writer
 from needlewise.persistence.models import CheckIn, Clinic, Patient, TreatmentSession
 from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.pages import Page, PageParams
-from needlewise.services.patients import get_in_clinic
+from needlewise.services.patients import ensure_visible
 from needlewise.services.records import check_version
 from needlewise.services.runtime import Runtime
 from needlewise.services.triage import triage_document
@@ -179,46 +183,96 @@ def record_check_in(
 
     ``actor`` is staff with ``check-ins:write`` or the patient's own check-in link.
     ``session_id`` (the session the check-in follows) must be this patient's; an
-    ``InputError`` names ``session_id`` otherwise.
+    ``InputError`` names ``session_id`` otherwise. Returns once the check-in is committed.
+    """
+    check, write = _job(runtime, actor, patient_id, document, session_id)
+    return runtime.db.group.run(check, write)
+
+
+async def record_check_in_async(
+    runtime: Runtime,
+    actor: Actor,
+    patient_id: int,
+    document: Any,
+    session_id: int | None = None,
+) -> CheckInOut:
+    """:func:`record_check_in` for the API: awaits the commit without a worker thread."""
+    check, write = _job(runtime, actor, patient_id, document, session_id)
+    return await runtime.db.group.run_async(check, write)
+
+
+_INSERT = insert(CheckIn).returning(CheckIn.id, sort_by_parameter_order=True)
+
+
+def _write_check_ins(connection: Connection, rows: list[dict[str, Any]]) -> list[CheckInOut]:
+    """Insert the check-ins of one group commit, and their audit entries, two statements
+    in all; the audit entry goes with its check-in's id."""
+    ids = connection.execute(_INSERT, [row["check_in"] for row in rows]).scalars().all()
+    entries = [
+        {**row["audit"], "resource_id": str(new_id)} for row, new_id in zip(rows, ids, strict=True)
+    ]
+    audit.insert_many(connection, entries)
+    return [
+        CheckInOut.model_validate({**row["check_in"], "id": new_id})
+        for row, new_id in zip(rows, ids, strict=True)
+    ]
+
+
+def _job(
+    runtime: Runtime, actor: Actor, patient_id: int, document: Any, session_id: int | None
+) -> tuple[Callable[[Connection], dict[str, Any]], Writer[dict[str, Any], CheckInOut]]:
+    """The two halves of a check-in for :class:`~needlewise.persistence.group_commit.GroupCommit`.
+
+    Check-ins are the busiest write (a burst after a clinic day), so they are grouped:
+    many share one transaction and one commit, and their rows are inserted with
+    SQLAlchemy Core, not the ORM unit of work. The checks, the hours since the session and
+    triage run in the same transaction as the inserts (patients and sessions are never
+    deleted, so nothing they read can change before the commit).
     """
     _authorize(actor, patient_id)
-    # Checks and triage run before the write transaction, which then holds SQLite's write
-    # lock only for the two inserts (patients and sessions are never deleted).
-    with runtime.db.read() as session:
-        patient = get_in_clinic(session, actor, patient_id)
+
+    def check(connection: Connection) -> dict[str, Any]:
+        patient = connection.execute(_PATIENT, {"id": patient_id}).first()
+        ensure_visible(actor, patient_id, None if patient is None else patient.clinic_id)
+        assert patient is not None  # ensure_visible refuses a missing patient
         performed_at = None
         if session_id is not None:
-            treatment = session.get(TreatmentSession, session_id)
-            if treatment is None or treatment.patient_id != patient.id:
+            treatment = connection.execute(_SESSION, {"id": session_id}).first()
+            if treatment is None or treatment.patient_id != patient_id:
                 raise InputError(f"no session {session_id} for this patient", "session_id")
             performed_at = treatment.performed_at
         language = patient.preferred_language if actor.link_id is not None else None
-    to_triage, hours, source = _prepare(document, performed_at, language)
-    result = triage_document(to_triage, runtime.kb)
-    stamp = runtime.kb.stamp
-    row: dict[str, Any] = {
-        "patient_id": patient_id,
-        "session_id": session_id,
-        "answers": document,
-        "result": {**result.to_json(), "hours_since_treatment": hours, "hours_source": source},
-        "disposition": result.disposition.value,
-        "knowledge_version": stamp.version,
-        "knowledge_sha256": stamp.sha256,
-        "created_by": actor.ref,
-        "created_at": utcnow(),
-        "acknowledged_by": None,
-        "acknowledged_at": None,
-        "version": 1,
-    }
-    # SQLAlchemy Core, not the ORM unit of work: this is the busiest write (a burst of
-    # check-ins after a clinic day) and the ORM's bookkeeping was most of its cost.
-    with runtime.db.write() as session:
-        connection = session.connection()
-        key = connection.execute(insert(CheckIn), row).inserted_primary_key
-        assert key is not None  # SQLite and PostgreSQL both report the new id
-        row["id"] = key[0]
-        audit.insert(connection, actor, "create", "check-in", row["id"], patient_id)
-    return CheckInOut.model_validate(row)
+        to_triage, hours, source = _prepare(document, performed_at, language)
+        result = triage_document(to_triage, runtime.kb)
+        stamp = runtime.kb.stamp
+        check_in = {
+            "patient_id": patient_id,
+            "session_id": session_id,
+            "answers": document,
+            "result": {**result.to_json(), "hours_since_treatment": hours, "hours_source": source},
+            "disposition": result.disposition.value,
+            "knowledge_version": stamp.version,
+            "knowledge_sha256": stamp.sha256,
+            "created_by": actor.ref,
+            "created_at": utcnow(),
+            "acknowledged_by": None,
+            "acknowledged_at": None,
+            "version": 1,
+        }
+        return {
+            "check_in": check_in,
+            "audit": audit.entry(actor, "create", "check-in", None, patient_id),
+        }
+
+    return check, _write_check_ins
+
+
+_PATIENT = select(Patient.clinic_id, Patient.preferred_language).where(
+    Patient.id == bindparam("id")
+)
+_SESSION = select(TreatmentSession.patient_id, TreatmentSession.performed_at).where(
+    TreatmentSession.id == bindparam("id")
+)
 
 
 def for_patient(runtime: Runtime, check_in: CheckInOut) -> PatientCheckInOut:

@@ -77,11 +77,19 @@ def _out(patient: Patient) -> PatientOut:
 def get_in_clinic(session: Session, actor: Actor, patient_id: int) -> Patient:
     """The patient, if it belongs to the actor's clinic (``NotFound`` otherwise)."""
     patient = session.get(Patient, patient_id)
-    if patient is None or (actor.clinic_id is not None and patient.clinic_id != actor.clinic_id):
+    ensure_visible(actor, patient_id, None if patient is None else patient.clinic_id)
+    assert patient is not None  # ensure_visible refuses a missing patient
+    return patient
+
+
+def ensure_visible(actor: Actor, patient_id: int, clinic_id: int | None) -> None:
+    """``NotFound`` unless patient ``patient_id`` (of clinic ``clinic_id``; ``None``: no
+    such patient) is the actor's to see: same clinic, and a patient link opens only its
+    own patient. For queries that read a patient's columns without loading the record."""
+    if clinic_id is None or (actor.clinic_id is not None and clinic_id != actor.clinic_id):
         raise NotFound(f"no patient {patient_id}")
     if actor.patient_id is not None and actor.patient_id != patient_id:
         raise NotFound(f"no patient {patient_id}")  # a patient link opens only its own patient
-    return patient
 
 
 def create_patient(runtime: Runtime, actor: Actor, data: PatientIn) -> PatientOut:

@@ -252,13 +252,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             headers=getattr(exc, "headers", None),  # e.g. Allow on 405
         )
 
+    # FastAPI tries the routers in this order and each router it passes costs time, so
+    # the busiest requests come first: health probes, screening, check-ins from patients
+    # and staff, triage. No two routers share a path, so the order changes nothing else.
     for module in (
         health,
-        knowledge,
         screening,
+        portal_check_in,
+        check_ins,
         triage,
         coding,
         scope,
+        knowledge,
         auth,
         clinic,
         users,
@@ -268,11 +273,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         consents,
         sessions,
         adverse_events,
-        check_ins,
         links,
         portal,
         portal_forms,
-        portal_check_in,
         audit,
     ):
         document_permissions(module.router)

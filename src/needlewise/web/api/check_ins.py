@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from needlewise.services import check_ins
 from needlewise.services.actor import Actor
@@ -83,8 +82,8 @@ async def create_check_in(
 ) -> Any:
     """Record a check-in taken by staff (e.g. a phone call): triaged and stored."""
     document = await json_body(request)
-    out = await run_in_threadpool(
-        check_ins.record_check_in, runtime(request), actor, patient_id, document, session_id
+    out = await check_ins.record_check_in_async(
+        runtime(request), actor, patient_id, document, session_id
     )
     return json_response(out.model_dump(mode="json"), 201, (KIND, out.id, out.version))
 

@@ -64,8 +64,8 @@ async def send_check_in(request: Request, token: str, actor: CheckInLink) -> Any
     be used again until it expires."""
     document = await json_body(request)
     rt = runtime(request)
-    stored = await run_in_threadpool(
-        check_ins.record_check_in, rt, actor, actor.patient_id or -1, document, actor.session_id
+    stored = await check_ins.record_check_in_async(
+        rt, actor, actor.patient_id or -1, document, actor.session_id
     )
     out = await run_in_threadpool(check_ins.for_patient, rt, stored)
     return json_response(out.model_dump(mode="json"), 201)

@@ -1,0 +1,193 @@
+"""Group commit: many small writes, one transaction and one commit.
+
+A burst of after-treatment check-ins (a clinic's patients answering the evening after
+treatment, or a call centre keying in phone calls) is many tiny writes. Opening a
+session and a transaction, and committing, cost more than the two rows each one inserts;
+on SQLite the writes also queue for its single writer. :class:`GroupCommit` runs such
+writes on one thread: whatever has queued up while the previous transaction was
+committing goes into the next one, so one commit covers many requests. Under light load
+each write still gets its own transaction at once: nothing waits for a batch to fill.
+
+A job has two parts:
+
+``check(connection) -> plan``
+    Reads and validation only. It may raise (e.g. ``NotFound``); the job then fails
+    with that exception and the other jobs of the batch go on. It must not write.
+``write(connection, plans) -> results``
+    A module-level function that writes the plans of every job of the batch that named
+    it, in the order they were submitted (e.g. one multi-row INSERT for all of them),
+    and returns one result per plan. If it raises, the whole transaction is rolled
+    back and every job of the batch is run again on its own, so one bad job never takes
+    the others with it and nothing half-written is ever committed.
+
+A job's future gets its result only after the transaction holding it has committed, so
+a caller that answers "stored" (HTTP 201) after awaiting it never acknowledges a write
+that a crash could lose. Jobs must be quick: they hold the database's write lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
+
+if TYPE_CHECKING:
+    from needlewise.persistence.db import Database
+
+log = logging.getLogger("needlewise.persistence")
+
+P = TypeVar("P")
+T = TypeVar("T")
+
+MAX_BATCH = 64  # jobs per transaction (a 32-connection burst fits in one)
+
+
+Writer = Callable[[Connection, list[P]], list[T]]
+
+
+@dataclass
+class _Job(Generic[P, T]):
+    check: Callable[[Connection], P]
+    write: Writer[P, T]
+    future: Future[T] = field(default_factory=Future)
+
+
+_STOP = object()
+
+
+class GroupCommit:
+    """One writer thread for ``db``, started on the first job (see the module docstring)."""
+
+    def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
+        self._db = db
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.batches = 0  # transactions committed (read by tests and the benchmark)
+        self.jobs = 0  # jobs that succeeded
+
+    def submit(self, check: Callable[[Connection], P], write: Writer[P, T]) -> Future[T]:
+        """Queue a job; its future holds ``write``'s result once it has committed."""
+        job: _Job[P, T] = _Job(check, write)
+        with self._lock:  # never behind the stop signal of a closing thread
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="needlewise-group-commit", daemon=True
+                )
+                self._thread.start()
+            self._queue.put(job)
+        return job.future
+
+    def run(self, check: Callable[[Connection], P], write: Writer[P, T]) -> T:
+        """Run a job and wait for it (from any thread but the writer's own)."""
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("a group-commit job cannot wait for another job")
+        return self.submit(check, write).result()
+
+    async def run_async(self, check: Callable[[Connection], P], write: Writer[P, T]) -> T:
+        """Run a job from async code without tying up a worker thread while it waits."""
+        return await asyncio.wrap_future(self.submit(check, write))
+
+    def close(self) -> None:
+        """Finish the queued jobs and stop the thread (a later job starts a new one)."""
+        with self._lock:
+            if self._thread is None:
+                return
+            self._queue.put(_STOP)
+            self._thread.join()
+            self._thread = None
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch: list[_Job[Any, Any]] = [first]
+            stop = False
+            while len(batch) < self._max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    stop = True
+                    break
+                batch.append(more)
+            live = [job for job in batch if job.future.set_running_or_notify_cancel()]
+            if live:
+                self._run_batch(live)
+            if stop:
+                return
+
+    def _run_batch(self, batch: list[_Job[Any, Any]]) -> None:
+        """One transaction for ``batch``; if a write fails, each job again on its own."""
+        outcomes: list[tuple[_Job[Any, Any], bool, Any]] = []
+        try:
+            with self._db.write() as session:
+                connection = session.connection()
+                planned: dict[Writer[Any, Any], list[tuple[_Job[Any, Any], Any]]] = {}
+                for job in batch:
+                    try:
+                        plan = job.check(connection)
+                    except DBAPIError:
+                        raise  # the database refused: the transaction may be unusable
+                    except Exception as exc:  # a refusal (e.g. NotFound): this job only
+                        outcomes.append((job, False, exc))
+                        continue
+                    planned.setdefault(job.write, []).append((job, plan))
+                for write, jobs in planned.items():
+                    results = _results(write, connection, [plan for _, plan in jobs])
+                    outcomes.extend(
+                        (job, True, result) for (job, _), result in zip(jobs, results, strict=True)
+                    )
+        except Exception as exc:
+            if len(batch) == 1:
+                self._settle([(batch[0], False, exc)])
+                return
+            log.warning(
+                "group commit: a batch of %d failed (%s); running each job alone",
+                len(batch),
+                type(exc).__name__,
+            )
+            for job in batch:
+                self._run_alone(job)
+            return
+        self.batches += 1
+        self._settle(outcomes)
+
+    def _run_alone(self, job: _Job[Any, Any]) -> None:
+        try:
+            with self._db.write() as session:
+                connection = session.connection()
+                (result,) = _results(job.write, connection, [job.check(connection)])
+        except Exception as exc:
+            self._settle([(job, False, exc)])
+            return
+        self.batches += 1
+        self._settle([(job, True, result)])
+
+    def _settle(self, outcomes: list[tuple[_Job[Any, Any], bool, Any]]) -> None:
+        for job, ok, value in outcomes:
+            if ok:
+                self.jobs += 1
+                job.future.set_result(value)
+            else:
+                job.future.set_exception(value)
+
+
+def _results(write: Writer[Any, T], connection: Connection, plans: list[Any]) -> list[T]:
+    """``write``'s results, one per plan (a writer that breaks that fails the batch)."""
+    results = write(connection, plans)
+    if len(results) != len(plans):
+        name = getattr(write, "__qualname__", repr(write))
+        raise RuntimeError(f"{name} returned {len(results)} results for {len(plans)} jobs")
+    return results

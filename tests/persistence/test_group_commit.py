@@ -1,0 +1,199 @@
+"""Group commit on both databases: jobs queued together share one transaction; a refused
+job fails alone; a write that fails rolls the batch back and the other jobs are committed
+once each on their own; a caller hears back only after the commit; closing finishes the
+queue. The rows are real audit entries and check-ins, read back with a fresh connection."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from needlewise.errors import NotFound
+from needlewise.persistence.db import Database, utcnow
+from needlewise.persistence.models import AuditEntry, CheckIn, Clinic, Patient
+from needlewise.security.roles import Role
+from needlewise.services import audit
+from needlewise.services.actor import Actor
+
+ACTOR = Actor(ref="system", role=Role.admin)
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+def write_entries(connection: Connection, plans: list[str]) -> list[str]:
+    """A writer: one audit entry per plan (its resource id), one statement for all."""
+    audit.insert_many(connection, [audit.entry(ACTOR, "test", "job", plan, None) for plan in plans])
+    return plans
+
+
+def write_check_ins(connection: Connection, plans: list[int]) -> list[int]:
+    """A writer whose rows the database itself may refuse (a patient id that does not
+    exist breaks the foreign key)."""
+    rows = [
+        {
+            "patient_id": patient_id,
+            "session_id": None,
+            "answers": {},
+            "result": {},
+            "disposition": "self-care",
+            "knowledge_version": "test",
+            "knowledge_sha256": "0" * 64,
+            "created_by": "system",
+            "created_at": utcnow(),
+            "version": 1,
+        }
+        for patient_id in plans
+    ]
+    connection.execute(insert(CheckIn), rows)
+    return plans
+
+
+def plan(value: Any) -> Callable[[Connection], Any]:
+    return lambda _connection: value
+
+
+def entries(db: Database) -> list[str]:
+    """Resource ids of the committed test entries, as a new connection sees them."""
+    with db.engine.connect() as connection:
+        found = connection.execute(
+            select(AuditEntry.resource_id).where(AuditEntry.action == "test")
+        ).scalars()
+        return sorted(str(value) for value in found)
+
+
+class Gate:
+    """A first job that holds the writer until the test has queued the rest."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def check(self, _connection: Connection) -> str:
+        self.started.set()
+        assert self.release.wait(30), "the test never released the gate"
+        return "gate"
+
+
+def queued_behind_gate(
+    db: Database, jobs: list[tuple[Callable[[Connection], Any], Any]]
+) -> list[Any]:
+    """Submit a gate job, then ``jobs`` while it holds the writer, so that they all land
+    in the next batch; returns their futures (the gate's first)."""
+    gate = Gate()
+    futures = [db.group.submit(gate.check, write_entries)]
+    assert gate.started.wait(30)
+    futures += [db.group.submit(check, write) for check, write in jobs]
+    gate.release.set()
+    for future in futures:
+        future.exception(timeout=30)  # wait for each, whatever the outcome
+    return futures
+
+
+def test_jobs_queued_together_share_one_commit(db: Database) -> None:
+    before = db.group.batches
+    futures = queued_behind_gate(db, [(plan(f"job-{i:02d}"), write_entries) for i in range(20)])
+    assert [f.result() for f in futures] == ["gate"] + [f"job-{i:02d}" for i in range(20)]
+    assert db.group.batches - before == 2  # the gate alone, then all twenty together
+    assert entries(db) == sorted(["gate"] + [f"job-{i:02d}" for i in range(20)])
+
+
+def test_a_lone_job_is_committed_when_its_call_returns(db: Database) -> None:
+    assert db.group.run(plan("alone"), write_entries) == "alone"
+    assert entries(db) == ["alone"]  # already visible to another connection
+
+
+def test_a_refused_job_fails_alone_and_the_batch_commits(db: Database) -> None:
+    def refuse(_connection: Connection) -> str:
+        raise NotFound("no patient 7")
+
+    jobs = [(plan("a"), write_entries), (refuse, write_entries), (plan("b"), write_entries)]
+    before = db.group.batches
+    futures = queued_behind_gate(db, jobs)
+    assert futures[1].result() == "a"
+    assert futures[3].result() == "b"
+    with pytest.raises(NotFound, match="no patient 7"):
+        futures[2].result()
+    assert db.group.batches - before == 2  # no job had to be run again on its own
+    assert entries(db) == ["a", "b", "gate"]
+
+
+def test_a_failed_write_rolls_back_and_the_others_commit_once(db: Database) -> None:
+    with db.write() as session:  # a real patient for the good rows
+        clinic = Clinic(name="Synthetic Clinic")
+        session.add(clinic)
+        session.flush()
+        record = Patient(clinic_id=clinic.id, given_name="Test", family_name="Synthetic")
+        session.add(record)
+        session.flush()
+        patient = record.id
+    jobs = [
+        (plan(patient), write_check_ins),
+        (plan(999_999), write_check_ins),  # no such patient: the foreign key refuses it
+        (plan(patient), write_check_ins),
+        (plan("after"), write_entries),
+    ]
+    futures = queued_behind_gate(db, jobs)
+    assert futures[1].result() == patient
+    assert futures[3].result() == patient
+    assert futures[4].result() == "after"
+    with pytest.raises(IntegrityError):
+        futures[2].result()
+    with db.engine.connect() as connection:
+        rows = connection.execute(select(CheckIn.patient_id)).scalars().all()
+    assert rows == [patient, patient]  # each good row once; nothing of the failed batch
+    assert entries(db) == ["after", "gate"]
+
+
+def test_a_database_error_while_checking_fails_that_job_only(db: Database) -> None:
+    def broken(connection: Connection) -> str:
+        connection.execute(text("SELECT no_such_column FROM audit_log"))
+        return "never"
+
+    futures = queued_behind_gate(db, [(plan("x"), write_entries), (broken, write_entries)])
+    assert futures[1].result() == "x"
+    with pytest.raises(DBAPIError):
+        futures[2].result()
+    assert entries(db) == ["gate", "x"]
+
+
+def test_a_writer_returning_too_few_results_fails_its_jobs(db: Database) -> None:
+    def short(connection: Connection, plans: list[str]) -> list[str]:
+        write_entries(connection, plans)
+        return plans[:-1]
+
+    futures = queued_behind_gate(db, [(plan("p"), short), (plan("q"), short)])
+    for future in futures[1:]:
+        with pytest.raises(RuntimeError, match="returned 0 results for 1 jobs"):
+            future.result()
+    assert entries(db) == ["gate"]  # run alone, each returned nothing: rolled back too
+
+
+def test_close_finishes_the_queue_and_a_later_job_starts_again(db: Database) -> None:
+    futures = [db.group.submit(plan(f"q{i}"), write_entries) for i in range(10)]
+    db.group.close()
+    assert all(f.done() for f in futures)
+    assert db.group.run(plan("again"), write_entries) == "again"
+    assert entries(db) == sorted([f"q{i}" for i in range(10)] + ["again"])
+
+
+def test_async_callers_wait_without_a_worker_thread(db: Database) -> None:
+    async def many() -> list[str]:
+        return list(
+            await asyncio.gather(
+                *(db.group.run_async(plan(f"a{i:02d}"), write_entries) for i in range(32))
+            )
+        )
+
+    assert asyncio.run(many()) == [f"a{i:02d}" for i in range(32)]
+    assert entries(db) == [f"a{i:02d}" for i in range(32)]
