@@ -14,12 +14,14 @@ import pytest
 from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from needlewise.errors import NotFound
+from conftest import Service
+from needlewise.errors import InputError, NotFound
 from needlewise.persistence.db import Database, utcnow
 from needlewise.persistence.models import AuditEntry, CheckIn, Clinic, Patient
 from needlewise.security.roles import Role
-from needlewise.services import audit
+from needlewise.services import audit, check_ins
 from needlewise.services.actor import Actor
+from support.treatment import make_patient, ready_patient, session_body
 
 ACTOR = Actor(ref="system", role=Role.admin)
 
@@ -197,3 +199,55 @@ def test_async_callers_wait_without_a_worker_thread(db: Database) -> None:
 
     assert asyncio.run(many()) == [f"a{i:02d}" for i in range(32)]
     assert entries(db) == [f"a{i:02d}" for i in range(32)]
+
+
+def test_check_ins_of_one_batch_are_checked_one_by_one(service: Service) -> None:
+    """The real check-in writer: one batch holding a good check-in, one for a patient of
+    no clinic of ours, one naming another patient's session and one that cannot be
+    triaged. Only the good ones are stored, each with its audit entry."""
+    runtime = service.runtime
+    staff = service.actor(Role.front_desk)
+    alice = make_patient(service, "Alice")
+    bob, bobs_session = treated(service)
+    good = {"symptoms": ["symptom.soreness"], "language": "en"}
+    jobs = [
+        check_ins._job(runtime, staff, alice, good, None),
+        check_ins._job(runtime, staff, 999_999, good, None),
+        check_ins._job(runtime, staff, alice, good, bobs_session),
+        check_ins._job(runtime, staff, alice, {"symptoms": "not a list"}, None),
+        check_ins._job(runtime, staff, bob, good, bobs_session),
+    ]
+    futures = queued_behind_gate(runtime.db, jobs)
+    stored = [futures[1].result(), futures[5].result()]
+    assert [(s.patient_id, s.session_id) for s in stored] == [(alice, None), (bob, bobs_session)]
+    assert stored[1].result["hours_source"] == "session"
+    with pytest.raises(NotFound, match="no patient 999999"):
+        futures[2].result()
+    with pytest.raises(InputError) as wrong_session:
+        futures[3].result()
+    assert wrong_session.value.where == "session_id"
+    with pytest.raises(InputError):
+        futures[4].result()
+    with runtime.db.engine.connect() as connection:
+        rows = connection.execute(select(CheckIn.id, CheckIn.patient_id)).all()
+        audited = connection.execute(
+            select(AuditEntry.resource_id).where(
+                AuditEntry.action == "create", AuditEntry.resource_type == "check-in"
+            )
+        ).scalars()
+        assert sorted(str(row.id) for row in rows) == sorted(audited)
+    assert sorted(row.patient_id for row in rows) == sorted([alice, bob])
+    assert [s.id for s in stored] == sorted(row.id for row in rows)
+
+
+def treated(service: Service) -> tuple[int, int]:
+    """(patient, session): a screened, consented patient treated two hours ago."""
+    patient, provider = ready_patient(service)
+    response = service.client.post(
+        f"/api/patients/{patient}/sessions",
+        json=session_body(provider),
+        headers=service.headers(Role.clinician),
+    )
+    assert response.status_code == 201, response.text
+    session_id: int = response.json()["id"]
+    return patient, session_id

@@ -16,9 +16,12 @@ A job has two parts:
 ``write(connection, plans) -> results``
     A module-level function that writes the plans of every job of the batch that named
     it, in the order they were submitted (e.g. one multi-row INSERT for all of them),
-    and returns one result per plan. If it raises, the whole transaction is rolled
-    back and every job of the batch is run again on its own, so one bad job never takes
-    the others with it and nothing half-written is ever committed.
+    and returns one result per plan. In place of a result it may return an exception
+    for a job it refused without writing anything for it (e.g. its batched lookup found
+    no such patient): that job fails with it, the others go on. If the writer raises,
+    the whole transaction is rolled back and every job of the batch is run again on its
+    own, so one bad job never takes the others with it and nothing half-written is ever
+    committed.
 
 A job's future gets its result only after the transaction holding it has committed, so
 a caller that answers "stored" (HTTP 201) after awaiting it never acknowledges a write
@@ -31,7 +34,7 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -50,7 +53,7 @@ T = TypeVar("T")
 MAX_BATCH = 64  # jobs per transaction (a 32-connection burst fits in one)
 
 
-Writer = Callable[[Connection, list[P]], list[T]]
+Writer = Callable[[Connection, list[P]], Sequence[T | BaseException]]
 
 
 @dataclass
@@ -177,14 +180,16 @@ class GroupCommit:
 
     def _settle(self, outcomes: list[tuple[_Job[Any, Any], bool, Any]]) -> None:
         for job, ok, value in outcomes:
-            if ok:
+            if ok and not isinstance(value, BaseException):
                 self.jobs += 1
                 job.future.set_result(value)
             else:
                 job.future.set_exception(value)
 
 
-def _results(write: Writer[Any, T], connection: Connection, plans: list[Any]) -> list[T]:
+def _results(
+    write: Writer[Any, T], connection: Connection, plans: list[Any]
+) -> Sequence[T | BaseException]:
     """``write``'s results, one per plan (a writer that breaks that fails the batch)."""
     results = write(connection, plans)
     if len(results) != len(plans):

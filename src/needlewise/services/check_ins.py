@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -36,7 +37,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from needlewise.errors import Conflict, InputError, NotFound
+from needlewise.errors import Conflict, InputError, NotFound, ServiceError
 from needlewise.interop.fhir.canonical import TIME_ITEM
 from needlewise.interop.fhir.intake import walk_items
 from needlewise.knowledge.schema import Tier
@@ -201,78 +202,114 @@ async def record_check_in_async(
     return await runtime.db.group.run_async(check, write)
 
 
+Refusal = ServiceError | InputError  # returned in place of a check-in that was not stored
 _INSERT = insert(CheckIn).returning(CheckIn.id, sort_by_parameter_order=True)
+_PATIENTS = select(Patient.id, Patient.clinic_id, Patient.preferred_language).where(
+    Patient.id.in_(bindparam("ids", expanding=True))
+)
+_SESSIONS = select(
+    TreatmentSession.id, TreatmentSession.patient_id, TreatmentSession.performed_at
+).where(TreatmentSession.id.in_(bindparam("ids", expanding=True)))
 
 
-def _write_check_ins(connection: Connection, rows: list[dict[str, Any]]) -> list[CheckInOut]:
-    """Insert the check-ins of one group commit, and their audit entries, two statements
-    in all; the audit entry goes with its check-in's id."""
-    ids = connection.execute(_INSERT, [row["check_in"] for row in rows]).scalars().all()
-    entries = [
-        {**row["audit"], "resource_id": str(new_id)} for row, new_id in zip(rows, ids, strict=True)
-    ]
-    audit.insert_many(connection, entries)
-    return [
-        CheckInOut.model_validate({**row["check_in"], "id": new_id})
-        for row, new_id in zip(rows, ids, strict=True)
-    ]
+@dataclass(frozen=True)
+class _Asked:
+    """One check-in waiting for its group commit."""
+
+    runtime: Runtime
+    actor: Actor
+    patient_id: int
+    document: Any
+    session_id: int | None
+
+
+def _write_check_ins(connection: Connection, asked: list[_Asked]) -> list[CheckInOut | Refusal]:
+    """Check, triage and insert the check-ins of one group commit, with their audit
+    entries: two lookups and two inserts for the whole batch, whatever its size.
+
+    A check-in whose patient is not the caller's to see, or whose session is not that
+    patient's, or whose answers cannot be triaged, is refused (its error is returned in
+    its place) and nothing is written for it.
+    """
+    patients = {
+        row.id: row
+        for row in connection.execute(_PATIENTS, {"ids": sorted({a.patient_id for a in asked})})
+    }
+    session_ids = sorted({a.session_id for a in asked if a.session_id is not None})
+    sessions = (
+        {row.id: row for row in connection.execute(_SESSIONS, {"ids": session_ids})}
+        if session_ids
+        else {}
+    )
+    refused: dict[int, Refusal] = {}
+    pending: list[tuple[int, dict[str, Any]]] = []
+    for index, one in enumerate(asked):
+        try:
+            pending.append((index, _row(one, patients.get(one.patient_id), sessions)))
+        except (ServiceError, InputError) as exc:
+            refused[index] = exc
+    stored: dict[int, CheckInOut] = {}
+    if pending:
+        ids = connection.execute(_INSERT, [row["check_in"] for _, row in pending]).scalars().all()
+        numbered = list(zip(pending, ids, strict=True))
+        audit.insert_many(
+            connection,
+            [{**row["audit"], "resource_id": str(new_id)} for (_, row), new_id in numbered],
+        )
+        stored = {
+            index: CheckInOut.model_validate({**row["check_in"], "id": new_id})
+            for (index, row), new_id in numbered
+        }
+    return [stored[i] if i in stored else refused[i] for i in range(len(asked))]
+
+
+def _row(asked: _Asked, patient: Any, sessions: dict[int, Any]) -> dict[str, Any]:
+    """The check-in and audit rows of one check-in (raises a :data:`Refusal` to refuse)."""
+    actor, patient_id, session_id = asked.actor, asked.patient_id, asked.session_id
+    ensure_visible(actor, patient_id, None if patient is None else patient.clinic_id)
+    performed_at = None
+    if session_id is not None:
+        treatment = sessions.get(session_id)
+        if treatment is None or treatment.patient_id != patient_id:
+            raise InputError(f"no session {session_id} for this patient", "session_id")
+        performed_at = treatment.performed_at
+    language = patient.preferred_language if actor.link_id is not None else None
+    to_triage, hours, source = _prepare(asked.document, performed_at, language)
+    kb = asked.runtime.kb
+    result = triage_document(to_triage, kb)
+    check_in = {
+        "patient_id": patient_id,
+        "session_id": session_id,
+        "answers": asked.document,
+        "result": {**result.to_json(), "hours_since_treatment": hours, "hours_source": source},
+        "disposition": result.disposition.value,
+        "knowledge_version": kb.stamp.version,
+        "knowledge_sha256": kb.stamp.sha256,
+        "created_by": actor.ref,
+        "created_at": utcnow(),
+        "acknowledged_by": None,
+        "acknowledged_at": None,
+        "version": 1,
+    }
+    return {
+        "check_in": check_in,
+        "audit": audit.entry(actor, "create", "check-in", None, patient_id),
+    }
 
 
 def _job(
     runtime: Runtime, actor: Actor, patient_id: int, document: Any, session_id: int | None
-) -> tuple[Callable[[Connection], dict[str, Any]], Writer[dict[str, Any], CheckInOut]]:
-    """The two halves of a check-in for :class:`~needlewise.persistence.group_commit.GroupCommit`.
+) -> tuple[Callable[[Connection], _Asked], Writer[_Asked, CheckInOut]]:
+    """A check-in as a :class:`~needlewise.persistence.group_commit.GroupCommit` job.
 
     Check-ins are the busiest write (a burst after a clinic day), so they are grouped:
-    many share one transaction and one commit, and their rows are inserted with
-    SQLAlchemy Core, not the ORM unit of work. The checks, the hours since the session and
-    triage run in the same transaction as the inserts (patients and sessions are never
-    deleted, so nothing they read can change before the commit).
+    many share one transaction and one commit, looked up and inserted together with
+    SQLAlchemy Core, not the ORM unit of work. The checks, the hours since the session
+    and triage run in the same transaction as the inserts.
     """
     _authorize(actor, patient_id)
-
-    def check(connection: Connection) -> dict[str, Any]:
-        patient = connection.execute(_PATIENT, {"id": patient_id}).first()
-        ensure_visible(actor, patient_id, None if patient is None else patient.clinic_id)
-        assert patient is not None  # ensure_visible refuses a missing patient
-        performed_at = None
-        if session_id is not None:
-            treatment = connection.execute(_SESSION, {"id": session_id}).first()
-            if treatment is None or treatment.patient_id != patient_id:
-                raise InputError(f"no session {session_id} for this patient", "session_id")
-            performed_at = treatment.performed_at
-        language = patient.preferred_language if actor.link_id is not None else None
-        to_triage, hours, source = _prepare(document, performed_at, language)
-        result = triage_document(to_triage, runtime.kb)
-        stamp = runtime.kb.stamp
-        check_in = {
-            "patient_id": patient_id,
-            "session_id": session_id,
-            "answers": document,
-            "result": {**result.to_json(), "hours_since_treatment": hours, "hours_source": source},
-            "disposition": result.disposition.value,
-            "knowledge_version": stamp.version,
-            "knowledge_sha256": stamp.sha256,
-            "created_by": actor.ref,
-            "created_at": utcnow(),
-            "acknowledged_by": None,
-            "acknowledged_at": None,
-            "version": 1,
-        }
-        return {
-            "check_in": check_in,
-            "audit": audit.entry(actor, "create", "check-in", None, patient_id),
-        }
-
-    return check, _write_check_ins
-
-
-_PATIENT = select(Patient.clinic_id, Patient.preferred_language).where(
-    Patient.id == bindparam("id")
-)
-_SESSION = select(TreatmentSession.patient_id, TreatmentSession.performed_at).where(
-    TreatmentSession.id == bindparam("id")
-)
+    asked = _Asked(runtime, actor, patient_id, document, session_id)
+    return (lambda _connection: asked), _write_check_ins
 
 
 def for_patient(runtime: Runtime, check_in: CheckInOut) -> PatientCheckInOut:
