@@ -268,7 +268,9 @@ def main() -> None:
     for name, label in (("screen-intake", "intake"), ("screen-bundle", "Bundle")):
         if name in results:
             ratio = results[name].rps / trivial
-            targets.append(f"screening ({label}) >= 0.50 of trivial: {verdict(ratio >= 0.5)}")
+            targets.append(
+                f"screening ({label}) >= 0.50 of trivial: {verdict(ratio >= 0.5)} ({ratio:.2f})"
+            )
     p99 = max(r.p99_ms for r in results.values())
     targets.append(f"p99 < 50 ms: {verdict(p99 < 50)} ({p99:.1f} ms)")
     if "check-in" in results:
