@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -169,10 +169,9 @@ def login(
 @dataclass(frozen=True)
 class _Cached:
     user_id: int
-    role: Role
-    clinic_id: int
+    actor: Actor  # as first seen; reused while requests come from the same address
     session: AuthSession
-    until: float
+    until: float  # time.monotonic() deadline: the cache time or the session's expiry
 
 
 _CACHE: dict[str, _Cached] = {}
@@ -203,10 +202,8 @@ def authenticate(runtime: Runtime, token: str, remote: str | None) -> tuple[Acto
         _CACHE.pop(key, None)
         raise Unauthorized("your session has ended; log in again")
     ttl = runtime.settings.auth_cache_seconds
-    if ttl > 0:
-        if len(_CACHE) >= _CACHE_LIMIT:
-            _CACHE.clear()
-        _CACHE[key] = _Cached(user.id, Role(user.role), user.clinic_id, auth, now + ttl)
+    if ttl > 0 and len(_CACHE) >= _CACHE_LIMIT:
+        _CACHE.clear()
     actor = Actor(
         ref=f"user:{user.id}",
         remote=remote,
@@ -214,21 +211,20 @@ def authenticate(runtime: Runtime, token: str, remote: str | None) -> tuple[Acto
         role=Role(user.role),
         clinic_id=user.clinic_id,
     )
+    if ttl > 0:
+        left = (auth.expires_at - utcnow()).total_seconds()
+        _CACHE[key] = _Cached(user.id, actor, auth, now + min(ttl, left))
     return actor, auth
 
 
 def cached_check(token: str, remote: str | None) -> tuple[Actor, AuthSession] | None:
     """A still-fresh cached check of ``token`` (memory only, no database), else ``None``."""
     cached = _CACHE.get(token_hash(token))
-    if cached is None or cached.until <= time.monotonic() or cached.session.expires_at <= utcnow():
+    if cached is None or cached.until <= time.monotonic():
         return None
-    actor = Actor(
-        ref=f"user:{cached.user_id}",
-        remote=remote,
-        user_id=cached.user_id,
-        role=cached.role,
-        clinic_id=cached.clinic_id,
-    )
+    actor = cached.actor
+    if actor.remote != remote:
+        actor = replace(actor, remote=remote)
     return actor, cached.session
 
 

@@ -18,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from needlewise.errors import Forbidden, Unauthorized
 from needlewise.security.secrets import same
+from needlewise.services.accounts import authenticate, cached_check
 from needlewise.services.actor import Actor
 from needlewise.services.runtime import Runtime
 
@@ -51,15 +52,14 @@ def staff(permission: str | None) -> Callable[[Request], Awaitable[Actor]]:
     """
 
     async def dependency(request: Request) -> Actor:
-        from needlewise.services.accounts import authenticate, cached_check
-
         found = credentials(request)
         if found is None:
             raise Unauthorized("log in first (session cookie or Authorization: Bearer token)")
         token, from_cookie = found
-        hit = cached_check(token, remote_of(request))  # memory only: no thread hop
+        remote = remote_of(request)
+        hit = cached_check(token, remote)  # memory only: no thread hop
         if hit is None:
-            hit = await run_in_threadpool(authenticate, runtime(request), token, remote_of(request))
+            hit = await run_in_threadpool(authenticate, runtime(request), token, remote)
         actor, session = hit
         if from_cookie and request.method in UNSAFE:
             sent = request.headers.get(CSRF_HEADER, "")

@@ -26,12 +26,14 @@ async def json_body(request: Request) -> Any:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"the body is larger than {limit} bytes")
-    body = bytearray()
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
+        size += len(chunk)
+        if size > limit:
             raise HTTPException(413, f"the body is larger than {limit} bytes")
-    return parse_json(bytes(body))
+        chunks.append(chunk)
+    return parse_json(b"".join(chunks))  # one chunk (the usual case) is not copied
 
 
 def request_body(description: str, schema: dict[str, Any]) -> dict[str, Any]:
