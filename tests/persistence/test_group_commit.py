@@ -251,3 +251,16 @@ def treated(service: Service) -> tuple[int, int]:
     assert response.status_code == 201, response.text
     session_id: int = response.json()["id"]
     return patient, session_id
+
+
+def test_a_job_that_stops_its_thread_fails_and_the_writer_goes_on(db: Database) -> None:
+    """Even an exception that is not an ``Exception`` (here ``SystemExit`` raised by a
+    writer) fails only its batch: the caller hears of it and later jobs still run."""
+
+    def exits(_connection: Connection, _plans: list[str]) -> list[str]:
+        raise SystemExit(3)
+
+    with pytest.raises(SystemExit):
+        db.group.submit(plan("x"), exits).result(timeout=30)  # a timeout, not a hang
+    assert db.group.submit(plan("after"), write_entries).result(timeout=30) == "after"
+    assert entries(db) == ["after"]

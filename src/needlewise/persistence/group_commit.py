@@ -127,7 +127,13 @@ class GroupCommit:
                 batch.append(more)
             live = [job for job in batch if job.future.set_running_or_notify_cancel()]
             if live:
-                self._run_batch(live)
+                try:
+                    self._run_batch(live)
+                except BaseException as exc:  # never leave a caller waiting forever
+                    log.error("group commit: a batch stopped (%s)", type(exc).__name__)
+                    for job in live:
+                        if not job.future.done():
+                            job.future.set_exception(exc)
             if stop:
                 return
 
