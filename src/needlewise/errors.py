@@ -91,3 +91,9 @@ class TooManyRequests(ServiceError):
     """Too many failed logins; ``retry_after`` is in seconds."""
 
     status, code = 429, "too-many-requests"
+
+
+class NotReady(ServiceError):
+    """This process cannot serve requests now (its database is out of reach or out of date)."""
+
+    status, code = 503, "not-ready"

@@ -74,6 +74,7 @@ Expectation = frozenset[Role] | str
 EXPECTED: dict[tuple[str, str], Expectation] = {
     # public: no patient data
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
     ("GET", "/api/knowledge"): PUBLIC,
     ("GET", "/api/questionnaires/{which}"): PUBLIC,
     ("GET", "/api/scope/{state}"): PUBLIC,

@@ -538,6 +538,7 @@ POST_ERRORS = {"400", "413", "415", "422", "500"}
 GET_PARAM_ERRORS = {"422", "500"}
 RESPONSE_MODELS = {
     ("get", "/healthz"): "HealthOut",
+    ("get", "/readyz"): "ReadyOut",
     ("get", "/api/knowledge"): "KnowledgeOut",
     ("post", "/api/screen"): "ScreeningOut",
     ("post", "/api/triage"): "TriageOut",
@@ -660,6 +661,7 @@ def assert_security_headers(response: httpx.Response) -> None:
     ("method", "url", "kwargs"),
     [
         ("GET", "/healthz", {}),
+        ("GET", "/readyz", {}),
         ("GET", "/api/knowledge", {}),
         ("GET", "/openapi.json", {}),
         ("POST", "/api/screen", {"json": anticoagulant_bundle()}),

@@ -26,6 +26,7 @@ from needlewise.web.lean import LeanRoute, is_lean, lean_plan
 
 HOT_ROUTES = {
     ("GET", "/healthz"),
+    ("GET", "/readyz"),  # probed every few seconds by each load balancer
     ("POST", "/api/screen"),
     ("POST", "/api/triage"),
     ("POST", "/api/code-session"),

@@ -1,17 +1,23 @@
-"""``GET /healthz``: liveness, with the knowledge version."""
+"""``GET /healthz`` (liveness, with the knowledge version) and ``GET /readyz``
+(readiness: the database answers and its schema is current)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 
+from needlewise.errors import NotReady
 from needlewise.knowledge.base import KnowledgeBase
+from needlewise.services.readiness import check_ready
+from needlewise.web.api.auth_deps import runtime
 from needlewise.web.api.common import json_response
 from needlewise.web.api.deps import knowledge
-from needlewise.web.api.schemas import HealthOut
+from needlewise.web.api.schemas import HealthOut, ReadyOut
 from needlewise.web.lean import LeanRoute
-from needlewise.web.responses import error_responses
+from needlewise.web.responses import ErrorResponse, error_responses
 
 router = APIRouter(tags=["operations"], route_class=LeanRoute)
 
@@ -24,3 +30,31 @@ router = APIRouter(tags=["operations"], route_class=LeanRoute)
 async def healthz(kb: Annotated[KnowledgeBase, Depends(knowledge)]) -> Any:
     """The service is up and its knowledge base is loaded."""
     return json_response({"status": "ok", "knowledge": kb.version})
+
+
+READY_TIMEOUT_SECONDS = 5.0
+
+
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={
+        200: {"model": ReadyOut},
+        503: {
+            "model": ErrorResponse,
+            "description": "Not ready: the database cannot be used, did not answer within "
+            "5 s, or its schema is not the one this version needs (the message says which).",
+        },
+        **error_responses(500),
+    },
+)
+async def readyz(request: Request) -> Any:
+    """Ready to serve: the database answers and its schema is current. Point a load
+    balancer's readiness check here, and its liveness check at `/healthz`."""
+    try:
+        body = await asyncio.wait_for(
+            run_in_threadpool(check_ready, runtime(request)), READY_TIMEOUT_SECONDS
+        )
+    except TimeoutError:
+        raise NotReady(f"the database did not answer within {READY_TIMEOUT_SECONDS:g} s") from None
+    return json_response(body)

@@ -135,3 +135,11 @@ class KnowledgeOut(BaseModel):
 class HealthOut(BaseModel):
     status: Literal["ok"]
     knowledge: str
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready"]
+    knowledge: str = Field(description="The knowledge base version")
+    schema_revision: str = Field(
+        alias="schema", description="The database's migration (the newest this version knows)"
+    )
