@@ -15,8 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from conftest import Service
+from needlewise.persistence.models import AuditEntry
 from needlewise.security.roles import Role
 from support.treatment import (
     add_consent,
@@ -137,10 +139,18 @@ def test_session_rules(service: Service, setup: Setup, status: int, rule: str | 
         policy = service.runtime.kb.policy(error["policy"])
         assert error["policy"] == "policy." + rule.replace(".", "-", 1)
         assert error["sources"] == list(policy.sources)
-    # a refused session changes nothing
+    # a refused session records nothing, but the attempt is in the audit log
     listing = service.client.get(f"/api/sessions?patient_id={patient}", headers=clinician).json()
     assert listing["total"] == 0
-    assert not [row for row in audit_rows(service, patient) if row[2] == "session"]
+    with service.runtime.db.read() as session:
+        attempts = session.execute(
+            select(
+                AuditEntry.actor, AuditEntry.action, AuditEntry.resource_id, AuditEntry.outcome
+            ).where(AuditEntry.patient_id == patient, AuditEntry.resource_type == "session")
+        ).all()
+    assert [tuple(a) for a in attempts] == [
+        (user_ref(service, Role.clinician), "create", None, "refused")
+    ]
 
 
 def test_not_permitted_state_names_the_rule_profession_and_source(service: Service) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from needlewise.domain.coding import CodingResult, code_session
 from needlewise.domain.facts import Laterality, NeedledMuscle, SessionRecord
-from needlewise.errors import InputError, NotFound, PreconditionFailed
+from needlewise.errors import InputError, NotFound, PreconditionFailed, RuleViolation
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import Patient, SessionMuscle, TreatmentSession
@@ -240,48 +240,56 @@ def _not_future(value: datetime, where: str) -> None:
 
 
 def create_session(runtime: Runtime, actor: Actor, patient_id: int, data: SessionIn) -> SessionOut:
-    """Record a session after checking every rule (422 ``rule-violation`` otherwise)."""
+    """Record a session after checking every rule (422 ``rule-violation`` otherwise; the
+    refused attempt is audited with outcome ``refused``)."""
     actor.require("sessions:write")
     _not_future(data.performed_at, "$.performed_at")
     muscles = _needled(runtime.kb, data.muscles)
     override = data.override.reason if data.override is not None else None
-    with runtime.db.write() as session:
-        patient = get_in_clinic(session, actor, patient_id)
-        checked = check_session(
-            runtime,
-            session,
-            actor,
-            patient.id,
-            provider_id=data.provider_id,
-            screening_id=data.screening_id,
-            electrical_stimulation=data.electrical_stimulation,
-            override_reason=override,
-        )
-        row = TreatmentSession(
-            patient_id=patient.id,
-            provider_id=checked.provider.id,
-            screening_id=checked.screening.id,
-            consent_id=checked.consent.id,
-            performed_at=data.performed_at.astimezone(UTC),
-            technique=data.technique,
-            electrical_stimulation=data.electrical_stimulation,
-            retention_seconds=data.retention_seconds,
-            response=data.response,
-            in_session_events=data.in_session_events,
-            notes=data.notes,
-            scope_status=checked.scope.status,
-            override_reason=override,
-            override_by=actor.user_id if override is not None else None,
-            created_by=actor.ref,
-        )
-        _apply_coding(row, runtime.kb, muscles, data.payer)
-        row.muscles = muscles
-        session.add(row)
-        session.flush()
-        audit.record(session, actor, "create", "session", row.id, patient.id)
-        if override is not None:
-            audit.record(session, actor, "override", "session", row.id, patient.id)
-        return _out(row)
+    try:
+        with runtime.db.write() as session:
+            patient = get_in_clinic(session, actor, patient_id)
+            checked = check_session(
+                runtime,
+                session,
+                actor,
+                patient.id,
+                provider_id=data.provider_id,
+                screening_id=data.screening_id,
+                electrical_stimulation=data.electrical_stimulation,
+                override_reason=override,
+            )
+            row = TreatmentSession(
+                patient_id=patient.id,
+                provider_id=checked.provider.id,
+                screening_id=checked.screening.id,
+                consent_id=checked.consent.id,
+                performed_at=data.performed_at.astimezone(UTC),
+                technique=data.technique,
+                electrical_stimulation=data.electrical_stimulation,
+                retention_seconds=data.retention_seconds,
+                response=data.response,
+                in_session_events=data.in_session_events,
+                notes=data.notes,
+                scope_status=checked.scope.status,
+                override_reason=override,
+                override_by=actor.user_id if override is not None else None,
+                created_by=actor.ref,
+            )
+            _apply_coding(row, runtime.kb, muscles, data.payer)
+            row.muscles = muscles
+            session.add(row)
+            session.flush()
+            audit.record(session, actor, "create", "session", row.id, patient.id)
+            if override is not None:
+                audit.record(session, actor, "override", "session", row.id, patient.id)
+            return _out(row)
+    except RuleViolation:
+        # Who tried to record a session for whom, and when, is worth keeping even though
+        # nothing was recorded: the caller hears the rule and its sources.
+        with runtime.db.write() as session:
+            audit.record(session, actor, "create", "session", None, patient_id, outcome="refused")
+        raise
 
 
 def _get(session: Session, actor: Actor, session_id: int) -> TreatmentSession:
