@@ -8,20 +8,14 @@ writes on one thread: whatever has queued up while the previous transaction was
 committing goes into the next one, so one commit covers many requests. Under light load
 each write still gets its own transaction at once: nothing waits for a batch to fill.
 
-A job has two parts:
-
-``check(connection) -> plan``
-    Reads and validation only. It may raise (e.g. ``NotFound``); the job then fails
-    with that exception and the other jobs of the batch go on. It must not write.
-``write(connection, plans) -> results``
-    A module-level function that writes the plans of every job of the batch that named
-    it, in the order they were submitted (e.g. one multi-row INSERT for all of them),
-    and returns one result per plan. In place of a result it may return an exception
-    for a job it refused without writing anything for it (e.g. its batched lookup found
-    no such patient): that job fails with it, the others go on. If the writer raises,
-    the whole transaction is rolled back and every job of the batch is run again on its
-    own, so one bad job never takes the others with it and nothing half-written is ever
-    committed.
+A job is a *plan* (the values to write) and a *writer*: a module-level function
+``write(connection, plans) -> results`` that writes the plans of every job of the batch
+that named it, in the order they were submitted (e.g. one multi-row INSERT for all of
+them), and returns one result per plan. In place of a result it may return an exception
+for a job it refused without writing anything for it (e.g. its lookup found no such
+patient): that job fails with it, the others go on. If the writer raises, the whole
+transaction is rolled back and every job of the batch is run again on its own, so one
+bad job never takes the others with it and nothing half-written is ever committed.
 
 A job's future gets its result only after the transaction holding it has committed, so
 a caller that answers "stored" (HTTP 201) after awaiting it never acknowledges a write
@@ -40,7 +34,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
 
 if TYPE_CHECKING:
     from needlewise.persistence.db import Database
@@ -58,7 +51,7 @@ Writer = Callable[[Connection, list[P]], Sequence[T | BaseException]]
 
 @dataclass
 class _Job(Generic[P, T]):
-    check: Callable[[Connection], P]
+    plan: P
     write: Writer[P, T]
     future: Future[T] = field(default_factory=Future)
 
@@ -78,9 +71,9 @@ class GroupCommit:
         self.batches = 0  # transactions committed (read by tests and the benchmark)
         self.jobs = 0  # jobs that succeeded
 
-    def submit(self, check: Callable[[Connection], P], write: Writer[P, T]) -> Future[T]:
+    def submit(self, plan: P, write: Writer[P, T]) -> Future[T]:
         """Queue a job; its future holds ``write``'s result once it has committed."""
-        job: _Job[P, T] = _Job(check, write)
+        job: _Job[P, T] = _Job(plan, write)
         with self._lock:  # never behind the stop signal of a closing thread
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -90,15 +83,15 @@ class GroupCommit:
             self._queue.put(job)
         return job.future
 
-    def run(self, check: Callable[[Connection], P], write: Writer[P, T]) -> T:
+    def run(self, plan: P, write: Writer[P, T]) -> T:
         """Run a job and wait for it (from any thread but the writer's own)."""
         if threading.current_thread() is self._thread:
             raise RuntimeError("a group-commit job cannot wait for another job")
-        return self.submit(check, write).result()
+        return self.submit(plan, write).result()
 
-    async def run_async(self, check: Callable[[Connection], P], write: Writer[P, T]) -> T:
+    async def run_async(self, plan: P, write: Writer[P, T]) -> T:
         """Run a job from async code without tying up a worker thread while it waits."""
-        return await asyncio.wrap_future(self.submit(check, write))
+        return await asyncio.wrap_future(self.submit(plan, write))
 
     def close(self) -> None:
         """Finish the queued jobs and stop the thread (a later job starts a new one)."""
@@ -139,28 +132,19 @@ class GroupCommit:
 
     def _run_batch(self, batch: list[_Job[Any, Any]]) -> None:
         """One transaction for ``batch``; if a write fails, each job again on its own."""
-        outcomes: list[tuple[_Job[Any, Any], bool, Any]] = []
+        outcomes: list[tuple[_Job[Any, Any], Any]] = []
         try:
             with self._db.write() as session:
                 connection = session.connection()
-                planned: dict[Writer[Any, Any], list[tuple[_Job[Any, Any], Any]]] = {}
+                by_writer: dict[Writer[Any, Any], list[_Job[Any, Any]]] = {}
                 for job in batch:
-                    try:
-                        plan = job.check(connection)
-                    except DBAPIError:
-                        raise  # the database refused: the transaction may be unusable
-                    except Exception as exc:  # a refusal (e.g. NotFound): this job only
-                        outcomes.append((job, False, exc))
-                        continue
-                    planned.setdefault(job.write, []).append((job, plan))
-                for write, jobs in planned.items():
-                    results = _results(write, connection, [plan for _, plan in jobs])
-                    outcomes.extend(
-                        (job, True, result) for (job, _), result in zip(jobs, results, strict=True)
-                    )
+                    by_writer.setdefault(job.write, []).append(job)
+                for write, jobs in by_writer.items():
+                    results = _results(write, connection, [job.plan for job in jobs])
+                    outcomes.extend(zip(jobs, results, strict=True))
         except Exception as exc:
             if len(batch) == 1:
-                self._settle([(batch[0], False, exc)])
+                self._settle([(batch[0], exc)])
                 return
             log.warning(
                 "group commit: a batch of %d failed (%s); running each job alone",
@@ -168,29 +152,19 @@ class GroupCommit:
                 type(exc).__name__,
             )
             for job in batch:
-                self._run_alone(job)
+                self._run_batch([job])  # alone: its own failure is settled above
             return
         self.batches += 1
         self._settle(outcomes)
 
-    def _run_alone(self, job: _Job[Any, Any]) -> None:
-        try:
-            with self._db.write() as session:
-                connection = session.connection()
-                (result,) = _results(job.write, connection, [job.check(connection)])
-        except Exception as exc:
-            self._settle([(job, False, exc)])
-            return
-        self.batches += 1
-        self._settle([(job, True, result)])
-
-    def _settle(self, outcomes: list[tuple[_Job[Any, Any], bool, Any]]) -> None:
-        for job, ok, value in outcomes:
-            if ok and not isinstance(value, BaseException):
+    def _settle(self, outcomes: list[tuple[_Job[Any, Any], Any]]) -> None:
+        """Hand each job its result, or its exception (raised or returned)."""
+        for job, value in outcomes:
+            if isinstance(value, BaseException):
+                job.future.set_exception(value)
+            else:
                 self.jobs += 1
                 job.future.set_result(value)
-            else:
-                job.future.set_exception(value)
 
 
 def _results(

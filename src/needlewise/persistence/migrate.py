@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -35,8 +36,9 @@ def config(url: str) -> Config:
     return cfg
 
 
+@cache
 def head() -> str:
-    """The newest migration the code knows."""
+    """The newest migration the code knows (read from the scripts once per process)."""
     revision = ScriptDirectory.from_config(config("sqlite://")).get_current_head()
     assert revision is not None
     return revision

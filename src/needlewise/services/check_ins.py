@@ -27,7 +27,6 @@ Clinicians acknowledge a check-in (``check-ins:acknowledge``) once; a second tim
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -42,7 +41,6 @@ from needlewise.interop.fhir.canonical import TIME_ITEM
 from needlewise.interop.fhir.intake import walk_items
 from needlewise.knowledge.schema import Tier
 from needlewise.persistence.db import utcnow
-from needlewise.persistence.group_commit import Writer
 from needlewise.persistence.models import CheckIn, Clinic, Patient, TreatmentSession
 from needlewise.services import audit
 from needlewise.services.actor import Actor
@@ -186,8 +184,9 @@ def record_check_in(
     ``session_id`` (the session the check-in follows) must be this patient's; an
     ``InputError`` names ``session_id`` otherwise. Returns once the check-in is committed.
     """
-    check, write = _job(runtime, actor, patient_id, document, session_id)
-    return runtime.db.group.run(check, write)
+    _authorize(actor, patient_id)
+    asked = _Asked(runtime, actor, patient_id, document, session_id)
+    return runtime.db.group.run(asked, _write_check_ins)
 
 
 async def record_check_in_async(
@@ -198,8 +197,9 @@ async def record_check_in_async(
     session_id: int | None = None,
 ) -> CheckInOut:
     """:func:`record_check_in` for the API: awaits the commit without a worker thread."""
-    check, write = _job(runtime, actor, patient_id, document, session_id)
-    return await runtime.db.group.run_async(check, write)
+    _authorize(actor, patient_id)
+    asked = _Asked(runtime, actor, patient_id, document, session_id)
+    return await runtime.db.group.run_async(asked, _write_check_ins)
 
 
 Refusal = ServiceError | InputError  # returned in place of a check-in that was not stored
@@ -224,8 +224,12 @@ class _Asked:
 
 
 def _write_check_ins(connection: Connection, asked: list[_Asked]) -> list[CheckInOut | Refusal]:
-    """Check, triage and insert the check-ins of one group commit, with their audit
-    entries: two lookups and two inserts for the whole batch, whatever its size.
+    """Check, triage and insert the check-ins of one group commit
+    (:class:`~needlewise.persistence.group_commit.GroupCommit`), with their audit
+    entries: two lookups and two inserts for the whole batch, whatever its size. The
+    checks, the hours since the session and triage run in the same transaction as the
+    inserts; rows go in with SQLAlchemy Core, not the ORM unit of work (check-ins are
+    the busiest write: a burst after a clinic day).
 
     A check-in whose patient is not the caller's to see, or whose session is not that
     patient's, or whose answers cannot be triaged, is refused (its error is returned in
@@ -295,21 +299,6 @@ def _row(asked: _Asked, patient: Any, sessions: dict[int, Any]) -> dict[str, Any
         "check_in": check_in,
         "audit": audit.entry(actor, "create", "check-in", None, patient_id),
     }
-
-
-def _job(
-    runtime: Runtime, actor: Actor, patient_id: int, document: Any, session_id: int | None
-) -> tuple[Callable[[Connection], _Asked], Writer[_Asked, CheckInOut]]:
-    """A check-in as a :class:`~needlewise.persistence.group_commit.GroupCommit` job.
-
-    Check-ins are the busiest write (a burst after a clinic day), so they are grouped:
-    many share one transaction and one commit, looked up and inserted together with
-    SQLAlchemy Core, not the ORM unit of work. The checks, the hours since the session
-    and triage run in the same transaction as the inserts.
-    """
-    _authorize(actor, patient_id)
-    asked = _Asked(runtime, actor, patient_id, document, session_id)
-    return (lambda _connection: asked), _write_check_ins
 
 
 def for_patient(runtime: Runtime, check_in: CheckInOut) -> PatientCheckInOut:

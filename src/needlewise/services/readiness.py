@@ -9,7 +9,6 @@ code was built for. A proxy or orchestrator sends traffic only to ready processe
 from __future__ import annotations
 
 import logging
-from functools import cache
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,11 +17,6 @@ from needlewise.persistence import migrate
 from needlewise.services.runtime import Runtime
 
 log = logging.getLogger("needlewise.readiness")
-
-
-@cache
-def _newest() -> str:
-    return migrate.head()  # reads the migration scripts: once per process
 
 
 def check_ready(runtime: Runtime) -> dict[str, str]:
@@ -35,7 +29,7 @@ def check_ready(runtime: Runtime) -> dict[str, str]:
     except SQLAlchemyError as exc:
         log.warning("not ready: the database cannot be used (%s)", type(exc).__name__)
         raise NotReady(f"the database cannot be used ({type(exc).__name__})") from None
-    newest = _newest()
+    newest = migrate.head()
     if revision != newest:
         raise NotReady(
             f"the database schema is at {revision or 'nothing'}, this version needs {newest}: "
