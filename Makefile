@@ -48,6 +48,7 @@ bench: $(VENV)/.test-deps
 	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; \
 	  $(SUDO) apt-get install -y -q wrk >/dev/null; }
 	$(BIN)/python bench/screen_bench.py
+	$(BIN)/python bench/freetext_bench.py
 	cd bench && ../$(BIN)/python api_bench.py
 
 ## docs: regenerate the generated reference docs (CLI, settings, rules)

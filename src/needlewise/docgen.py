@@ -29,6 +29,8 @@ SHOWN_VALUESETS = "../shared/valuesets"
 EXAMPLES: list[tuple[str, str, int | None]] = [
     ("screen", "needlewise screen docs/examples/patient-bundle.json --as-of 2026-11-26", None),
     ("triage", "needlewise triage docs/examples/check-in.json", None),
+    ("triage-es", "needlewise triage docs/examples/check-in-es.json", None),
+    ("kb-show-lay", "needlewise kb show lay.es.breathing-trouble.no-puedo", None),
     ("code-session", "needlewise code-session docs/examples/session.json", 9),
     ("scope", "needlewise scope UT", None),
     ("scope-json", "needlewise scope OR --json --lang es", 12),
@@ -143,6 +145,35 @@ def rules_md(kb: KnowledgeBase) -> str:
         lines.append(
             f"| `{policy.id}` | {policy.engine} | {policy.title.en} | {policy.evidence.value} |"
         )
+    lines += [
+        "",
+        "## Free-text reading rules",
+        "",
+        "Lay vocabulary and ConText rules of `knowledge/data/language/*.yaml` "
+        "(see docs/knowledge.md). A free-text reason names the pattern id that matched and "
+        "every context rule that applied.",
+        "",
+        "| Rule | Language | Kind | What it does |",
+        "|---|---|---|---|",
+    ]
+    for code, reading in kb.data.language.items():
+        for context_rule in reading.context:
+            what: str = context_rule.category
+            if what not in ("break", "join", "pseudo"):
+                what += f", {context_rule.direction}"
+                what += ", nearest concept only" if context_rule.nearest_only else ""
+            lines.append(f"| `{context_rule.id}` | {code} | context | {what} |")
+        for symptom_id, patterns in reading.concepts.items():
+            for pattern in patterns:
+                lines.append(f"| `{pattern.id}` | {code} | lay pattern | `{symptom_id}` |")
+        for pattern in reading.no_complaints + reading.pleasantries:
+            lines.append(f"| `{pattern.id}` | {code} | lay pattern | nothing to report |")
+        for idiom in reading.idioms:
+            means = f"`{idiom.means}`" if idiom.means else "nothing"
+            lines.append(f"| `{idiom.id}` | {code} | idiom | drops what is inside; means {means} |")
+        for phrase in reading.time.phrases:
+            low, high = phrase.hours
+            lines.append(f"| `{phrase.id}` | {code} | time | {low:g} to {high:g} h |")
     return "\n".join(lines) + "\n"
 
 

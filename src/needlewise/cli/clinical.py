@@ -110,10 +110,34 @@ def triage(obj: Context, file: str, as_json: bool) -> None:
         click.echo(
             f"  [{reason['tier']}] {reason['rule']} - {reason['title']}: {reason['matched']}"
         )
+    free_text = result.get("free_text")
+    if free_text is not None:
+        _echo_reading(free_text)
     click.echo("Advice:")
     for paragraph in result["advice"].split("\n\n"):
         click.echo(f"  {paragraph}")
     click.echo(_stamp(result["knowledge"]))
+
+
+def _echo_reading(free_text: dict[str, Any]) -> None:
+    """What was read in the message, denials included (the reasons list only what counts)."""
+    understood = "understood" if free_text["understood"] else "NOT understood"
+    other = free_text.get("other_language")
+    extra = f", looks like {other}" if other else ""
+    click.echo(f"Read in the message ({free_text['language']} pipeline, {understood}{extra}):")
+    for mention in free_text["mentions"]:
+        how = ", ".join(f"{m['category']} '{m['trigger']}'" for m in mention["modifiers"])
+        click.echo(
+            f'  {mention["status"]:12s} {mention["concept"]} "{mention["quote"]}"'
+            + (f" ({how})" if how else "")
+        )
+    for temperature in free_text["temperatures"]:
+        unit = temperature["unit"] or "not a plausible body temperature"
+        click.echo(f'  temperature  {temperature["value"]:g} {unit} "{temperature["quote"]}"')
+    for time in free_text["times"]:
+        low, high = time["hours"]
+        hours = f"{low:g}-{high:g} h" if high is not None else f"{low:g}+ h"
+        click.echo(f'  time         {hours} "{time["quote"]}"')
 
 
 @main.command("code-session")

@@ -12,11 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 Answer = Literal["yes", "no", "unsure"]
 Laterality = Literal["left", "right", "bilateral", "midline"]
 TemperatureUnit = Literal["Cel", "[degF]"]
+
+#: readings outside these ranges are not plausible body temperatures (every door checks)
+PLAUSIBLE_TEMPERATURE: dict[str, tuple[float, float]] = {
+    "Cel": (25.0, 45.0),
+    "[degF]": (77.0, 113.0),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +128,130 @@ class HoursWindow:
         return f"{self.low:g}-{self.high:g} h"
 
 
+MentionStatus = Literal["present", "uncertain", "negated", "resolved", "hypothetical"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextModifier:
+    """A ConText modifier that changed what a mention means ("negated by 'no'")."""
+
+    category: str
+    rule: str
+    trigger: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"category": self.category, "rule": self.rule, "trigger": self.trigger}
+
+
+@dataclass(frozen=True, slots=True)
+class TextMention:
+    """One concept found in the patient's own words, with why it was read that way.
+
+    ``concept`` is a symptom id, or ``no-complaints`` ("I feel fine"). ``quote`` is the
+    patient's words (``start``/``end`` are character offsets in the message);
+    ``read_as`` lists misspelled words and the vocabulary word each was read as.
+    """
+
+    concept: str
+    pattern: str
+    status: MentionStatus
+    quote: str
+    start: int
+    end: int
+    modifiers: tuple[TextModifier, ...] = ()
+    read_as: tuple[tuple[str, str], ...] = ()
+
+    def describe(self) -> str:
+        """One line for a reason's ``matched``: the quote, the pattern and the context."""
+        notes = [self.pattern]
+        notes += [f"{w!r} read as {v!r}" for w, v in self.read_as]
+        notes += [f"{m.category}: {m.trigger!r}" for m in self.modifiers]
+        return f'free text: "{self.quote}" ({"; ".join(notes)})'
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "concept": self.concept,
+            "pattern": self.pattern,
+            "status": self.status,
+            "quote": self.quote,
+            "start": self.start,
+            "end": self.end,
+            "modifiers": [m.to_json() for m in self.modifiers],
+            "read_as": [{"written": w, "read_as": v} for w, v in self.read_as],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TextTemperature:
+    """A temperature written in a message; ``unit`` is ``None`` when it is implausible.
+
+    ``unit_source`` says whether the unit was written or inferred from the value's range.
+    """
+
+    value: float
+    unit: TemperatureUnit | None
+    unit_source: Literal["written", "inferred", "none"]
+    quote: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "unit": self.unit,
+            "unit_source": self.unit_source,
+            "plausible": self.unit is not None,
+            "quote": self.quote,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class StatedTime:
+    """A time or duration written in a message ("for four days"), as hours."""
+
+    hours: HoursWindow
+    quote: str
+    rule: str
+
+    def to_json(self) -> dict[str, Any]:
+        high = None if math.isinf(self.hours.high) else self.hours.high
+        return {"quote": self.quote, "rule": self.rule, "hours": [self.hours.low, high]}
+
+
+@dataclass(frozen=True)
+class FreeTextReading:
+    """What the free-text reader (``nlp/``) found in one message.
+
+    ``understood`` is false when part of the message matched nothing we know and nothing
+    in it counts as a finding; ``other_language`` names a language we cannot read.
+    """
+
+    language: str
+    mentions: tuple[TextMention, ...] = ()
+    temperatures: tuple[TextTemperature, ...] = ()
+    times: tuple[StatedTime, ...] = ()
+    understood: bool = True
+    unknown_words: int = 0
+    other_language: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "language": self.language,
+            "understood": self.understood,
+            "unknown_words": self.unknown_words,
+            "other_language": self.other_language,
+            "mentions": [m.to_json() for m in self.mentions],
+            "temperatures": [t.to_json() for t in self.temperatures],
+            "times": [t.to_json() for t in self.times],
+        }
+
+
 @dataclass(frozen=True)
 class SymptomReport:
     """An after-treatment check-in, in canonical form.
 
     ``hours`` and ``regions`` are ``None`` when unknown; unknown never lowers a tier.
     ``unanswered_red_flags`` lists emergency questions a questionnaire left blank.
+    ``free_text`` is what the reader found in the patient's own words, if any; it can
+    only add to what the structured answers say.
     """
 
     symptoms: tuple[ReportedSymptom, ...] = ()
@@ -136,6 +260,7 @@ class SymptomReport:
     regions: tuple[str, ...] | None = None
     language: str = "en"
     unanswered_red_flags: tuple[str, ...] = ()
+    free_text: FreeTextReading | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,12 @@ self-care). Reasons come from:
 * escalations (sourced combinations, e.g. a new cough within 72 h of needling near the
   lung); unknown time since treatment counts as inside every window and unknown treated
   regions count as matching, so missing input never lowers the tier;
-* emergency questions a questionnaire left blank (policy.unanswered-red-flags).
+* emergency questions a questionnaire left blank (policy.unanswered-red-flags);
+* the patient's own words, as read by ``nlp/`` (:mod:`needlewise.domain.triage_text`):
+  they only ever add reasons, and a time they state ("for four days") is one more
+  reading of time since treatment for the escalations.
 
-Free text is turned into reported symptoms before this function (``nlp/``). Pure: no I/O.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -21,7 +24,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from needlewise.domain.facts import SymptomReport, Temperature
+from needlewise.domain.facts import (
+    FreeTextReading,
+    HoursWindow,
+    StatedTime,
+    SymptomReport,
+    Temperature,
+    TextMention,
+)
+from needlewise.domain.triage_text import read_free_text
 from needlewise.knowledge.base import KnowledgeBase, KnowledgeStamp
 from needlewise.knowledge.schema import Escalation, Symptom, Tier
 from needlewise.knowledge.schema import Temperature as FeverRule
@@ -39,6 +50,7 @@ class Reason:
     matched: str
     tier: Tier
     title: str
+    free_text: tuple[TextMention, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +58,7 @@ class Reason:
             "tier": self.tier.value,
             "title": self.title,
             "matched": self.matched,
+            "free_text": [m.to_json() for m in self.free_text],
         }
 
 
@@ -59,6 +72,7 @@ class TriageResult:
     language: str
     knowledge: KnowledgeStamp
     citations: dict[str, str] = field(default_factory=dict)
+    free_text: FreeTextReading | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +82,7 @@ class TriageResult:
             "language": self.language,
             "knowledge": self.knowledge.to_json(),
             "citations": dict(self.citations),
+            "free_text": self.free_text.to_json() if self.free_text is not None else None,
         }
 
 
@@ -81,6 +96,35 @@ def fever_reached(temperature: Temperature, rule: FeverRule) -> bool:
 
 def _fever_symptom(kb: KnowledgeBase) -> Symptom | None:
     return next((s for s in kb.symptoms if s.temperature is not None), None)
+
+
+def _time_condition(
+    limit: float,
+    at_most: bool,
+    hours: HoursWindow | None,
+    stated: tuple[StatedTime, ...],
+) -> str | None:
+    """Why a time window is satisfied, or ``None`` when no reading allows it.
+
+    Unknown time since treatment counts as inside the window. A duration the patient
+    wrote ("sore for four days") can satisfy a "more than" window, which the
+    escalations use for how long a symptom has lasted; it says nothing about when the
+    treatment was, so it never decides an "at most" window. Either way it can only add
+    a match, never take one away.
+    """
+    wording = "at most" if at_most else "more than"
+
+    def inside(window: HoursWindow) -> bool:
+        return window.could_be_at_most(limit) if at_most else window.could_be_more_than(limit)
+
+    if hours is None:
+        return f"time since treatment not given (counted as {wording} {limit:g} h)"
+    if inside(hours):
+        return f"{hours.describe()} since treatment"
+    for time in stated if not at_most else ():
+        if inside(time.hours):
+            return f'free text: "{time.quote}" ({time.hours.describe()})'
+    return None
 
 
 def _escalation_matches(
@@ -100,23 +144,14 @@ def _escalation_matches(
             if not shared:
                 return None
             notes.append("treated: " + ", ".join(shared))
-    for limit, check, wording in (
-        (when.hours_at_most, "at_most", "at most"),
-        (when.hours_more_than, "more_than", "more than"),
-    ):
+    stated = report.free_text.times if report.free_text is not None else ()
+    for limit, at_most in ((when.hours_at_most, True), (when.hours_more_than, False)):
         if limit is None:
             continue
-        if report.hours is None:
-            notes.append(f"time since treatment not given (counted as {wording} {limit:g} h)")
-            continue
-        inside = (
-            report.hours.could_be_at_most(limit)
-            if check == "at_most"
-            else report.hours.could_be_more_than(limit)
-        )
-        if not inside:
+        why = _time_condition(limit, at_most, report.hours, stated)
+        if why is None:
             return None
-        notes.append(f"{report.hours.describe()} since treatment")
+        notes.append(why)
     return "; ".join(notes)
 
 
@@ -131,7 +166,11 @@ def _merge(reasons: list[Reason]) -> list[Reason]:
         else:
             tier = max(seen.tier, reason.tier, key=lambda t: t.rank)
             merged[reason.rule] = Reason(
-                reason.rule, f"{seen.matched}; {reason.matched}", tier, seen.title
+                reason.rule,
+                f"{seen.matched}; {reason.matched}",
+                tier,
+                seen.title,
+                seen.free_text + reason.free_text,
             )
     return list(merged.values())
 
@@ -157,19 +196,35 @@ def triage(report: SymptomReport, kb: KnowledgeBase) -> TriageResult:
                 tier = Tier.call_provider
         reasons.append(Reason(symptom.id, matched, tier, symptom.title.get(language)))
 
-    fever = _fever_symptom(kb)
-    if report.temperature is not None and fever is not None and fever.temperature is not None:
-        rule = fever.temperature
-        if fever_reached(report.temperature, rule):
-            unit = report.temperature.unit
-            limit = rule.min_celsius if unit == "Cel" else rule.min_fahrenheit
-            shown = "°C" if unit == "Cel" else "°F"
-            matched = (
-                f"{report.temperature.where}: {report.temperature.value:g} {shown}"
-                f" is at or above {limit:g} {shown}"
+    temperatures = [report.temperature] if report.temperature is not None else []
+    if report.free_text is not None:
+        text = read_free_text(report.free_text, kb, language)
+        present |= text.present
+        policies.extend(text.policies)
+        temperatures.extend(text.temperatures)
+        for finding in text.findings:
+            reasons.append(
+                Reason(finding.rule, finding.matched, finding.tier, finding.title, finding.mentions)
             )
+
+    fever = _fever_symptom(kb)
+    if fever is not None and fever.temperature is not None:
+        rule = fever.temperature
+        reached = [t for t in temperatures if fever_reached(t, rule)]
+        if reached:
+            parts = []
+            for temperature in reached:
+                unit = temperature.unit
+                limit = rule.min_celsius if unit == "Cel" else rule.min_fahrenheit
+                shown = "°C" if unit == "Cel" else "°F"
+                parts.append(
+                    f"{temperature.where}: {temperature.value:g} {shown}"
+                    f" is at or above {limit:g} {shown}"
+                )
             present.add(fever.id)
-            reasons.append(Reason(fever.id, matched, fever.tier, fever.title.get(language)))
+            reasons.append(
+                Reason(fever.id, "; ".join(parts), fever.tier, fever.title.get(language))
+            )
 
     for escalation in kb.data.escalations:
         details = _escalation_matches(escalation, present, report, kb)
@@ -185,7 +240,7 @@ def triage(report: SymptomReport, kb: KnowledgeBase) -> TriageResult:
             Reason(
                 policy.id,
                 "not answered: " + ", ".join(report.unanswered_red_flags),
-                Tier.call_provider,
+                policy.tier or Tier.call_provider,
                 policy.title.get(language),
             )
         )
@@ -216,4 +271,5 @@ def triage(report: SymptomReport, kb: KnowledgeBase) -> TriageResult:
         language=language,
         knowledge=kb.stamp,
         citations=kb.citations(cited),
+        free_text=report.free_text,
     )

@@ -22,6 +22,7 @@ from needlewise.knowledge.schema import (
     Disposition,
     Escalation,
     Indication,
+    LanguageData,
     Measure,
     Meta,
     Muscle,
@@ -34,6 +35,7 @@ from needlewise.knowledge.schema import (
     Strict,
     Symptom,
     Tier,
+    UnsupportedLanguages,
 )
 
 
@@ -56,6 +58,9 @@ class KnowledgeData(Strict):
     measures: list[Measure] = Field(min_length=1)
     policies: list[Policy] = Field(min_length=1)
     consent: ConsentTemplate
+    #: lay vocabulary and reading rules, by language code (``data/language/<code>.yaml``)
+    language: dict[str, LanguageData]
+    other_languages: UnsupportedLanguages
 
 
 @dataclass(frozen=True)
@@ -151,6 +156,10 @@ class KnowledgeBase:
                 return disposition
         raise LookupError(f"no disposition for tier {tier}")  # the loader guarantees one
 
+    def language_data(self, language: str) -> LanguageData:
+        """The reading rules of ``language`` (English when it is not supported)."""
+        return self.data.language.get(language) or self.data.language["en"]
+
     def policy(self, policy_id: str) -> Policy:
         item = self._by_id.get(policy_id)
         if not isinstance(item, Policy):
@@ -192,6 +201,13 @@ class KnowledgeBase:
             list(data.policies),
             [data.consent],
         ]
+        for reading in data.language.values():
+            groups.append(list(reading.context))
+            groups.append(list(reading.no_complaints))
+            groups.append(list(reading.pleasantries))
+            groups.append(list(reading.idioms))
+            groups.append([p for patterns in reading.concepts.values() for p in patterns])
+            groups.append(list(reading.time.phrases))
         for group in groups:
             for item in group:
                 item_id = getattr(item, "id")  # noqa: B009 - every grouped model has an id

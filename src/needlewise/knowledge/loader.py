@@ -1,7 +1,8 @@
 """Load and validate the knowledge base shipped inside the package.
 
 ``load()`` reads every ``knowledge/data/*.yaml`` file (found through
-``importlib.resources``, so it works from a wheel), validates the merged document
+``importlib.resources``, so it works from a wheel) and every ``knowledge/data/language/*.yaml``
+file (one per supported language, plus ``unsupported.yaml``), validates the merged document
 against :mod:`needlewise.knowledge.schema`, checks cross-references (sources, symptom
 and region ids, one disposition per tier, contiguous billing ranges), computes the
 content sha256 and indexes the codes together with the value sets found in
@@ -48,6 +49,11 @@ DATA_FILES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: the folder of per-language reading rules, and its file of languages we cannot read
+LANGUAGE_DIR = "language"
+UNSUPPORTED_FILE = "unsupported.yaml"
+
+
 class KnowledgeError(Exception):
     """The knowledge base is invalid; the message says where."""
 
@@ -67,6 +73,7 @@ def read_raw(data_dir: Any | None = None) -> tuple[dict[str, Any], dict[str, str
     merged: dict[str, Any] = {}
     owner: dict[str, str] = {}
     present = sorted(p.name for p in folder.iterdir() if p.name.endswith(".yaml"))
+    language_dir = folder.joinpath(LANGUAGE_DIR)
     unexpected = sorted(set(present) - set(DATA_FILES))
     missing = sorted(set(DATA_FILES) - set(present))
     if unexpected:
@@ -74,14 +81,7 @@ def read_raw(data_dir: Any | None = None) -> tuple[dict[str, Any], dict[str, str
     if missing:
         raise KnowledgeError(f"missing knowledge file(s): {', '.join(missing)}")
     for name in present:
-        content = folder.joinpath(name).read_bytes()
-        digest.update(name.encode() + b"\0" + content)
-        try:
-            document = yaml.load(content, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
-        except yaml.YAMLError as exc:
-            raise KnowledgeError(f"{name}: not valid YAML: {exc}") from exc
-        if not isinstance(document, dict):
-            raise KnowledgeError(f"{name}: must hold a mapping at the top level")
+        document = _read_yaml(folder.joinpath(name), name, digest)
         allowed = DATA_FILES[name]
         extra = sorted(set(document) - set(allowed))
         if extra:
@@ -93,7 +93,39 @@ def read_raw(data_dir: Any | None = None) -> tuple[dict[str, Any], dict[str, str
             for key in allowed:
                 merged[key] = document.get(key)
                 owner[key] = name
+    if not language_dir.is_dir():
+        raise KnowledgeError(f"missing knowledge folder {LANGUAGE_DIR}/")
+    languages: dict[str, Any] = {}
+    names = sorted(p.name for p in language_dir.iterdir() if p.name.endswith(".yaml"))
+    if UNSUPPORTED_FILE not in names:
+        raise KnowledgeError(f"missing knowledge file {LANGUAGE_DIR}/{UNSUPPORTED_FILE}")
+    for name in names:
+        label = f"{LANGUAGE_DIR}/{name}"
+        document = _read_yaml(language_dir.joinpath(name), label, digest)
+        if name == UNSUPPORTED_FILE:
+            merged["other_languages"] = document
+            owner["other_languages"] = label
+            continue
+        code = name.removesuffix(".yaml")
+        if document.get("language") != code:
+            raise KnowledgeError(f"{label}: must say language: {code}")
+        languages[code] = document
+        owner[f"language.{code}"] = label
+    merged["language"] = languages
+    owner["language"] = f"{LANGUAGE_DIR}/"
     return merged, owner, digest.hexdigest()
+
+
+def _read_yaml(path: Any, label: str, digest: Any) -> dict[str, Any]:
+    content = path.read_bytes()
+    digest.update(label.encode() + b"\0" + content)
+    try:
+        document = yaml.load(content, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise KnowledgeError(f"{label}: not valid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise KnowledgeError(f"{label}: must hold a mapping at the top level")
+    return document
 
 
 def _describe(error: ValidationError, raw: dict[str, Any], owner: dict[str, str]) -> str:
@@ -104,7 +136,13 @@ def _describe(error: ValidationError, raw: dict[str, Any], owner: dict[str, str]
         where = owner.get(top, "?")
         node: Any = raw.get(top)
         label = top
-        for part in loc[1:]:
+        rest = loc[1:]
+        if top == "language" and rest:
+            where = owner.get(f"language.{rest[0]}", where)
+            node = node.get(rest[0]) if isinstance(node, dict) else None
+            label = f"language.{rest[0]}"
+            rest = rest[1:]
+        for part in rest:
             if isinstance(node, list) and isinstance(part, int) and part < len(node):
                 node = node[part]
                 if isinstance(node, dict) and "id" in node:
@@ -169,6 +207,23 @@ def _cross_check(data: KnowledgeData, by_id: dict[str, object] | Any) -> list[st
         expected_low = -1 if code.max_muscles is None else code.max_muscles + 1
     if expected_low != -1:
         problems.append("billing: the last code must be open-ended (no max_muscles)")
+    if sorted(data.language) != sorted(data.meta.languages):
+        problems.append(
+            f"language/: need one file per language in meta.yaml ({', '.join(data.meta.languages)}),"
+            f" found {', '.join(sorted(data.language)) or 'none'}"
+        )
+    for language, reading in data.language.items():
+        for concept in reading.concepts:
+            if concept not in symptom_ids:
+                problems.append(f"language/{language}.yaml: unknown symptom {concept}")
+        for symptom_id in sorted(symptom_ids - set(reading.concepts)):
+            problems.append(f"language/{language}.yaml: no lay patterns for {symptom_id}")
+        for context_rule in reading.context:
+            for example in context_rule.examples:
+                if example.concept != "no-complaints" and example.concept not in symptom_ids:
+                    problems.append(
+                        f"{context_rule.id}: example names unknown symptom {example.concept}"
+                    )
     professions = {p.code for p in data.professions}
     for state in data.states:
         for record in state.scope:

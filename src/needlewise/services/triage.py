@@ -7,12 +7,16 @@ Input is either an aftercare QuestionnaireResponse or the triage JSON documented
      "hours_since_treatment": 20, "treated_regions": ["region.upper-back"],
      "text": "free text", "language": "es"}
 
-Every field is optional. Free text is read by the dictionary matcher in ``nlp/``: a
-symptom mentioned without a clear negation counts as present.
+Every field is optional. Free text (``text``, or the aftercare form's ``details``) is
+read by ``nlp/`` in the language of the check-in, with every supported language's
+vocabulary: a symptom mentioned without a clear denial counts as present, and what the
+text adds can only raise the disposition (``domain/triage_text.py``). spaCy is imported
+only when a check-in has text.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat
@@ -22,7 +26,6 @@ from needlewise.domain.triage import TriageResult, triage
 from needlewise.errors import InputError
 from needlewise.interop.fhir.aftercare import check_temperature, read_aftercare_response
 from needlewise.knowledge.base import KnowledgeBase
-from needlewise.nlp.lexicon import find_symptoms
 from needlewise.services.documents import check_language, validate
 
 MAX_TEXT = 5000
@@ -107,24 +110,15 @@ def _from_questionnaire(
 
 
 def with_free_text(report: SymptomReport, text: str | None, kb: KnowledgeBase) -> SymptomReport:
-    """Add the symptoms found in ``text`` (never removes any)."""
-    if not text:
+    """The report with what the patient wrote attached (read in the report's language).
+
+    A message that is empty or only spaces is no message: nothing is read.
+    """
+    if text is None or not text.strip():
         return report
-    found = [
-        ReportedSymptom(m.symptom, f'free text: "{m.phrase}"')
-        for m in find_symptoms(text, kb)
-        if not m.negated
-    ]
-    if not found:
-        return report
-    return SymptomReport(
-        symptoms=report.symptoms + tuple(found),
-        temperature=report.temperature,
-        hours=report.hours,
-        regions=report.regions,
-        language=report.language,
-        unanswered_red_flags=report.unanswered_red_flags,
-    )
+    from needlewise.nlp import read_message  # spaCy loads here, only when there is text
+
+    return replace(report, free_text=read_message(text, report.language, kb))
 
 
 def triage_document(document: Any, kb: KnowledgeBase) -> TriageResult:

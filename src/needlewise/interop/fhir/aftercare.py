@@ -16,7 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from needlewise.domain.facts import HoursWindow, ReportedSymptom, Temperature
+from needlewise.domain.facts import (
+    PLAUSIBLE_TEMPERATURE,
+    HoursWindow,
+    ReportedSymptom,
+    Temperature,
+)
 from needlewise.errors import InputError
 from needlewise.interop.fhir.access import JsonObject, child, expect_object, opt_list, opt_str
 from needlewise.interop.fhir.canonical import (
@@ -57,7 +62,7 @@ def check_temperature(value: object, unit: object, where: str) -> Temperature:
         )
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError("temperature value must be a number", where)
-    low, high = (25.0, 45.0) if unit == "Cel" else (77.0, 113.0)
+    low, high = PLAUSIBLE_TEMPERATURE[str(unit)]
     if not low <= float(value) <= high:
         shown = "°C" if unit == "Cel" else "°F"
         raise InputError(

@@ -19,5 +19,6 @@ from __future__ import annotations
 from needlewise.knowledge.schema.clinical import *  # noqa: F403
 from needlewise.knowledge.schema.common import *  # noqa: F403
 from needlewise.knowledge.schema.consent import *  # noqa: F403
+from needlewise.knowledge.schema.language import *  # noqa: F403
 from needlewise.knowledge.schema.meta import *  # noqa: F403
 from needlewise.knowledge.schema.reference import *  # noqa: F403

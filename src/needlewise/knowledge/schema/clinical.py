@@ -17,7 +17,6 @@ from needlewise.knowledge.schema.common import (
     SourceId,
     Strict,
     SymptomId,
-    Terms,
     Text,
     Tier,
     Triggers,
@@ -98,7 +97,6 @@ class Symptom(Provenance):
     tier: Tier
     title: Text
     question: Text
-    terms: Terms
     advice: Text | None = None
     temperature: Temperature | None = None
 

@@ -69,13 +69,6 @@ class Text(Strict):
         return self.es if language == "es" else self.en
 
 
-class Terms(Strict):
-    """Lay words and phrases, per language, that mean a concept in free text."""
-
-    en: list[NonEmpty] = Field(min_length=1)
-    es: list[NonEmpty] = Field(min_length=1)
-
-
 class Provenance(Strict):
     """Sources, review date and evidence tag: required on every knowledge item."""
 

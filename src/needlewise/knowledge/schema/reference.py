@@ -16,6 +16,7 @@ from needlewise.knowledge.schema.common import (
     SourceId,
     Strict,
     Text,
+    Tier,
 )
 
 # ------------------------------------------------------------------ billing
@@ -169,3 +170,11 @@ class Policy(Provenance):
     engine: Literal["screening", "triage", "coding", "scope"]
     title: Text
     explanation: Text
+    #: the tier a triage policy gives when it applies (triage policies only)
+    tier: Tier | None = None
+
+    @model_validator(mode="after")
+    def _tier_for_triage(self) -> Policy:
+        if self.tier is not None and self.engine != "triage":
+            raise ValueError(f"{self.id}: only triage policies have a tier")
+        return self

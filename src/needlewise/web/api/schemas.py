@@ -46,11 +46,73 @@ class ScreeningOut(BaseModel):
     citations: dict[str, str]
 
 
+class TextModifierOut(BaseModel):
+    """A ConText modifier that changed what a mention means."""
+
+    category: Literal[
+        "negated", "uncertain", "resolved", "hypothetical", "again", "ongoing", "historical"
+    ]
+    rule: str = Field(
+        description="Context rule id, or the 'no complaints' pattern that says it passed",
+        examples=["context.en.no"],
+    )
+    trigger: str = Field(description="The patient's words that triggered it", examples=["no"])
+
+
+class ReadAsOut(BaseModel):
+    written: str = Field(description="A word as the patient wrote it", examples=["breth"])
+    read_as: str = Field(description="The vocabulary word it was read as", examples=["breath"])
+
+
+class TextMentionOut(BaseModel):
+    """A concept found in the patient's own words."""
+
+    concept: str = Field(description="Symptom id, or 'no-complaints'", examples=["symptom.cough"])
+    pattern: str = Field(description="Lay-vocabulary pattern id", examples=["lay.en.cough.cough"])
+    status: Literal["present", "uncertain", "negated", "resolved", "hypothetical"]
+    quote: str = Field(description="The patient's words, as written")
+    start: int = Field(description="Character offset of the quote in the message")
+    end: int
+    modifiers: list[TextModifierOut]
+    read_as: list[ReadAsOut] = Field(description="Misspelled words and how they were read")
+
+
+class TextTemperatureOut(BaseModel):
+    value: float
+    unit: Literal["Cel", "[degF]"] | None = Field(description="None when not plausible")
+    unit_source: Literal["written", "inferred", "none"]
+    plausible: bool
+    quote: str
+
+
+class StatedTimeOut(BaseModel):
+    quote: str = Field(examples=["for four days"])
+    rule: str = Field(examples=["time.en.count"])
+    hours: list[float | None] = Field(
+        description="[at least, less than] hours; null upper bound = no limit"
+    )
+
+
+class FreeTextOut(BaseModel):
+    """What was read in the message (``text``), including denials, for the record."""
+
+    language: Literal["en", "es"] = Field(description="The pipeline that read it")
+    understood: bool
+    unknown_words: int = Field(description="Words that matched nothing known")
+    other_language: str | None = Field(description="A language we cannot read, if detected")
+    mentions: list[TextMentionOut]
+    temperatures: list[TextTemperatureOut]
+    times: list[StatedTimeOut]
+
+
 class ReasonOut(BaseModel):
     rule: str = Field(examples=["symptom.chest-pain"])
     tier: Literal["emergency", "call-provider", "self-care"]
     title: str
     matched: str = Field(description="The input this reason matched")
+    free_text: list[TextMentionOut] = Field(
+        description="The mentions in the patient's words this reason comes from (may be empty)"
+    )
 
 
 class TriageOut(BaseModel):
@@ -60,6 +122,9 @@ class TriageOut(BaseModel):
     language: Literal["en", "es"]
     knowledge: KnowledgeStampOut
     citations: dict[str, str]
+    free_text: FreeTextOut | None = Field(
+        description="What the free-text reader found in `text` (null when there is no text)"
+    )
 
 
 class BillingLineOut(BaseModel):
