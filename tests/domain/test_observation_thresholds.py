@@ -11,15 +11,14 @@ import pytest
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.loader import load
 from needlewise.services.screening import screen_document
+from support import copy_knowledge
 
 DATA = Path(__file__).resolve().parents[2] / "src/needlewise/knowledge/data"
 
 
 @pytest.fixture(scope="module")
 def kb_threshold(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
-    folder = tmp_path_factory.mktemp("kb")
-    for path in DATA.glob("*.yaml"):
-        (folder / path.name).write_bytes(path.read_bytes())
+    folder = copy_knowledge(tmp_path_factory.mktemp("kb"))
     target = folder / "contraindications.yaml"
     text = target.read_text()
     anchor = (

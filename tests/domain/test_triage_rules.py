@@ -444,11 +444,16 @@ def test_json_contract(kb: KnowledgeBase, document: dict[str, Any] | None) -> No
         document = response(kb, {"symptom.chest-pain": "N", "symptom.soreness": "UNK"})
     result = triage_document(document, kb)
     data = result.to_json()
-    assert set(data) == {"disposition", "reasons", "advice", "language", "knowledge", "citations"}
+    # the issue-2 fields stay as they were; issue 7 added free_text (None without text)
+    assert set(data) == {
+        "disposition", "reasons", "advice", "language", "knowledge", "citations", "free_text",
+    }  # fmt: skip
+    assert data["free_text"] is None
     assert data["disposition"] in {t.value for t in Tier}
     assert data["knowledge"]["version"] == kb.version
     for reason in data["reasons"]:
-        assert set(reason) == {"rule", "tier", "title", "matched"}
+        assert set(reason) == {"rule", "tier", "title", "matched", "free_text"}
+        assert reason["free_text"] == []
         assert reason["rule"] in kb.by_id
         assert reason["matched"]
     assert set(kb.disposition(result.disposition).sources) <= set(data["citations"])

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.loader import KnowledgeError, load
 from needlewise.knowledge.schema import CODE_SYSTEMS, ICD10CM, RXNORM, SNOMED, CodeRef, Coding, Text
+from support import copy_knowledge
 
 with warnings.catch_warnings():  # the package warns on import about a deprecated API
     warnings.simplefilter("ignore", DeprecationWarning)
@@ -40,6 +41,9 @@ def walk(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
     elif isinstance(value, (list, tuple)):
         for i, inner in enumerate(value):
             yield from walk(inner, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            yield from walk(inner, f"{path}[{key}]")
 
 
 def all_of(kb: KnowledgeBase, kind: type) -> list[tuple[str, Any]]:
@@ -183,9 +187,7 @@ def test_without_the_folder_every_named_set_is_reported_missing(kb_core: Knowled
 
 
 def test_content_hash_changes_with_content(tmp_path: Path, kb: KnowledgeBase) -> None:
-    data = Path(__file__).parents[2] / "src/needlewise/knowledge/data"
-    for path in data.glob("*.yaml"):
-        (tmp_path / path.name).write_bytes(path.read_bytes())
+    copy_knowledge(tmp_path)
     assert load(None, data_dir=tmp_path).sha256 == kb.sha256
     meta = tmp_path / "meta.yaml"
     meta.write_text(meta.read_text() + "\n# edited\n")
@@ -193,9 +195,7 @@ def test_content_hash_changes_with_content(tmp_path: Path, kb: KnowledgeBase) ->
 
 
 def test_unknown_keys_are_rejected_with_file_and_item(tmp_path: Path) -> None:
-    data = Path(__file__).parents[2] / "src/needlewise/knowledge/data"
-    for path in data.glob("*.yaml"):
-        (tmp_path / path.name).write_bytes(path.read_bytes())
+    copy_knowledge(tmp_path)
     target = tmp_path / "contraindications.yaml"
     target.write_text(
         target.read_text().replace(
@@ -210,9 +210,7 @@ def test_unknown_keys_are_rejected_with_file_and_item(tmp_path: Path) -> None:
 
 
 def test_unknown_source_is_rejected(tmp_path: Path) -> None:
-    data = Path(__file__).parents[2] / "src/needlewise/knowledge/data"
-    for path in data.glob("*.yaml"):
-        (tmp_path / path.name).write_bytes(path.read_bytes())
+    copy_knowledge(tmp_path)
     target = tmp_path / "regions.yaml"
     target.write_text(target.read_text().replace("[source.bn121,", "[source.nowhere,", 1))
     with pytest.raises(KnowledgeError, match=r"unknown source source\.nowhere"):

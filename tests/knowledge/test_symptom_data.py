@@ -78,54 +78,8 @@ def test_fever_threshold_is_38_c_or_100_4_f_inclusive(kb: KnowledgeBase) -> None
     assert fever.temperature.inclusive is True
 
 
-# ---------------------------------------------------------------- free-text terms
-
-
-def test_no_term_belongs_to_two_symptoms(kb: KnowledgeBase) -> None:
-    owner: dict[str, str] = {}
-    clashes = []
-    for symptom in kb.symptoms:
-        for term in {t.lower() for t in symptom.terms.en + symptom.terms.es}:
-            if owner.setdefault(term, symptom.id) != symptom.id:
-                clashes.append(f"{term!r}: {owner[term]} and {symptom.id}")
-    assert clashes == []
-
-
-@pytest.mark.parametrize("symptom_id", [symptom_id for symptom_id, _ in SYMPTOM_TIERS])
-@pytest.mark.parametrize("language", ["en", "es"])
-def test_symptom_has_three_to_ten_lower_case_terms(
-    kb: KnowledgeBase, symptom_id: str, language: str
-) -> None:
-    symptom = kb.symptom(symptom_id)
-    assert symptom is not None
-    terms = getattr(symptom.terms, language)
-    assert 3 <= len(terms) <= 10
-    assert all(term == term.lower() for term in terms)
-    assert len(set(terms)) == len(terms)
-
-
-def _contains_words(outer: str, inner: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(inner)}(?!\w)", outer) is not None
-
-
-def test_no_higher_tier_term_hides_inside_a_lower_tier_term(kb: KnowledgeBase) -> None:
-    # A lower-tier term inside a higher-tier one is fine (both match, the higher tier
-    # wins). The reverse would make the lower-tier term always escalate.
-    terms = [
-        (term, language, symptom)
-        for symptom in kb.symptoms
-        for language in ("en", "es")
-        for term in getattr(symptom.terms, language)
-    ]
-    hidden = [
-        f"{inner!r} ({high.id}) inside {outer!r} ({low.id})"
-        for inner, language, high in terms
-        for outer, other_language, low in terms
-        if language == other_language
-        and high.tier.rank > low.tier.rank
-        and _contains_words(outer, inner)
-    ]
-    assert hidden == []
+# Free-text vocabulary (the lay patterns of language/*.yaml) is tested in
+# tests/knowledge/test_lay_vocabulary.py.
 
 
 # ---------------------------------------------------------------- escalations
@@ -280,6 +234,9 @@ def _english_for_grade_six(kb: KnowledgeBase) -> list[tuple[str, str]]:
     texts += [(f"{s.id}.advice", s.advice.en) for s in kb.symptoms if s.advice is not None]
     texts += [(f"{e.id}.explanation", e.explanation.en) for e in kb.data.escalations]
     texts += [(f"{d.id}.advice", d.advice.en) for d in kb.data.dispositions]
+    texts += [
+        (f"{p.id}.explanation", p.explanation.en) for p in kb.data.policies if p.engine == "triage"
+    ]
     return texts
 
 
