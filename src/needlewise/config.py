@@ -96,6 +96,15 @@ class Settings(BaseSettings):
             "localhost as secure). Turn off only for testing on another plain-HTTP host."
         ),
     )
+    nlp_warmup: bool = Field(
+        default=True,
+        description=(
+            "Build the free-text reader (spaCy and medspaCy, about a second) in the "
+            "background when the server starts, so the first check-in with text does not "
+            "wait for it. The command line never does this: it loads the reader only for a "
+            "message with text."
+        ),
+    )
     conformance_dir: Path = Field(
         default=Path("../shared/conformance"),
         description=(

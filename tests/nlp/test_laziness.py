@@ -64,3 +64,29 @@ def test_importing_the_nlp_package_is_free() -> None:
     code = f"import sys, needlewise.nlp; print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+WARMUP = """
+import sys, threading
+from fastapi.testclient import TestClient
+from needlewise.config import Settings
+from needlewise.web.app import create_app
+settings = Settings(database_url=sys.argv[1], nlp_warmup=sys.argv[2] == "on")
+with TestClient(create_app(settings)) as client:
+    for thread in threading.enumerate():
+        if thread.name == "nlp-warmup":
+            thread.join(60)
+    import needlewise.nlp.reader as reader
+    print(sorted(language for _, language in reader._READERS))
+"""
+
+
+@pytest.mark.parametrize(("switch", "built"), [("on", "['en', 'es']"), ("off", "[]")])
+def test_the_server_builds_the_reader_at_start_up_when_asked(
+    tmp_path: Path, switch: str, built: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'warm.db'}"
+    out = subprocess.run(
+        [sys.executable, "-c", WARMUP, url, switch], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip().splitlines()[-1] == built

@@ -25,3 +25,10 @@ def read_message(text: str, language: str, kb: KnowledgeBase) -> FreeTextReading
 
         reader = reader_for(language, kb)
     return reader.read(text)
+
+
+def warm_up(kb: KnowledgeBase) -> None:
+    """Build the reader of every supported language now (the server does it at start-up
+    in a background thread; see the ``nlp_warmup`` setting)."""
+    for language in kb.data.meta.languages:
+        read_message("ok", language, kb)

@@ -16,7 +16,7 @@ an unknown word as.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,6 @@ from needlewise.knowledge.schema.pattern_syntax import (
     GAP_MAX,
     Item,
     Slot,
-    fold,
     parse_class_value,
     parse_form,
 )
@@ -262,10 +261,6 @@ def _exact_first(pattern: TokenPattern) -> list[TokenPattern]:
     return [pattern]
 
 
-def fold_words(words: Iterable[str]) -> set[str]:
-    return {fold(w) for w in words}
-
-
 def language_words(data: LanguageData) -> set[str]:
     """Plain words of a language file that are not patterns (all known words)."""
     words = set(data.function_words) | set(data.filler) | set(data.known_words)
@@ -277,12 +272,3 @@ def language_words(data: LanguageData) -> set[str]:
     words |= set(temperature.degrees) | set(temperature.not_units)
     words |= set(data.time.units) | set(data.time.counts) | set(data.time.skip)
     return words
-
-
-def single_words(rules: Iterable[CompiledRule]) -> set[str]:
-    """Words that are a whole phrase of a rule on their own ("no", "sin")."""
-    return {p for rule in rules for p in rule.phrases if " " not in p}
-
-
-def mapping_of(rules: Iterable[CompiledRule]) -> Mapping[str, CompiledRule]:
-    return {rule.rule_id: rule for rule in rules}

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from dataclasses import dataclass
 from needlewise.domain.facts import (
     PLAUSIBLE_TEMPERATURE,
     HoursWindow,
-    StatedTime,
     TemperatureUnit,
     TextTemperature,
 )
@@ -283,8 +281,3 @@ def time_from_count(
         return None
     unit = t.time_units[norms[j]]
     return HoursWindow(low_count * unit, (high_count + 1) * unit), j + 1
-
-
-def stated_time(window: HoursWindow, quote: str, rule: str) -> StatedTime:
-    high = window.high if not math.isinf(window.high) else math.inf
-    return StatedTime(HoursWindow(window.low, high), quote, rule)

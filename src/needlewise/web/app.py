@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import needlewise
 from needlewise.config import Settings
 from needlewise.errors import InputError, ServiceError
+from needlewise.knowledge.base import KnowledgeBase
 from needlewise.persistence.migrate import ensure_schema
 from needlewise.services.documents import json_path
 from needlewise.services.runtime import Runtime
@@ -178,6 +180,16 @@ def document_permissions(router: APIRouter) -> None:
         }
 
 
+def _warm_nlp(kb: KnowledgeBase) -> None:
+    """Build the free-text reader so the first check-in with text does not wait for it."""
+    from needlewise.nlp import warm_up
+
+    try:
+        warm_up(kb)
+    except Exception:  # a failed warm-up only means the first message builds it
+        log.exception("free-text reader warm-up failed")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for ``settings`` (``Settings()`` from the environment by default)."""
     settings = settings or Settings()
@@ -194,6 +206,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # otherwise paused requests for tens of milliseconds.
         gc.collect()
         gc.freeze()
+        if settings.nlp_warmup:
+            threading.Thread(target=_warm_nlp, args=(kb,), name="nlp-warmup", daemon=True).start()
         yield
         runtime.db.dispose()
 
