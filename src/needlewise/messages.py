@@ -14,7 +14,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "intake.description": {
         "en": "Please answer each question. Your answers help your provider decide if dry needling is safe for you.",
-        "es": "Por favor, responda cada pregunta. Sus respuestas ayudan a su proveedor a decidir si la punción seca es segura para usted.",
+        "es": "Por favor, responda cada pregunta. Sus respuestas ayudan a su terapeuta a decidir si la punción seca es segura para usted.",
     },
     "aftercare.title": {
         "en": "How are you feeling after dry needling?",
@@ -33,7 +33,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     },
     "aftercare.group.call-provider": {
         "en": "Signs to call your provider about",
-        "es": "Señales para llamar a su proveedor",
+        "es": "Señales para llamar a la clínica",
     },
     "aftercare.group.self-care": {
         "en": "Common, expected effects",
@@ -47,10 +47,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "When was your dry needling treatment?",
         "es": "¿Cuándo fue su tratamiento de punción seca?",
     },
-    "aftercare.time.today": {"en": "Today", "es": "Hoy"},
-    "aftercare.time.yesterday": {"en": "Yesterday", "es": "Ayer"},
-    "aftercare.time.2-3-days": {"en": "2 or 3 days ago", "es": "Hace 2 o 3 días"},
-    "aftercare.time.more-than-3-days": {"en": "More than 3 days ago", "es": "Hace más de 3 días"},
+    "aftercare.time.under-24-hours": {
+        "en": "Less than 1 day ago (under 24 hours)",
+        "es": "Hace menos de 1 día (menos de 24 horas)",
+    },
+    "aftercare.time.24-to-72-hours": {
+        "en": "1 to 3 days ago (24 to 72 hours)",
+        "es": "Hace de 1 a 3 días (de 24 a 72 horas)",
+    },
+    "aftercare.time.over-72-hours": {
+        "en": "More than 3 days ago (over 72 hours)",
+        "es": "Hace más de 3 días (más de 72 horas)",
+    },
     "aftercare.treated-regions": {
         "en": "Which parts of your body were treated?",
         "es": "¿Qué partes del cuerpo le trataron?",
@@ -62,7 +70,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "disposition.emergency": {"en": "Emergency: call 911", "es": "Emergencia: llame al 911"},
     "disposition.call-provider": {
         "en": "Call your provider today",
-        "es": "Llame hoy a su proveedor",
+        "es": "Llame hoy a su terapeuta o a la clínica",
     },
     "disposition.self-care": {"en": "Care for yourself at home", "es": "Cuídese en casa"},
     "decision.eligible": {"en": "Eligible", "es": "Apto"},

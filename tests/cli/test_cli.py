@@ -336,6 +336,39 @@ def test_triage_human_output(runner: CliRunner, vs: str) -> None:
     assert "Advice:" in lines
 
 
+@pytest.mark.parametrize(
+    ("conditions", "disposition", "shown"),
+    [
+        ((), "call-provider", "Patient conditions: not known"),
+        (("immunocompromised",), "emergency", "contraindication.immunocompromised (--condition)"),
+        (("contraindication.malignancy", "diabetes"), "emergency", "contraindication.diabetes"),
+    ],
+    ids=["history-unknown", "immunocompromised", "cancer-and-diabetes"],
+)
+def test_triage_condition_option(
+    runner: CliRunner, vs: str, conditions: tuple[str, ...], disposition: str, shown: str
+) -> None:
+    """escalation.fever-weak-immunity through ``--condition`` (content review 1)."""
+    options = [part for c in conditions for part in ("--condition", c)]
+    stdin = '{"temperature": {"value": 38.4, "unit": "Cel"}}'
+    human = invoke(runner, vs, "triage", *options, "-", stdin=stdin)
+    assert human.exit_code == 0, human.output
+    assert disposition.upper() in human.stdout.splitlines()[0]
+    assert shown in human.stdout
+    result = json_out(invoke(runner, vs, "triage", "--json", *options, "-", stdin=stdin))
+    assert result["disposition"] == disposition
+    assert ("escalation.fever-weak-immunity" in [r["rule"] for r in result["reasons"]]) is bool(
+        conditions
+    )
+
+
+def test_triage_unknown_condition_is_a_usage_error(runner: CliRunner, vs: str) -> None:
+    result = invoke(runner, vs, "triage", "--condition", "hart-valve", "-", stdin="{}")
+    assert result.exit_code == 2
+    assert "unknown condition 'hart-valve'" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_triage_spanish(runner: CliRunner, vs: str, kb: KnowledgeBase) -> None:
     document = {"symptoms": ["symptom.chest-pain"], "language": "es"}
     result = json_out(invoke(runner, vs, "triage", "--json", "-", stdin=json.dumps(document)))

@@ -128,6 +128,9 @@ CHECK_ROWS: list[tuple[str, list[tuple[str, str]], set[str], bool]] = [
     ("near-lung-bilateral", [("muscle.thoracic-paraspinals", "bilateral")], {BILATERAL_LUNG, SAFETY_NET}, True),
     ("near-lung-left-only", [("muscle.upper-trapezius", "left"), ("muscle.rhomboids", "left")], {SAFETY_NET}, False),
     ("near-lung-right-plus-plain-left", [("muscle.infraspinatus", "right"), ("muscle.deltoid", "left")], {SAFETY_NET}, False),
+    # issue 8: a muscle whose nearness to the lung is not confirmed counts as near it
+    ("unconfirmed-near-lung-both-sides", [("muscle.quadratus-lumborum", "bilateral")], {BILATERAL_LUNG, SAFETY_NET}, True),
+    ("unconfirmed-near-lung-one-side", [("muscle.sternocleidomastoid", "left")], {SAFETY_NET}, False),
     ("psoas", [("muscle.psoas", "left")], {NON_COMPRESSIBLE}, False),
     ("tibialis-posterior", [("muscle.tibialis-posterior", "right")], {NON_COMPRESSIBLE}, False),
     ("plain", [("muscle.deltoid", "left"), ("muscle.quadriceps", "right")], set(), False),
@@ -154,6 +157,15 @@ def test_checks_name_the_muscles(kb: KnowledgeBase) -> None:
     by_id = {c.id: c.text for c in result.checks}
     assert "Psoas" in by_id[NON_COMPRESSIBLE]
     assert "Rhomboid major and minor" in by_id[SAFETY_NET]
+
+
+def test_unconfirmed_near_lung_muscle_is_named_as_not_confirmed(kb: KnowledgeBase) -> None:
+    result = code_session_document(
+        session(("muscle.sternocleidomastoid", "left"), ("muscle.rhomboids", "left")), kb
+    )
+    text = {c.id: c.text for c in result.checks}[SAFETY_NET]
+    assert "(not confirmed)" in text
+    assert "Rhomboid major and minor (not confirmed)" not in text
 
 
 # ------------------------------------------------------------------ coverage, documentation

@@ -31,11 +31,14 @@ RULES: dict[str, tuple[str, str]] = {
     "contraindication.metal-allergy": ("relative", "yes"),
     "contraindication.bleeding-disorder": ("relative", "yes"),
     "contraindication.pregnancy": ("relative", "yes"),
-    "contraindication.unable-to-consent": ("absolute", "no"),
+    "contraindication.pregnancy-first-trimester": ("absolute", "yes"),
+    "contraindication.unwilling": ("absolute", "no"),
+    "contraindication.not-yet-understood": ("relative", "no"),
     "contraindication.prior-needling-reaction": ("absolute", "yes"),
+    "contraindication.fainting-history": ("precaution", "yes"),
     "contraindication.acute-illness": ("absolute", "yes"),
     "contraindication.lymphedema": ("absolute", "yes"),
-    "contraindication.anticoagulant": ("relative", "yes"),
+    "contraindication.anticoagulant": ("precaution", "yes"),
     "contraindication.vascular-disease": ("relative", "yes"),
     "contraindication.diabetes": ("relative", "yes"),
     "contraindication.epilepsy": ("relative", "yes"),
@@ -43,6 +46,17 @@ RULES: dict[str, tuple[str, str]] = {
     "contraindication.implanted-device": ("relative", "yes"),
     "contraindication.malignancy": ("relative", "yes"),
     "contraindication.child": ("relative", "yes"),
+    "contraindication.lymph-node-removal": ("relative", "yes"),
+    "contraindication.heart-valve": ("relative", "yes"),
+    "contraindication.implants-in-area": ("precaution", "yes"),
+    "contraindication.frailty": ("relative", "yes"),
+    "contraindication.low-body-weight": ("precaution", "yes"),
+    "contraindication.hyperalgesia": ("relative", "yes"),
+    "contraindication.psychological-distress": ("relative", "yes"),
+}
+#: follow-up question -> (question it follows, answers that open it), from ``asked_if``
+FOLLOW_UPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "contraindication.pregnancy-first-trimester": ("contraindication.pregnancy", ("yes", "unsure")),
 }
 RULE_IDS = list(RULES)
 ABSOLUTE = [r for r, (level, _) in RULES.items() if level == "absolute"]
@@ -189,6 +203,12 @@ def code_of(resource: dict) -> str:
 def test_rule_table_matches_knowledge(kb: KnowledgeBase) -> None:
     assert {r.id: (r.level.value, r.fires_on) for r in kb.contraindications} == RULES
     assert all(r.required for r in kb.contraindications)
+    follow_ups = {
+        r.id: (r.asked_if.rule, tuple(r.asked_if.answers))
+        for r in kb.contraindications
+        if r.asked_if
+    }
+    assert follow_ups == FOLLOW_UPS
 
 
 # ---------------------------------------------------------------- 1. answers, one row per rule
@@ -252,7 +272,10 @@ def test_absolute_rule_present_is_not_eligible(kb: KnowledgeBase, rule: str) -> 
     assert result.findings[0].rule == rule  # absolute findings come first
 
 
-@pytest.mark.parametrize("rule", RULE_IDS, ids=RULE_IDS)
+ALWAYS_ASKED = [r for r in RULE_IDS if r not in FOLLOW_UPS]
+
+
+@pytest.mark.parametrize("rule", ALWAYS_ASKED, ids=ALWAYS_ASKED)
 def test_missing_required_answer_needs_review(kb: KnowledgeBase, rule: str) -> None:
     result = screen(kb, intake(kb, clear_answers(skip=(rule,))))
     assert result.decision == "review"
@@ -262,9 +285,53 @@ def test_missing_required_answer_needs_review(kb: KnowledgeBase, rule: str) -> N
 
 
 def test_empty_intake_lists_every_required_rule(kb: KnowledgeBase) -> None:
+    """A follow-up is not listed while the question it follows is itself unanswered."""
     result = screen(kb, intake(kb, {}))
     assert result.decision == "review"
-    assert sorted(result.unanswered) == sorted(RULE_IDS)
+    assert sorted(result.unanswered) == sorted(ALWAYS_ASKED)
+
+
+TRIMESTER = "contraindication.pregnancy-first-trimester"
+
+
+#: contraindication.pregnancy-first-trimester is asked only after "pregnant: yes / not sure"
+@pytest.mark.parametrize(
+    ("pregnant", "asked"),
+    [
+        P("yes", True, id="trimester-asked-after-pregnant-yes"),
+        P("unsure", True, id="trimester-asked-after-pregnant-not-sure"),
+        P("no", False, id="trimester-not-asked-after-pregnant-no"),
+    ],
+)
+def test_trimester_follow_up_is_asked_after_pregnancy(
+    kb: KnowledgeBase, pregnant: str, asked: bool
+) -> None:
+    result = screen(kb, intake(kb, clear_answers(skip=(TRIMESTER,), pregnancy=pregnant)))
+    assert (TRIMESTER in result.unanswered) is asked
+    assert result.decision == ("eligible" if pregnant == "no" else "review")
+
+
+def test_trimester_not_listed_while_pregnancy_unanswered(kb: KnowledgeBase) -> None:
+    result = screen(kb, intake(kb, clear_answers(skip=(TRIMESTER, PREGNANCY))))
+    assert list(result.unanswered) == [PREGNANCY]
+
+
+@pytest.mark.parametrize(
+    ("trimester", "decision", "fired_rules"),
+    [
+        P("yes", "not-eligible", {PREGNANCY, TRIMESTER}, id="pregnant-first-trimester-stops"),
+        P("no", "review", {PREGNANCY}, id="pregnant-later-trimester-reviews"),
+        P("unsure", "review", {PREGNANCY, TRIMESTER}, id="pregnant-trimester-not-sure-reviews"),
+    ],
+)
+def test_trimester_answer_decides_between_stop_and_review(
+    kb: KnowledgeBase, trimester: str, decision: str, fired_rules: set[str]
+) -> None:
+    answers = clear_answers(pregnancy="yes")
+    answers[TRIMESTER] = coded(trimester)
+    result = screen(kb, intake(kb, answers))
+    assert fired(result) == fired_rules
+    assert result.decision == decision
 
 
 # ---------------------------------------------------------------- 3. coded data

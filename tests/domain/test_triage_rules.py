@@ -9,19 +9,23 @@ and 3.1. Missing or unclear input escalates, never lowers (architecture.md, prin
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from needlewise.domain.facts import HoursWindow, PatientCondition
 from needlewise.errors import InputError
+from needlewise.interop.fhir.canonical import TIME_WINDOWS
 from needlewise.interop.fhir.questionnaire import aftercare_questionnaire
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.schema import Tier
 from needlewise.services.triage import triage_document
 
 E, C, S = Tier.emergency, Tier.call_provider, Tier.self_care
+P = pytest.param
 H10: dict[str, Any] = {"hours_since_treatment": 10}  # inside 72 h: time escalations stay off
 
 # ------------------------------------------------------------------ 1. each symptom's tier
@@ -59,9 +63,16 @@ OTHER_SYMPTOMS: list[tuple[str, dict[str, Any]]] = [
     ("symptom.bleeding-wont-stop", {}),
     ("symptom.bruise-large", {}),
     ("symptom.soreness-prolonged", {}),
-    ("symptom.cough", {**H10, "treated_regions": ["region.lower-back"]}),
+    ("symptom.cough", {**H10, "treated_regions": ["region.arm"]}),
     ("symptom.headache", H10),
     ("symptom.nausea", {}),
+    # added in issue 8 (clinical-knowledge.md 3.1, content review 1 and 2)
+    ("symptom.site-pain-severe", {}),
+    ("symptom.very-unwell", {}),
+    ("symptom.chills", {"conditions": []}),
+    ("symptom.back-pain-deep", {}),
+    ("symptom.pain-on-breathing", {**H10, "treated_regions": ["region.arm"]}),
+    ("symptom.flare-up", H10),
 ]
 
 ALL_SYMPTOMS = [s for s, _, _ in SOURCE_PAGE_TIERS] + [s for s, _ in OTHER_SYMPTOMS]
@@ -154,6 +165,21 @@ def test_emergency_beats_everything(kb: KnowledgeBase, emergency_id: str) -> Non
 
 COUGH, SORE = "escalation.cough-after-chest-needling", "escalation.soreness-beyond-72h"
 FEVER_RED, HEAD = "escalation.fever-spreading-redness", "escalation.headache-tiredness-beyond-72h"
+FLARE, BREATH = (
+    "escalation.flare-up-beyond-72h",
+    "escalation.pain-on-breathing-after-chest-needling",
+)
+FEVER_PAIN, FEVER_UNWELL = "escalation.fever-severe-pain", "escalation.fever-very-unwell"
+JOINT, SPINE = (
+    "escalation.joint-replacement-site-pain",
+    "escalation.fever-back-pain-after-spinal-needling",
+)
+IMMUNE = "escalation.fever-weak-immunity"
+UNKNOWN_HISTORY = "policy.conditions-unknown"
+T38_5 = {"value": 38.5, "unit": "Cel"}
+T39_4 = {"value": 39.4, "unit": "Cel"}
+NONE: list[str] = []  # health history known: none of the listed conditions
+JR, IC, CA = ["joint-replacement"], ["immunocompromised"], ["contraindication.malignancy"]
 
 
 def doc(*symptoms: str, **extra: Any) -> dict[str, Any]:
@@ -167,7 +193,10 @@ ESCALATION_ROWS: list[tuple[str, str, dict[str, Any], Tier, bool]] = [
     (COUGH, "shoulder", doc("cough", treated_regions=["shoulder"], hours_since_treatment=1), E, True),
     (COUGH, "chest", doc("cough", treated_regions=["chest"], hours_since_treatment=1), E, True),
     (COUGH, "at-72h", doc("cough", treated_regions=UB, hours_since_treatment=72), E, True),
-    (COUGH, "lower-back", doc("cough", treated_regions=["lower-back"], hours_since_treatment=20), C, False),
+    # changed in issue 8: the lower back's nearness to the lung is a visible gap (lowest ribs,
+    # clinical-knowledge.md 2.5 is silent), so it counts as near the lung
+    (COUGH, "lower-back-unconfirmed", doc("cough", treated_regions=["lower-back"], hours_since_treatment=20), E, True),
+    (COUGH, "arm", doc("cough", treated_regions=["arm"], hours_since_treatment=20), C, False),
     (COUGH, "no-regions-treated", doc("cough", treated_regions=[], hours_since_treatment=20), C, False),
     (COUGH, "upper-back-100h", doc("cough", treated_regions=UB, hours_since_treatment=100), C, False),
     (COUGH, "regions-unknown", doc("cough", hours_since_treatment=20), E, True),
@@ -185,6 +214,49 @@ ESCALATION_ROWS: list[tuple[str, str, dict[str, Any], Tier, bool]] = [
     (FEVER_RED, "reported-fever", doc("fever", "site-red-streaks"), E, True),
     (FEVER_RED, "37.5C-streaks", doc("site-red-streaks", temperature={"value": 37.5, "unit": "Cel"}), C, False),
     (FEVER_RED, "fever-alone", doc("fever"), C, False),
+    (FEVER_RED, "chills-streaks", doc("chills", "site-red-streaks"), E, True),
+    (FEVER_RED, "fever-redness-no-streaks", doc("fever", "site-redness", conditions=NONE), C, False),
+    (FLARE, "80h", doc("flare-up", hours_since_treatment=80), C, True),
+    (FLARE, "72h", doc("flare-up", hours_since_treatment=72), S, False),
+    (FLARE, "10h", doc("flare-up", hours_since_treatment=10), S, False),
+    (FLARE, "hours-unknown", doc("flare-up"), C, True),
+    (BREATH, "upper-back-20h", doc("pain-on-breathing", treated_regions=UB, hours_since_treatment=20), E, True),
+    (BREATH, "neck-47h", doc("pain-on-breathing", treated_regions=["neck"], hours_since_treatment=47), E, True),
+    (BREATH, "shoulder-1h", doc("pain-on-breathing", treated_regions=["shoulder"], hours_since_treatment=1), E, True),
+    (BREATH, "chest-at-72h", doc("pain-on-breathing", treated_regions=["chest"], hours_since_treatment=72), E, True),
+    (BREATH, "lower-back-unconfirmed-20h", doc("pain-on-breathing", treated_regions=["lower-back"], hours_since_treatment=20), E, True),
+    (BREATH, "upper-back-73h", doc("pain-on-breathing", treated_regions=UB, hours_since_treatment=73), C, False),
+    (BREATH, "arm-20h", doc("pain-on-breathing", treated_regions=["arm"], hours_since_treatment=20), C, False),
+    (BREATH, "no-regions-treated", doc("pain-on-breathing", treated_regions=[], hours_since_treatment=20), C, False),
+    (BREATH, "regions-unknown", doc("pain-on-breathing", hours_since_treatment=20), E, True),
+    (BREATH, "hours-unknown", doc("pain-on-breathing", treated_regions=UB), E, True),
+    (FEVER_PAIN, "fever-severe-pain", doc("fever", "site-pain-severe"), E, True),
+    (FEVER_PAIN, "38.5C-pain-worse", doc("site-pain-worse", temperature=T38_5), E, True),
+    (FEVER_PAIN, "39.4C-pus-redness-pain-worse", doc("site-pus", "site-redness", "site-pain-worse", temperature=T39_4), E, True),
+    (FEVER_PAIN, "chills-severe-pain", doc("chills", "site-pain-severe", conditions=NONE), E, True),
+    (FEVER_PAIN, "severe-pain-no-fever", doc("site-pain-severe", temperature={"value": 37.2, "unit": "Cel"}), C, False),
+    (FEVER_UNWELL, "fever-very-unwell", doc("fever", "very-unwell", conditions=NONE), E, True),
+    (FEVER_UNWELL, "101F-very-unwell", doc("very-unwell", temperature={"value": 101, "unit": "[degF]"}), E, True),
+    (FEVER_UNWELL, "very-unwell-alone", doc("very-unwell"), C, False),
+    (JOINT, "knee-swelling", doc("site-swelling", treated_regions=["thigh-knee"], conditions=JR), E, True),
+    (JOINT, "hip-severe-pain", doc("site-pain-severe", treated_regions=["hip-buttock"], conditions=JR), E, True),
+    (JOINT, "shoulder-pain-worse", doc("site-pain-worse", treated_regions=["shoulder"], conditions=JR), E, True),
+    (JOINT, "regions-unknown", doc("site-swelling", conditions=JR), E, True),
+    (JOINT, "neck-not-near-a-joint", doc("site-swelling", treated_regions=["neck"], conditions=JR), C, False),
+    (JOINT, "no-joint-replacement", doc("site-swelling", treated_regions=["thigh-knee"], conditions=NONE), C, False),
+    (JOINT, "history-unknown", doc("site-swelling", treated_regions=["thigh-knee"]), C, False),
+    (SPINE, "fever-deep-back-pain-lower-back", doc("fever", "back-pain-deep", treated_regions=["lower-back"], conditions=NONE), E, True),
+    (SPINE, "chills-deep-back-pain-neck", doc("chills", "back-pain-deep", treated_regions=["neck"], conditions=NONE), E, True),
+    (SPINE, "fever-deep-back-pain-regions-unknown", doc("fever", "back-pain-deep", conditions=NONE), E, True),
+    (SPINE, "fever-deep-back-pain-arm", doc("fever", "back-pain-deep", treated_regions=["arm"], conditions=NONE), C, False),
+    (SPINE, "deep-back-pain-no-fever", doc("back-pain-deep", treated_regions=["lower-back"]), C, False),
+    (IMMUNE, "fever-immunocompromised", doc("fever", conditions=IC), E, True),
+    (IMMUNE, "38.5C-cancer", doc(temperature=T38_5, conditions=CA), E, True),
+    (IMMUNE, "chills-immunocompromised", doc("chills", conditions=IC), E, True),
+    (IMMUNE, "fever-no-weak-immunity", doc("fever", conditions=NONE), C, False),
+    (IMMUNE, "fever-other-condition", doc("fever", conditions=["diabetes"]), C, False),
+    (IMMUNE, "fever-history-unknown", doc("fever"), C, False),
+    (IMMUNE, "immunocompromised-no-fever", doc("bruising", conditions=IC), S, False),
 ]  # fmt: skip
 
 
@@ -288,10 +360,18 @@ def test_unanswered_red_flags_call_provider(kb: KnowledgeBase, left_blank: str) 
     assert all(b in reason.matched for b in blank)
 
 
+UPPER_BACK = [{"valueCoding": {"code": "region.upper-back"}}]
 TIME_ROWS = [
-    ("symptom.soreness", "today", [], S),
-    ("symptom.soreness", "2-3-days", [], C),
-    ("symptom.cough", "yesterday", [{"valueCoding": {"code": "region.upper-back"}}], E),
+    ("symptom.soreness", "under-24-hours", [], S),
+    ("symptom.soreness", "24-to-72-hours", [], S),
+    ("symptom.soreness", "over-72-hours", [], C),
+    ("symptom.flare-up", "24-to-72-hours", [], S),
+    ("symptom.flare-up", "over-72-hours", [], C),
+    ("symptom.cough", "under-24-hours", UPPER_BACK, E),
+    ("symptom.cough", "24-to-72-hours", UPPER_BACK, E),
+    ("symptom.cough", "over-72-hours", UPPER_BACK, C),
+    ("symptom.pain-on-breathing", "24-to-72-hours", UPPER_BACK, E),
+    ("symptom.pain-on-breathing", "over-72-hours", UPPER_BACK, C),
 ]
 
 
@@ -315,8 +395,124 @@ def test_questionnaire_temperature(kb: KnowledgeBase) -> None:
     answers = {**all_emergency_no(kb), "temperature": {"valueQuantity": quantity}}
     result = triage_document(response(kb, answers), kb)
     assert result.disposition is C
-    assert rules(result) == ["symptom.fever"]
+    # a standalone check-in does not know the health history: fever asks about it
+    assert rules(result) == ["symptom.fever", UNKNOWN_HISTORY]
     assert "38.2" in result.reasons[0].matched
+    known = triage_document(response(kb, answers), kb, conditions=())
+    assert rules(known) == ["symptom.fever"]
+
+
+# ------------------------------------------------------------------ 5b. time choices vs windows
+
+
+def _windows(kb: KnowledgeBase) -> list[tuple[str, float, bool]]:
+    """(escalation id, limit, at_most) for every time window in the knowledge base."""
+    found = []
+    for e in kb.data.escalations:
+        if e.when.hours_at_most is not None:
+            found.append((e.id, e.when.hours_at_most, True))
+        if e.when.hours_more_than is not None:
+            found.append((e.id, e.when.hours_more_than, False))
+    return found
+
+
+def test_every_time_choice_is_on_one_side_of_every_window(kb: KnowledgeBase) -> None:
+    """No "when were you treated" choice straddles a window (content review 3)."""
+    assert _windows(kb), "the knowledge base has time windows"
+    for code, (low, high, low_open) in TIME_WINDOWS.items():
+        window = HoursWindow(low, high, low_open)
+        for escalation_id, limit, at_most in _windows(kb):
+            if at_most:  # every hour of the choice inside "at most", or none
+                all_in = high <= limit
+                none_in = not window.could_be_at_most(limit)
+            else:
+                all_in = low > limit or (low == limit and low_open)
+                none_in = not window.could_be_more_than(limit)
+            assert all_in or none_in, f"{code} straddles {escalation_id} ({limit:g} h)"
+
+
+@pytest.mark.parametrize(
+    ("window", "at_most_72", "more_than_72"),
+    [
+        P(HoursWindow.exactly(72), True, False, id="exactly-72h-is-inside-at-most-72"),
+        P(HoursWindow(72, math.inf, low_open=True), False, True, id="more-than-72h-excludes-72"),
+        P(HoursWindow(72, math.inf), True, True, id="at-least-72h-includes-72"),
+        P(HoursWindow(24, 72), True, False, id="24-to-72h"),
+        P(HoursWindow.exactly(72.5), False, True, id="72.5h"),
+    ],
+)
+def test_window_lower_bound_is_read_as_written(
+    window: HoursWindow, at_most_72: bool, more_than_72: bool
+) -> None:
+    assert window.could_be_at_most(72) is at_most_72
+    assert window.could_be_more_than(72) is more_than_72
+
+
+# ------------------------------------------------------------------ 5c. the patient's conditions
+
+
+@pytest.mark.parametrize(
+    ("escalation", "document", "advice"),
+    [
+        P(JOINT, doc("site-swelling", treated_regions=["thigh-knee"]), "artificial joint", id="joint-replacement"),
+        P(IMMUNE, doc("fever"), "immune system is weak", id="weak-immunity"),
+    ],
+)  # fmt: skip
+def test_unknown_history_says_what_to_do_if_it_applies(
+    kb: KnowledgeBase, escalation: str, document: dict[str, Any], advice: str
+) -> None:
+    """policy.conditions-unknown: call today, and call 911 if the condition applies."""
+    result = triage_document(document, kb)
+    assert result.disposition is C
+    (reason,) = [r for r in result.reasons if r.rule == UNKNOWN_HISTORY]
+    assert escalation in reason.matched
+    assert kb.policy(UNKNOWN_HISTORY).explanation.en in result.advice
+    assert advice in result.advice
+    spanish = triage_document({**document, "language": "es"}, kb)
+    assert kb.policy(UNKNOWN_HISTORY).explanation.es in spanish.advice
+
+
+def test_unknown_history_adds_nothing_to_an_emergency(kb: KnowledgeBase) -> None:
+    result = triage_document(doc("fever", "chest-pain"), kb)
+    assert result.disposition is E
+    assert kb.policy(UNKNOWN_HISTORY).explanation.en not in result.advice
+
+
+@pytest.mark.parametrize("certainty", ["present", "possible"])
+def test_condition_from_screening_counts_even_when_not_sure(
+    kb: KnowledgeBase, certainty: str
+) -> None:
+    """A "not sure" answer at intake counts as having the condition (escalate, never lower)."""
+    condition = PatientCondition("contraindication.immunocompromised", "screening 7", certainty)  # type: ignore[arg-type]
+    result = triage_document(doc("fever"), kb, conditions=(condition,))
+    assert result.disposition is E
+    (reason,) = [r for r in result.reasons if r.rule == IMMUNE]
+    assert "screening 7" in reason.matched
+    assert ("not sure" in reason.matched) is (certainty == "possible")
+    assert result.to_json()["conditions"] == [
+        {
+            "condition": "contraindication.immunocompromised",
+            "where": "screening 7",
+            "certainty": certainty,
+        }
+    ]
+
+
+def test_given_and_screening_conditions_add_up(kb: KnowledgeBase) -> None:
+    screening = (PatientCondition("contraindication.diabetes", "screening 3"),)
+    result = triage_document(doc("fever", conditions=IC), kb, conditions=screening)
+    assert result.disposition is E
+    assert {c.condition for c in result.conditions or ()} == {
+        "contraindication.diabetes",
+        "contraindication.immunocompromised",
+    }
+
+
+def test_unknown_condition_is_refused_with_its_place(kb: KnowledgeBase) -> None:
+    with pytest.raises(InputError) as caught:
+        triage_document(doc("fever", conditions=["diabetes", "heart-of-glass"]), kb)
+    assert caught.value.where == "$.conditions[1]"
+    assert "heart-of-glass" in caught.value.problem
 
 
 # ------------------------------------------------------------------ 6. monotonicity
@@ -445,10 +641,13 @@ def test_json_contract(kb: KnowledgeBase, document: dict[str, Any] | None) -> No
     result = triage_document(document, kb)
     data = result.to_json()
     # the issue-2 fields stay as they were; issue 7 added free_text (None without text)
+    # issue 8 added conditions (None when the health history was not given)
     assert set(data) == {
         "disposition", "reasons", "advice", "language", "knowledge", "citations", "free_text",
+        "conditions",
     }  # fmt: skip
     assert data["free_text"] is None
+    assert data["conditions"] is None
     assert data["disposition"] in {t.value for t in Tier}
     assert data["knowledge"]["version"] == kb.version
     for reason in data["reasons"]:

@@ -29,7 +29,11 @@ TRANSLATION = "http://hl7.org/fhir/StructureDefinition/translation"
 UNIT_OPTION = "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption"
 LANGUAGES = ("en", "es")
 OTHER = {"en": "es", "es": "en"}
-CONSENT = "contraindication.unable-to-consent"
+UNWILLING = "contraindication.unwilling"
+UNDERSTOOD = "contraindication.not-yet-understood"
+#: the questions whose safe answer is "yes" (they fire on "no")
+WILLING = {UNWILLING: "Y", UNDERSTOOD: "Y"}
+TRIMESTER = "contraindication.pregnancy-first-trimester"
 
 
 def walk(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -180,6 +184,15 @@ def test_intake_one_item_per_contraindication(
             for o in item["answerOption"]
         ]
         assert options == yes_no_unsure
+    trimester = next(i for i in items if i["linkId"] == TRIMESTER)
+    assert trimester["enableBehavior"] == "any"
+    assert [
+        (w["question"], w["operator"], w["answerCoding"]["code"]) for w in trimester["enableWhen"]
+    ] == [
+        ("contraindication.pregnancy", "=", "Y"),
+        ("contraindication.pregnancy", "=", "UNK"),
+    ]
+    assert all("enableWhen" not in i for i in items if i["linkId"] != TRIMESTER)
 
 
 def test_intake_spanish_differs_from_english(kb: KnowledgeBase) -> None:
@@ -265,10 +278,9 @@ def test_aftercare_context_items(
 
     assert time_item["type"] == "choice"
     assert [o["valueCoding"]["code"] for o in time_item["answerOption"]] == [
-        "today",
-        "yesterday",
-        "2-3-days",
-        "more-than-3-days",
+        "under-24-hours",
+        "24-to-72-hours",
+        "over-72-hours",
     ]
 
     assert regions["type"] == "choice"
@@ -287,7 +299,7 @@ def test_aftercare_context_items(
 
 
 def test_intake_round_trip_eligible(kb: KnowledgeBase, intake: dict[str, Any]) -> None:
-    response = intake_response(intake, {CONSENT: "Y"}, default="N")
+    response = intake_response(intake, WILLING, default="N")
     QuestionnaireResponse.model_validate(response)
     result = screen_document(response, kb, electrical_stimulation=True).to_json()
     assert result["decision"] == "eligible", result
@@ -298,18 +310,28 @@ def test_intake_round_trip_eligible(kb: KnowledgeBase, intake: dict[str, Any]) -
 def test_intake_round_trip_consent_no_is_not_eligible(
     kb: KnowledgeBase, intake: dict[str, Any]
 ) -> None:
-    response = intake_response(intake, {}, default="N")  # "no" to consent too
+    response = intake_response(intake, {}, default="N")  # "no" to wanting it too
     QuestionnaireResponse.model_validate(response)
     result = screen_document(response, kb, electrical_stimulation=True).to_json()
     assert result["decision"] == "not-eligible"
-    assert [f["rule"] for f in result["findings"]] == [CONSENT]
+    assert [f["rule"] for f in result["findings"]] == [UNWILLING, UNDERSTOOD]
+
+
+def test_intake_round_trip_not_understood_yet_is_review_not_refusal(
+    kb: KnowledgeBase, intake: dict[str, Any]
+) -> None:
+    """contraindication.not-yet-understood: "not explained yet" asks the clinician to explain."""
+    response = intake_response(intake, {UNWILLING: "Y", UNDERSTOOD: "N"}, default="N")
+    result = screen_document(response, kb, electrical_stimulation=True).to_json()
+    assert result["decision"] == "review"
+    assert [(f["rule"], f["level"]) for f in result["findings"]] == [(UNDERSTOOD, "relative")]
 
 
 def test_intake_round_trip_each_yes(kb: KnowledgeBase, intake: dict[str, Any]) -> None:
     """Each rule, answered the way that fires it (everything else "no"), fires alone."""
     for rule in kb.contraindications:
-        answer = "N" if rule.id == CONSENT else "Y"
-        response = intake_response(intake, {CONSENT: "Y", rule.id: answer}, default="N")
+        answer = "N" if rule.fires_on == "no" else "Y"
+        response = intake_response(intake, WILLING | {rule.id: answer}, default="N")
         result = screen_document(response, kb, electrical_stimulation=True).to_json()
         assert [f["rule"] for f in result["findings"]] == [rule.id]
         assert result["findings"][0]["certainty"] == "present"
@@ -318,7 +340,9 @@ def test_intake_round_trip_each_yes(kb: KnowledgeBase, intake: dict[str, Any]) -
 
 
 def test_intake_round_trip_not_sure_needs_review(kb: KnowledgeBase, intake: dict[str, Any]) -> None:
-    response = intake_response(intake, {CONSENT: "Y", "contraindication.pregnancy": "UNK"}, "N")
+    response = intake_response(
+        intake, WILLING | {"contraindication.pregnancy": "UNK", TRIMESTER: "N"}, "N"
+    )
     QuestionnaireResponse.model_validate(response)
     result = screen_document(response, kb, electrical_stimulation=True).to_json()
     assert result["decision"] == "review"
@@ -331,7 +355,7 @@ def test_intake_round_trip_unanswered_needs_review(
     kb: KnowledgeBase, intake: dict[str, Any]
 ) -> None:
     skipped = kb.contraindications[1].id
-    answers = {CONSENT: "Y"}
+    answers = WILLING
     response = intake_response(intake, answers, default="N")
     response["item"] = [i for i in response["item"] if i["linkId"] != skipped]
     result = screen_document(response, kb, electrical_stimulation=True).to_json()
@@ -379,7 +403,7 @@ def test_aftercare_round_trip_context_answers(kb: KnowledgeBase, aftercare: dict
     today = next(
         o
         for o in by_id["time-since-treatment"]["answerOption"]
-        if o["valueCoding"]["code"] == "today"
+        if o["valueCoding"]["code"] == "under-24-hours"
     )
     region = by_id["treated-regions"]["answerOption"][0]
     response = aftercare_response(
@@ -403,17 +427,24 @@ def test_aftercare_round_trip_context_answers(kb: KnowledgeBase, aftercare: dict
     ("yes", "decision"),
     [
         (frozenset(), "eligible"),
-        (frozenset({CONSENT}), "not-eligible"),
+        (frozenset({UNWILLING}), "not-eligible"),
+        (frozenset({UNDERSTOOD}), "review"),
+        (frozenset({"contraindication.pregnancy", TRIMESTER}), "not-eligible"),
         (frozenset({"contraindication.diabetes", "contraindication.epilepsy"}), "review"),
     ],
-    ids=["none", "unable to consent", "two relative"],
+    ids=["none", "unwilling", "not understood yet", "first trimester", "two relative"],
 )
 def test_answered_intake_fires_exactly_the_rules_asked(
     kb: KnowledgeBase, yes: frozenset, decision: str
 ) -> None:
     """answered_intake (demo, benchmarks) answers every question; only ``yes`` rules fire."""
     document = answered_intake(kb, yes)
-    assert [item["linkId"] for item in document["item"]] == [r.id for r in kb.contraindications]
+    asked = [
+        r.id
+        for r in kb.contraindications
+        if r.asked_if is None or r.asked_if.rule in yes  # a follow-up opens on "yes" only
+    ]
+    assert [item["linkId"] for item in document["item"]] == asked
     result = screen_document(document, kb, electrical_stimulation=False)
     assert {f.rule for f in result.findings} == set(yes)
     assert result.unanswered == ()

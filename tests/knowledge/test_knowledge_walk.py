@@ -59,11 +59,14 @@ PROMISED_CONTRAINDICATIONS = {
     "contraindication.bleeding-disorder": "relative",
     "contraindication.pregnancy": "relative",
     # guideline items of clinical-knowledge.md section 1.2
-    "contraindication.unable-to-consent": "absolute",
+    # issue 8 split "do you understand it and want it?": a clear "no, I do not want it" is
+    # absolute; "not explained yet" asks the clinician to explain again
+    "contraindication.unwilling": "absolute",
+    "contraindication.not-yet-understood": "relative",
     "contraindication.prior-needling-reaction": "absolute",
     "contraindication.acute-illness": "absolute",
     "contraindication.lymphedema": "absolute",
-    "contraindication.anticoagulant": "relative",
+    "contraindication.anticoagulant": "precaution",  # issue 8: the notes' tier
     "contraindication.vascular-disease": "relative",
     "contraindication.diabetes": "relative",
     "contraindication.epilepsy": "relative",
@@ -71,6 +74,16 @@ PROMISED_CONTRAINDICATIONS = {
     "contraindication.implanted-device": "relative",
     "contraindication.malignancy": "relative",
     "contraindication.child": "relative",
+    # issue 8: the rest of section 1.2 and the pregnancy design of section 1.5
+    "contraindication.pregnancy-first-trimester": "absolute",
+    "contraindication.fainting-history": "precaution",
+    "contraindication.lymph-node-removal": "relative",
+    "contraindication.heart-valve": "relative",
+    "contraindication.implants-in-area": "precaution",
+    "contraindication.frailty": "relative",
+    "contraindication.low-body-weight": "precaution",
+    "contraindication.hyperalgesia": "relative",
+    "contraindication.psychological-distress": "relative",
 }
 
 
@@ -86,9 +99,8 @@ def test_promised_contraindication_exists_with_its_level(kb: KnowledgeBase, rule
 def test_ids_are_dotted_and_unique(kb: KnowledgeBase) -> None:
     ids = list(kb.by_id)
     assert len(ids) == len(set(ids))
-    assert all(re.fullmatch(r"[a-z]+\.[a-z0-9][a-z0-9.-]*", i) for i in ids), [
-        i for i in ids if not re.fullmatch(r"[a-z]+\.[a-z0-9][a-z0-9.-]*", i)
-    ]
+    dotted = re.compile(r"[a-z]+(-[a-z]+)*\.[a-z0-9][a-z0-9.-]*")  # kind.name (emergency-plan.x)
+    assert [i for i in ids if not dotted.fullmatch(i)] == []
 
 
 def test_every_source_reference_resolves_to_a_citation(kb: KnowledgeBase) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from conftest import Service
 from needlewise.errors import NotFound
+from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.security.roles import Role
 from needlewise.services.check_ins import record_check_in
 from needlewise.services.links import open_link
@@ -317,3 +318,95 @@ def test_bad_check_ins_change_nothing(
     assert response.json()["error"]["location"] == location
     listing = service.client.get("/api/check-ins", headers=service.headers(Role.admin)).json()
     assert listing["total"] == 0
+
+
+# ---------------------------------------------------------------- the patient's conditions
+
+
+def screened(service: Service, yes: frozenset[str]) -> int:
+    """A patient screened through the API with ``yes`` answered the way that fires them."""
+    patient = make_patient(service)
+    response = service.client.post(
+        f"/api/patients/{patient}/screenings?electrical_stimulation=false",
+        json=answered_intake(service.runtime.kb, yes),
+        headers=service.headers(Role.clinician),
+    )
+    assert response.status_code == 201, response.text
+    return patient
+
+
+FEVER = {"temperature": {"value": 38.6, "unit": "Cel"}, "hours_since_treatment": 30.0}
+KNEE_SWELLING = {
+    "symptoms": ["symptom.site-swelling"],
+    "treated_regions": ["region.thigh-knee"],
+    "hours_since_treatment": 50.0,
+}
+
+
+@pytest.mark.parametrize(
+    ("yes", "body", "disposition", "fired"),
+    [
+        (
+            {"contraindication.immunocompromised"},
+            FEVER,
+            "emergency",
+            "escalation.fever-weak-immunity",
+        ),
+        ({"contraindication.malignancy"}, FEVER, "emergency", "escalation.fever-weak-immunity"),
+        (set(), FEVER, "call-provider", None),
+        (
+            {"contraindication.joint-replacement"},
+            KNEE_SWELLING,
+            "emergency",
+            "escalation.joint-replacement-site-pain",
+        ),
+        ({"contraindication.diabetes"}, KNEE_SWELLING, "call-provider", None),
+    ],
+    ids=["fever-immunocompromised", "fever-cancer", "fever-clear", "knee-joint", "knee-other"],
+)
+def test_check_in_weighs_the_latest_screening(
+    service: Service, yes: set[str], body: dict[str, Any], disposition: str, fired: str | None
+) -> None:
+    """A check-in knows the patient's conditions from their latest screening."""
+    patient = screened(service, frozenset(yes))
+    response = service.client.post(
+        f"/api/patients/{patient}/check-ins", json=body, headers=service.headers(Role.clinician)
+    )
+    assert response.status_code == 201, response.text
+    result = response.json()["result"]
+    assert result["disposition"] == disposition
+    rules = [r["rule"] for r in result["reasons"]]
+    assert "policy.conditions-unknown" not in rules  # the history is known
+    if fired:
+        assert fired in rules
+    assert {c["condition"] for c in result["conditions"]} == yes
+    assert all(c["where"].startswith("screening ") for c in result["conditions"])
+
+
+def test_check_in_without_a_screening_says_the_history_is_unknown(service: Service) -> None:
+    patient = make_patient(service)
+    response = service.client.post(
+        f"/api/patients/{patient}/check-ins", json=FEVER, headers=service.headers(Role.clinician)
+    )
+    result = response.json()["result"]
+    assert result["disposition"] == "call-provider"
+    assert "policy.conditions-unknown" in [r["rule"] for r in result["reasons"]]
+    assert result["conditions"] is None
+    assert "immune system is weak" in result["advice"]
+
+
+def test_only_the_latest_screening_counts(service: Service) -> None:
+    """A later screening without the condition replaces an earlier one with it."""
+    patient = screened(service, frozenset({"contraindication.immunocompromised"}))
+    later = service.client.post(
+        f"/api/patients/{patient}/screenings?electrical_stimulation=false",
+        json=answered_intake(service.runtime.kb),
+        headers=service.headers(Role.clinician),
+    )
+    assert later.status_code == 201, later.text
+    response = service.client.post(
+        f"/api/patients/{patient}/check-ins", json=FEVER, headers=service.headers(Role.clinician)
+    )
+    result = response.json()["result"]
+    assert result["disposition"] == "call-provider"
+    assert result["conditions"] == []

@@ -20,7 +20,7 @@ from conftest import Service
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.persistence.models import AuditEntry, Consent
 from needlewise.security.roles import Role
-from needlewise.services.consent_text import render
+from needlewise.services.consent_text import chosen_figure, render
 from needlewise.services.consents import current_consent
 
 
@@ -118,15 +118,67 @@ def test_every_risk_is_listed_with_a_frequency_in_both_languages(kb: KnowledgeBa
 
 
 def test_frequencies_in_plain_words(kb: KnowledgeBase) -> None:
+    """Each figure says what it counts and in whom (content review 4)."""
     words = {r.id: r.frequency for r in render(kb, "en").risks}
-    assert words["risk.bruising"] == "about 1 in 13 treatments (7.55%, Brady 2014)"
-    assert words["risk.any-minor-event"] == "about 1 in 5 treatments (19.18%, Brady 2014)"
-    assert words["risk.major-event"] == "about 1 in 1,000 sessions (0.098%, Boyce 2020)"
-    # a non-zero figure wins over Brady's zero: a risk that has happened never reads "never"
-    assert words["risk.pneumothorax"] == "about 1 in 110,000 patients (0.00087%, Witt 2009)"
+    assert words["risk.bruising"] == "about 1 in 13 dry-needling treatments (7.55%, Brady 2014)"
+    assert words["risk.any-minor-event"] == (
+        "about 1 in 5 dry-needling treatments (19.18%, Brady 2014)"
+    )
+    assert (
+        words["risk.major-event"] == "about 1 in 1,000 dry-needling sessions (0.098%, Boyce 2020)"
+    )
+    # soreness after treatment is usual: the study that followed it for 72 h, not "1 in 46"
+    assert words["risk.pain-after"].startswith("in 60 of 60 people who had dry needling")
+    # a combined bleeding-and-hematoma figure says so, and over how many treatments
+    assert words["risk.hematoma"].startswith("counting bleeding and hematomas together")
+    # a non-zero figure wins over Brady's zero: a risk that has happened never reads "never";
+    # it comes from whole-body acupuncture, and the chest may carry more risk
+    assert words["risk.pneumothorax"].startswith(
+        "about 1 in 110,000 people who had acupuncture (0.00087%, Witt 2009)."
+    )
+    assert "near the chest may carry more risk" in words["risk.pneumothorax"]
     assert words["risk.nerve-or-vessel-injury"].startswith("no study we found")
     spanish = {r.id: r.frequency for r in render(kb, "es").risks}
-    assert spanish["risk.bruising"] == "alrededor de 1 de cada 13 tratamientos (7.55%, Brady 2014)"
+    assert spanish["risk.bruising"] == (
+        "alrededor de 1 de cada 13 tratamientos de punción seca (7.55%, Brady 2014)"
+    )
+    assert spanish["risk.hematoma"].startswith("contando juntos el sangrado y los hematomas")
+
+
+#: what each unit reads as, per population (consent.yaml per_words)
+DENOMINATOR_WORDS = {
+    ("en", "dry-needling"): ("dry-needling treatments", "dry-needling sessions", "people who had dry needling"),
+    ("en", "acupuncture"): ("acupuncture treatments", "acupuncture sessions", "people who had acupuncture"),
+    ("es", "dry-needling"): ("tratamientos de punción seca", "sesiones de punción seca", "personas que recibieron punción seca"),
+    ("es", "acupuncture"): ("tratamientos de acupuntura", "sesiones de acupuntura", "personas que recibieron acupuntura"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_frequency_names_its_denominator_and_population(
+    kb: KnowledgeBase, language: str
+) -> None:
+    shown = {r.id: r.frequency for r in render(kb, language).risks}
+    checked = 0
+    for risk in kb.data.risks:
+        figure = chosen_figure(risk)
+        if figure is None or figure.value == 0:
+            continue  # no figure, or "none seen in N": worded without a rate
+        unit = {"treatments": 0, "sessions": 1, "patients": 2}.get(figure.per)
+        assert unit is not None, f"{risk.id}: a consent figure counts {figure.per}"
+        expected = DENOMINATOR_WORDS[(language, figure.population)][unit]
+        assert expected in shown[risk.id], (risk.id, shown[risk.id])
+        checked += 1
+    assert checked >= 15
+
+
+def test_rounded_figures_agree_with_their_counts(kb: KnowledgeBase) -> None:
+    for risk in kb.data.risks:
+        for figure in risk.incidence:
+            if figure.numerator is not None and figure.denominator and not figure.upper_bound:
+                decimals = len(f"{figure.value:g}".partition(".")[2])
+                ratio = 100 * figure.numerator / figure.denominator
+                assert round(ratio, decimals) == pytest.approx(figure.value), risk.id
 
 
 def test_the_text_covers_what_consent_needs(kb: KnowledgeBase) -> None:

@@ -266,7 +266,8 @@ def test_screen_intake_round_trip(client: Client) -> None:
                     "valueCoding": {
                         "system": YES_NO_SYSTEM,
                         "code": "Y"
-                        if item["linkId"] == "contraindication.unable-to-consent"
+                        if item["linkId"]
+                        in ("contraindication.unwilling", "contraindication.not-yet-understood")
                         else "N",
                     }
                 }
@@ -309,7 +310,32 @@ def test_triage_temperature(client: Client) -> None:
     body = response.json()
     documented(TriageOut, body)
     assert body["disposition"] == "call-provider"
-    assert [r["rule"] for r in body["reasons"]] == ["symptom.fever"]
+    # the health history is not given: fever asks about a weak immune system
+    assert [r["rule"] for r in body["reasons"]] == ["symptom.fever", "policy.conditions-unknown"]
+    assert body["conditions"] is None
+
+
+def test_triage_with_conditions(client: Client) -> None:
+    """escalation.fever-weak-immunity: the API accepts the patient's conditions explicitly."""
+    response = client.post(
+        "/api/triage",
+        json={"temperature": {"value": 38.4, "unit": "Cel"}, "conditions": ["immunocompromised"]},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    documented(TriageOut, body)
+    assert body["disposition"] == "emergency"
+    assert "escalation.fever-weak-immunity" in [r["rule"] for r in body["reasons"]]
+    assert body["conditions"] == [
+        {
+            "condition": "contraindication.immunocompromised",
+            "where": "given",
+            "certainty": "present",
+        }
+    ]
+    bad = client.post("/api/triage", json={"conditions": ["not-a-condition"]})
+    assert bad.status_code == 422, bad.text
+    assert "$.conditions[0]" in bad.text
 
 
 def test_triage_spanish(client: Client) -> None:

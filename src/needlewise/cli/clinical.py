@@ -84,19 +84,33 @@ def screen(
 
 @main.command()
 @click.argument("file")
+@click.option(
+    "--condition",
+    "conditions",
+    multiple=True,
+    metavar="ID",
+    help="A condition the patient has, as a contraindication id (joint-replacement, "
+    "immunocompromised, ...); repeat for more. Adds to the file's own `conditions`.",
+)
 @JSON
 @click.pass_obj
 @guarded
-def triage(obj: Context, file: str, as_json: bool) -> None:
+def triage(obj: Context, file: str, conditions: tuple[str, ...], as_json: bool) -> None:
     """Triage an after-treatment check-in.
 
     FILE (or -) is an aftercare QuestionnaireResponse or the triage JSON:
     {"symptoms": [...], "temperature": {"value": 38.2, "unit": "Cel"},
-    "hours_since_treatment": 20, "treated_regions": [...], "text": "...", "language": "en"}.
+    "hours_since_treatment": 20, "treated_regions": [...], "conditions": [...],
+    "text": "...", "language": "en"}.
+    Without conditions the patient's health history counts as not known.
     """
-    from needlewise.services.triage import triage_document
+    from needlewise.services.triage import check_conditions, triage_document
 
-    result = triage_document(read_input(file), obj.kb()).to_json()
+    kb = obj.kb()
+    given = (
+        check_conditions(list(conditions), kb, "--condition", "--condition") if conditions else None
+    )
+    result = triage_document(read_input(file), kb, given).to_json()
     if as_json:
         emit_json(result)
         return
@@ -110,6 +124,12 @@ def triage(obj: Context, file: str, as_json: bool) -> None:
         click.echo(
             f"  [{reason['tier']}] {reason['rule']} - {reason['title']}: {reason['matched']}"
         )
+    known = result.get("conditions")
+    if known is None:
+        click.echo("Patient conditions: not known")
+    else:
+        shown = ", ".join(f"{c['condition']} ({c['where']})" for c in known) or "none"
+        click.echo(f"Patient conditions: {shown}")
     free_text = result.get("free_text")
     if free_text is not None:
         _echo_reading(free_text)

@@ -145,17 +145,18 @@ def code_session(session: SessionRecord, kb: KnowledgeBase) -> CodingResult:
         needs_review = True
         detail = f"{distinct} distinct, {per_side} counting each side"
         checks.append(_policy_note(kb, "policy.bilateral-count-unverified", language, detail))
-    lung_sides = (
-        set().union(*(sides[m] for m in muscles if muscles[m].near_lung))
-        if any(m.near_lung for m in muscles.values())
-        else set()
+    # a muscle whose nearness to the lung is not confirmed counts as near it (the safe
+    # reading), and its name says so
+    near = {mid: m for mid, m in muscles.items() if m.lung_risk}
+    lung_sides: set[str] = set().union(*(sides[mid] for mid in near)) if near else set()
+    names = ", ".join(
+        m.title.get(language) + (" (not confirmed)" if m.near_lung == "unknown" else "")
+        for m in near.values()
     )
     if {"left", "right"} <= lung_sides:
         needs_review = True
-        names = ", ".join(m.title.get(language) for m in muscles.values() if m.near_lung)
         checks.append(_policy_note(kb, "policy.bilateral-near-lung", language, names))
     if lung_sides:
-        names = ", ".join(m.title.get(language) for m in muscles.values() if m.near_lung)
         checks.append(_policy_note(kb, "policy.near-lung-safety-net", language, names))
     deep = [m.title.get(language) for m in muscles.values() if not m.compressible]
     if deep:

@@ -103,19 +103,22 @@ class Temperature:
 class HoursWindow:
     """Time since treatment, as an interval of hours (``high`` may be infinite).
 
-    An exact number of hours is the interval ``(h, h)``. Rules compare against the
-    interval conservatively: a window that *could* satisfy a condition does.
+    An exact number of hours is the interval ``[h, h]``. ``high`` is always included;
+    ``low`` is included unless ``low_open`` ("more than 3 days ago" is ``(72, inf)``: 72 h
+    itself is not in it). Rules compare against the interval conservatively: a window
+    that *could* satisfy a condition does, but a bound the interval excludes never does.
     """
 
     low: float
     high: float = math.inf
+    low_open: bool = False
 
     @classmethod
     def exactly(cls, hours: float) -> HoursWindow:
         return cls(hours, hours)
 
     def could_be_at_most(self, hours: float) -> bool:
-        return self.low <= hours
+        return self.low < hours or (self.low == hours and not self.low_open)
 
     def could_be_more_than(self, hours: float) -> bool:
         return self.high > hours
@@ -124,7 +127,7 @@ class HoursWindow:
         if self.low == self.high:
             return f"{self.low:g} h"
         if math.isinf(self.high):
-            return f"more than {self.low:g} h"
+            return f"{'more than' if self.low_open else 'at least'} {self.low:g} h"
         return f"{self.low:g}-{self.high:g} h"
 
 
@@ -244,11 +247,26 @@ class FreeTextReading:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class PatientCondition:
+    """A condition of the patient that triage weighs (a contraindication id).
+
+    It comes from the patient's latest screening (a finding, present or possible) or is
+    given explicitly to ``triage``; ``where`` says which.
+    """
+
+    condition: str
+    where: str
+    certainty: Literal["present", "possible"] = "present"
+
+
 @dataclass(frozen=True)
 class SymptomReport:
     """An after-treatment check-in, in canonical form.
 
     ``hours`` and ``regions`` are ``None`` when unknown; unknown never lowers a tier.
+    ``conditions`` are the patient's relevant conditions; ``None`` when the health history
+    is not known (an empty tuple: known, none of them).
     ``unanswered_red_flags`` lists emergency questions a questionnaire left blank.
     ``free_text`` is what the reader found in the patient's own words, if any; it can
     only add to what the structured answers say.
@@ -261,6 +279,7 @@ class SymptomReport:
     language: str = "en"
     unanswered_red_flags: tuple[str, ...] = ()
     free_text: FreeTextReading | None = None
+    conditions: tuple[PatientCondition, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

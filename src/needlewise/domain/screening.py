@@ -5,7 +5,8 @@ Decision rules (architecture.md, "Canonical results"):
 * ``not-eligible`` when any **absolute** rule fires with certainty ``present``;
 * ``review`` when anything else fires (including a "not sure" answer, which is a
   ``possible`` finding: policy.unsure-answer) or any required question is unanswered
-  (policy.unanswered-required);
+  (policy.unanswered-required); a follow-up question (``asked_if``, e.g. the trimester)
+  is required only when the answer it follows enables it;
 * ``eligible`` only when every required question is answered and nothing fired.
 
 Coded EHR data can only add findings, never clear one: a "no" answer does not cancel a
@@ -256,6 +257,15 @@ class _Screen:
         )
 
 
+def _is_asked(rule: Contraindication, facts: PatientFacts) -> bool:
+    """A follow-up question (``asked_if``) is asked only after one of its answers; a
+    question it follows that is itself unanswered is reported instead."""
+    if rule.asked_if is None:
+        return True
+    given = facts.answers.get(rule.asked_if.rule)
+    return given is not None and given.answer in rule.asked_if.answers
+
+
 def screen(facts: PatientFacts, kb: KnowledgeBase, language: str = "en") -> ScreeningResult:
     """Screen one patient against every contraindication in ``kb``."""
     run = _Screen(facts, kb)
@@ -297,6 +307,7 @@ def screen(facts: PatientFacts, kb: KnowledgeBase, language: str = "en") -> Scre
         if rule.id not in facts.answers
         and not (rule.requires_plan is not None and run.plan_excludes(rule))
         and not (age_known and rule.triggers.age is not None)
+        and _is_asked(rule, facts)
     )
     if unanswered:
         policies.append("policy.unanswered-required")

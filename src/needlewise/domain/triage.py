@@ -9,8 +9,14 @@ self-care). Reasons come from:
 * a measured temperature at or above the fever cut-off, in the unit it was given in
   (38.0 °C or 100.4 °F, inclusive: no rounding through a unit conversion);
 * escalations (sourced combinations, e.g. a new cough within 72 h of needling near the
-  lung); unknown time since treatment counts as inside every window and unknown treated
-  regions count as matching, so missing input never lowers the tier;
+  lung, or a fever in a patient with a weak immune system); unknown time since treatment
+  counts as inside every window, unknown treated regions count as matching and a region
+  whose nearness to the lung is not confirmed counts as near it, so missing input never
+  lowers the tier;
+* the patient's conditions (``report.conditions``, from the latest screening or given
+  explicitly): when they are unknown, an escalation that depends on them does not fire,
+  but ``policy.conditions-unknown`` is added (call today) and its advice says what to do
+  if the patient has one of them;
 * emergency questions a questionnaire left blank (policy.unanswered-red-flags);
 * the patient's own words, as read by ``nlp/`` (:mod:`needlewise.domain.triage_text`):
   they only ever add reasons, and a time they state ("for four days") is one more
@@ -27,6 +33,7 @@ from typing import Any
 from needlewise.domain.facts import (
     FreeTextReading,
     HoursWindow,
+    PatientCondition,
     StatedTime,
     SymptomReport,
     Temperature,
@@ -73,6 +80,7 @@ class TriageResult:
     knowledge: KnowledgeStamp
     citations: dict[str, str] = field(default_factory=dict)
     free_text: FreeTextReading | None = None
+    conditions: tuple[PatientCondition, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +91,14 @@ class TriageResult:
             "knowledge": self.knowledge.to_json(),
             "citations": dict(self.citations),
             "free_text": self.free_text.to_json() if self.free_text is not None else None,
+            "conditions": (
+                None
+                if self.conditions is None
+                else [
+                    {"condition": c.condition, "where": c.where, "certainty": c.certainty}
+                    for c in self.conditions
+                ]
+            ),
         }
 
 
@@ -127,23 +143,53 @@ def _time_condition(
     return None
 
 
+class _NeedsConditions:
+    """An escalation that would fire if the patient had one of its conditions."""
+
+
+NEEDS_CONDITIONS = _NeedsConditions()
+
+
+def _regions_condition(
+    escalation: Escalation, report: SymptomReport, kb: KnowledgeBase
+) -> str | None:
+    """Why the treated regions satisfy the escalation, or ``None`` when they do not."""
+    when = escalation.when
+    if report.regions is None:
+        return "treated regions not given (counted as matching)"
+    if when.regions_any:
+        shared = [r for r in report.regions if r in when.regions_any]
+        return "treated: " + ", ".join(shared) if shared else None
+    named = []
+    for region_id in report.regions:
+        region = kb.region(region_id)
+        if region is None or region.near_lung is False:
+            continue
+        unconfirmed = region.near_lung == "unknown"
+        named.append(
+            region_id + (" (near the lung not confirmed: counted as near)" if unconfirmed else "")
+        )
+    return "treated near the lung: " + ", ".join(named) if named else None
+
+
 def _escalation_matches(
     escalation: Escalation, present: set[str], report: SymptomReport, kb: KnowledgeBase
-) -> str | None:
+) -> str | _NeedsConditions | None:
+    """Why ``escalation`` fires, ``None`` when it does not, or :data:`NEEDS_CONDITIONS`
+    when everything holds but the patient's conditions, which are not known."""
     when = escalation.when
     if when.symptoms_any and not present.intersection(when.symptoms_any):
         return None
     if when.symptoms_all and not present.issuperset(when.symptoms_all):
         return None
-    notes = sorted(present.intersection(when.symptoms_any + when.symptoms_all))
-    if when.regions_any:
-        if report.regions is None:
-            notes.append("treated regions not given (counted as matching)")
-        else:
-            shared = [r for r in report.regions if r in when.regions_any]
-            if not shared:
-                return None
-            notes.append("treated: " + ", ".join(shared))
+    if when.and_any and not present.intersection(when.and_any):
+        return None
+    notes = sorted(present.intersection(when.symptoms_any + when.symptoms_all + when.and_any))
+    if when.regions_any or when.near_lung_regions:
+        why_regions = _regions_condition(escalation, report, kb)
+        if why_regions is None:
+            return None
+        notes.append(why_regions)
     stated = report.free_text.times if report.free_text is not None else ()
     for limit, at_most in ((when.hours_at_most, True), (when.hours_more_than, False)):
         if limit is None:
@@ -152,6 +198,19 @@ def _escalation_matches(
         if why is None:
             return None
         notes.append(why)
+    if when.conditions_any:
+        if report.conditions is None:
+            return NEEDS_CONDITIONS
+        had = [c for c in report.conditions if c.condition in when.conditions_any]
+        if not had:
+            return None
+        notes.append(
+            "patient condition: "
+            + "; ".join(
+                f"{c.condition} ({c.where}{', not sure: counted as present' if c.certainty == 'possible' else ''})"
+                for c in had
+            )
+        )
     return "; ".join(notes)
 
 
@@ -226,12 +285,26 @@ def triage(report: SymptomReport, kb: KnowledgeBase) -> TriageResult:
                 Reason(fever.id, "; ".join(parts), fever.tier, fever.title.get(language))
             )
 
+    waiting: list[str] = []  # escalations that need the unknown health history
     for escalation in kb.data.escalations:
         details = _escalation_matches(escalation, present, report, kb)
-        if details is not None:
+        if isinstance(details, str):
             reasons.append(
                 Reason(escalation.id, details, escalation.tier, escalation.title.get(language))
             )
+        elif details is NEEDS_CONDITIONS:
+            waiting.append(escalation.id)
+    if waiting:
+        policy = kb.policy("policy.conditions-unknown")
+        policies.append(policy.id)
+        reasons.append(
+            Reason(
+                policy.id,
+                "would apply if the patient has one of their conditions: " + ", ".join(waiting),
+                policy.tier or Tier.call_provider,
+                policy.title.get(language),
+            )
+        )
 
     if report.unanswered_red_flags:
         policy = kb.policy("policy.unanswered-red-flags")
@@ -258,7 +331,15 @@ def triage(report: SymptomReport, kb: KnowledgeBase) -> TriageResult:
                 if tip not in lines:
                     lines.append(tip)
     for policy_id in dict.fromkeys(policies):
+        if policy_id == "policy.conditions-unknown" and disposition is Tier.emergency:
+            continue  # already told to call 911: "if you have X, call 911" adds nothing
         lines.append(kb.policy(policy_id).explanation.get(language))
+        if policy_id == "policy.conditions-unknown":
+            for escalation_id in waiting:
+                item = kb.get(escalation_id)
+                unknown_tip = getattr(item, "if_conditions_unknown", None)
+                if unknown_tip is not None:
+                    lines.append(unknown_tip.get(language))
 
     cited: list[str] = list(kb.disposition(disposition).sources)
     for reason in reasons:
@@ -272,4 +353,5 @@ def triage(report: SymptomReport, kb: KnowledgeBase) -> TriageResult:
         knowledge=kb.stamp,
         citations=kb.citations(cited),
         free_text=report.free_text,
+        conditions=report.conditions,
     )

@@ -16,21 +16,28 @@ from pydantic import Field
 
 from needlewise.knowledge.codeindex import CodeIndex
 from needlewise.knowledge.schema import (
+    AftercareSheet,
     Billing,
+    Checklist,
+    ConsentAddendum,
     ConsentTemplate,
     Contraindication,
     Disposition,
+    EmergencyPlan,
     Escalation,
     Indication,
     LanguageData,
     Measure,
     Meta,
     Muscle,
+    OtherNames,
+    OverrideReason,
     Policy,
     ProfessionInfo,
     Region,
     Risk,
     Source,
+    SourcedText,
     State,
     Strict,
     Symptom,
@@ -58,6 +65,15 @@ class KnowledgeData(Strict):
     measures: list[Measure] = Field(min_length=1)
     policies: list[Policy] = Field(min_length=1)
     consent: ConsentTemplate
+    #: clinic.yaml: take-home aftercare sheet, emergency plan, override reasons, addenda
+    aftercare_sheet: AftercareSheet
+    emergency_plan: EmergencyPlan
+    override_reasons: list[OverrideReason] = Field(min_length=1)
+    consent_addenda: list[ConsentAddendum] = Field(min_length=1)
+    #: patient_info.yaml: facts every patient page shows
+    other_names: OtherNames
+    disclaimer: SourcedText
+    before_treatment_checklist: Checklist
     #: lay vocabulary and reading rules, by language code (``data/language/<code>.yaml``)
     language: dict[str, LanguageData]
     other_languages: UnsupportedLanguages
@@ -200,6 +216,11 @@ class KnowledgeBase:
             list(data.measures),
             list(data.policies),
             [data.consent],
+            [data.aftercare_sheet],
+            list(data.emergency_plan.events),
+            list(data.override_reasons),
+            list(data.consent_addenda),
+            list(data.before_treatment_checklist.items),
         ]
         for reading in data.language.values():
             groups.append(list(reading.context))

@@ -46,6 +46,8 @@ DATA_FILES: dict[str, tuple[str, ...]] = {
     "measures.yaml": ("measures",),
     "policies.yaml": ("policies",),
     "consent.yaml": ("consent",),
+    "clinic.yaml": ("aftercare_sheet", "emergency_plan", "override_reasons", "consent_addenda"),
+    "patient_info.yaml": ("other_names", "disclaimer", "before_treatment_checklist"),
 }
 
 
@@ -184,16 +186,28 @@ def _cross_check(data: KnowledgeData, by_id: dict[str, object] | Any) -> list[st
         for trigger in rule.triggers.observations:
             if trigger.threshold is not None:
                 check_sources(rule.id, trigger.threshold.sources)
+    asked_before: set[str] = set()
+    for rule in data.contraindications:
+        if rule.asked_if is not None and rule.asked_if.rule not in asked_before:
+            problems.append(
+                f"{rule.id}: asked_if names {rule.asked_if.rule}, which must be a rule listed "
+                "before it (follow-up questions come after the question they follow)"
+            )
+        asked_before.add(rule.id)
+    rule_ids = {r.id for r in data.contraindications}
     symptom_ids = {s.id for s in data.symptoms}
     region_ids = {r.id for r in data.regions}
     for escalation in data.escalations:
         when = escalation.when
-        for sid in when.symptoms_any + when.symptoms_all:
+        for sid in when.symptoms_any + when.symptoms_all + when.and_any:
             if sid not in symptom_ids:
                 problems.append(f"{escalation.id}: unknown symptom {sid}")
         for rid in when.regions_any:
             if rid not in region_ids:
                 problems.append(f"{escalation.id}: unknown region {rid}")
+        for cid in when.conditions_any:
+            if cid not in rule_ids:
+                problems.append(f"{escalation.id}: unknown condition {cid}")
     for muscle in data.muscles:
         if muscle.region not in region_ids:
             problems.append(f"{muscle.id}: unknown region {muscle.region}")
@@ -229,6 +243,36 @@ def _cross_check(data: KnowledgeData, by_id: dict[str, object] | Any) -> list[st
         for record in state.scope:
             if record.profession not in professions:
                 problems.append(f"{state.id}: unknown profession {record.profession}")
+    # clinic.yaml and patient_info.yaml: nested parts carry their own sources
+    sheet = data.aftercare_sheet
+    parts = (sheet.phones, sheet.lung_signs, sheet.infection_signs, sheet.self_care, sheet.driving)
+    for part in parts:
+        check_sources(f"{sheet.id}/{part.key}", part.sources)
+    check_sources("emergency_plan", data.emergency_plan.sources)
+    for event in data.emergency_plan.events:
+        for number, step in enumerate(event.steps, start=1):
+            check_sources(f"{event.id}/step {number}", step.sources)
+    state_ids = {s.id for s in data.states}
+    for note in data.emergency_plan.state_notes:
+        check_sources(f"emergency_plan/state note {note.state}", note.sources)
+        if f"state.{note.state.lower()}" not in state_ids:
+            problems.append(f"clinic.yaml: emergency_plan: unknown state {note.state}")
+    check_sources("other_names", data.other_names.sources)
+    check_sources("disclaimer", data.disclaimer.sources)
+    rule_ids = {r.id for r in data.contraindications}
+    for reason in data.override_reasons:
+        for rule_id in reason.applies_to:
+            if rule_id not in rule_ids:
+                problems.append(
+                    f"clinic.yaml: {reason.id}: applies_to names unknown contraindication {rule_id}"
+                )
+    for addendum in data.consent_addenda:
+        for rule_id in addendum.related_rules:
+            if rule_id not in rule_ids:
+                problems.append(
+                    f"clinic.yaml: {addendum.id}: related_rules names unknown contraindication"
+                    f" {rule_id}"
+                )
     return problems
 
 

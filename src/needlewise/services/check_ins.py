@@ -17,6 +17,13 @@ stored ``answers`` are what was sent; the ``result`` says what was used:
 ``hours_since_treatment`` (exact hours, or ``null`` when only a window or nothing is known)
 and ``hours_source`` (``report``, ``session`` or ``null``). Unknown time never lowers the tier.
 
+**Patient conditions.** Triage weighs what the clinic knows of the patient: the findings
+of the patient's latest screening (e.g. a joint replacement, a weak immune system) are
+its ``conditions`` (:func:`needlewise.services.triage.conditions_from_screening`), so a
+fever in a patient on cancer treatment is an emergency. A patient with no screening has
+an unknown health history, and the advice says what to do if one of those conditions
+applies. The result's ``conditions`` field shows what was used.
+
 **Language.** Through a patient link, answers that name no language are triaged in the
 patient's preferred language, so the advice comes back in it. Staff get English unless the
 answers say otherwise.
@@ -33,7 +40,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, bindparam, func, insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from needlewise.errors import Conflict, InputError, NotFound, ServiceError
@@ -41,14 +48,14 @@ from needlewise.interop.fhir.canonical import TIME_ITEM
 from needlewise.interop.fhir.intake import walk_items
 from needlewise.knowledge.schema import Tier
 from needlewise.persistence.db import utcnow
-from needlewise.persistence.models import CheckIn, Clinic, Patient, TreatmentSession
+from needlewise.persistence.models import CheckIn, Clinic, Patient, Screening, TreatmentSession
 from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.patients import ensure_visible
 from needlewise.services.records import check_version
 from needlewise.services.runtime import Runtime
-from needlewise.services.triage import triage_document
+from needlewise.services.triage import conditions_from_screening, triage_document
 
 Disposition = Literal["emergency", "call-provider", "self-care"]
 MAX_HOURS = 24 * 365  # what the triage JSON accepts
@@ -210,6 +217,18 @@ _PATIENTS = select(Patient.id, Patient.clinic_id, Patient.preferred_language).wh
 _SESSIONS = select(
     TreatmentSession.id, TreatmentSession.patient_id, TreatmentSession.performed_at
 ).where(TreatmentSession.id.in_(bindparam("ids", expanding=True)))
+_LATER = aliased(Screening)
+#: each patient's latest screening (the one the session rules use too)
+_LATEST_SCREENINGS = select(Screening.id, Screening.patient_id, Screening.result).where(
+    Screening.patient_id.in_(bindparam("ids", expanding=True)),
+    Screening.id
+    == select(_LATER.id)
+    .where(_LATER.patient_id == Screening.patient_id)
+    .order_by(_LATER.created_at.desc(), _LATER.id.desc())
+    .limit(1)
+    .correlate(Screening)
+    .scalar_subquery(),
+)
 
 
 @dataclass(frozen=True)
@@ -235,9 +254,10 @@ def _write_check_ins(connection: Connection, asked: list[_Asked]) -> list[CheckI
     patient's, or whose answers cannot be triaged, is refused (its error is returned in
     its place) and nothing is written for it.
     """
-    patients = {
-        row.id: row
-        for row in connection.execute(_PATIENTS, {"ids": sorted({a.patient_id for a in asked})})
+    patient_ids = sorted({a.patient_id for a in asked})
+    patients = {row.id: row for row in connection.execute(_PATIENTS, {"ids": patient_ids})}
+    screenings = {
+        row.patient_id: row for row in connection.execute(_LATEST_SCREENINGS, {"ids": patient_ids})
     }
     session_ids = sorted({a.session_id for a in asked if a.session_id is not None})
     sessions = (
@@ -249,7 +269,8 @@ def _write_check_ins(connection: Connection, asked: list[_Asked]) -> list[CheckI
     pending: list[tuple[int, dict[str, Any]]] = []
     for index, one in enumerate(asked):
         try:
-            pending.append((index, _row(one, patients.get(one.patient_id), sessions)))
+            screening = screenings.get(one.patient_id)
+            pending.append((index, _row(one, patients.get(one.patient_id), sessions, screening)))
         except (ServiceError, InputError) as exc:
             refused[index] = exc
     stored: dict[int, CheckInOut] = {}
@@ -267,7 +288,9 @@ def _write_check_ins(connection: Connection, asked: list[_Asked]) -> list[CheckI
     return [stored[i] if i in stored else refused[i] for i in range(len(asked))]
 
 
-def _row(asked: _Asked, patient: Any, sessions: dict[int, Any]) -> dict[str, Any]:
+def _row(
+    asked: _Asked, patient: Any, sessions: dict[int, Any], screening: Any = None
+) -> dict[str, Any]:
     """The check-in and audit rows of one check-in (raises a :data:`Refusal` to refuse)."""
     actor, patient_id, session_id = asked.actor, asked.patient_id, asked.session_id
     ensure_visible(actor, patient_id, None if patient is None else patient.clinic_id)
@@ -280,7 +303,10 @@ def _row(asked: _Asked, patient: Any, sessions: dict[int, Any]) -> dict[str, Any
     language = patient.preferred_language if actor.link_id is not None else None
     to_triage, hours, source = _prepare(asked.document, performed_at, language)
     kb = asked.runtime.kb
-    result = triage_document(to_triage, kb)
+    conditions = (
+        conditions_from_screening(screening.id, screening.result) if screening is not None else None
+    )
+    result = triage_document(to_triage, kb, conditions)
     check_in = {
         "patient_id": patient_id,
         "session_id": session_id,

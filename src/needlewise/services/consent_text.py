@@ -5,14 +5,21 @@ Pure functions of the knowledge base (no database): the consent service stores w
 :func:`render` returns, and the same function serves ``GET /api/consents/text``, so the
 text a patient reads is byte for byte the text stored when they sign.
 
-Frequencies in plain words come from each risk's incidence figures: the first non-zero
-figure counted per treatment or per session (a rate per needling visit), else the first
-non-zero figure per patient, else a survey share, else a zero figure; a risk with no
+Frequencies in plain words come from each risk's incidence figures: the figure marked
+``consent: true`` (the one closest to the risk as a patient feels it), else the first
+non-zero figure counted per treatment or per session (a rate per needling visit), else the
+first non-zero figure per patient, else a survey share, else a zero figure; a risk with no
 published figure says so. A non-zero figure wins over a zero one, so a risk that has
-happened never reads as "not seen". The number is "about 1 in N"
-(N rounded to two significant digits from 100 on), "about k in 10" above one half,
-"fewer than 1 in N" for an upper bound, or "not seen in N …" for zero, always followed by
-the published percent and the study (first author and year).
+happened never reads as "not seen". The number is "about 1 in N" (N from the stored
+numerator and denominator when there are both, else from the percent; rounded to two
+significant digits from 100 on), "about k in 10" above one half, "in n of n" for all,
+"fewer than 1 in N" for an upper bound, or "not seen in N …" for zero. Each says what was
+counted in whom ("acupuncture sessions", "people who had dry needling") and ends with the
+published percent and the study (first author and year); the figure's ``counts`` ("counting
+only panic bad enough to be reported") comes before it and its ``caveat`` after it.
+
+The after-treatment section lists the title of every emergency and call-provider symptom
+that cites the source page (``emergency_signs`` / ``call_signs`` of the section).
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from html import escape
 from pydantic import BaseModel, Field
 
 from needlewise.knowledge.base import KnowledgeBase
-from needlewise.knowledge.schema import ConsentSection, Incidence, Risk, Source, Text
+from needlewise.knowledge.schema import ConsentSection, Incidence, Risk, Source, Text, Tier
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _PER_VISIT = ("treatments", "sessions")
@@ -71,9 +78,10 @@ def sha256_of(text: str) -> str:
 def chosen_figure(risk: Risk) -> Incidence | None:
     """The incidence figure the consent text quotes for ``risk`` (see module docstring)."""
 
-    def rank(indexed: tuple[int, Incidence]) -> tuple[bool, bool, bool, int]:
+    def rank(indexed: tuple[int, Incidence]) -> tuple[bool, bool, bool, bool, int]:
         index, figure = indexed
         return (
+            not figure.consent,
             figure.value == 0,
             figure.per == "respondents",
             figure.per not in _PER_VISIT,
@@ -98,9 +106,13 @@ def _number(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
-def _one_in(value: float) -> int:
-    """N of "1 in N": exact below 100, two significant digits from 100 on."""
-    n = 100 / value
+def _one_in(figure: Incidence) -> int:
+    """N of "1 in N" (from the counts when stored, so it agrees with them): exact below
+    100, two significant digits from 100 on."""
+    if figure.numerator and figure.denominator and not figure.upper_bound:
+        n = figure.denominator / figure.numerator
+    else:
+        n = 100 / figure.value
     if n < 100:
         return max(1, round(n))
     return int(round(n, -(len(str(int(n))) - 2)))
@@ -116,8 +128,20 @@ def frequency_words(kb: KnowledgeBase, risk: Risk, language: str) -> str:
     figure = chosen_figure(risk)
     if figure is None:
         return wording.no_figure.get(language)
+    words = _figure_words(kb, figure, language)
+    if figure.counts is not None:
+        words = f"{figure.counts.get(language)}, {words}"
+    if figure.caveat is not None:
+        words = f"{words}. {figure.caveat.get(language)}"
+    return words
+
+
+def _figure_words(kb: KnowledgeBase, figure: Incidence, language: str) -> str:
+    wording = kb.data.consent.frequency
+    population = getattr(wording.per, figure.per)
+    per = population.dry_needling if figure.population == "dry-needling" else population.acupuncture
     values = {
-        "per": getattr(wording.per, figure.per).get(language),
+        "per": per.get(language),
         "percent": _number(figure.value),
         "source": source_label(kb, figure.source),
     }
@@ -127,13 +151,13 @@ def frequency_words(kb: KnowledgeBase, risk: Risk, language: str) -> str:
         if figure.denominator is None:
             return _fill(wording.none_seen_uncounted, language, values)
         return _fill(wording.none_seen, language, {**values, "count": f"{figure.denominator:,}"})
-    if figure.value >= 99.5:
-        return _fill(wording.every, language, values)
+    if figure.value >= 99.5 and figure.denominator is not None:
+        return _fill(wording.every, language, {**values, "count": f"{figure.denominator:,}"})
     if figure.value > 50:
-        tenths = str(min(9, round(figure.value / 10)))
+        tenths = str(min(10, round(figure.value / 10)))
         return _fill(wording.most, language, {**values, "tenths": tenths})
     template = wording.upper_bound if figure.upper_bound else wording.rate
-    return _fill(template, language, {**values, "n": f"{_one_in(figure.value):,}"})
+    return _fill(template, language, {**values, "n": f"{_one_in(figure):,}"})
 
 
 def risk_statements(kb: KnowledgeBase, language: str) -> list[RiskStatement]:
@@ -154,8 +178,25 @@ def risk_statements(kb: KnowledgeBase, language: str) -> list[RiskStatement]:
     return statements
 
 
-def _section(section: ConsentSection, language: str) -> str:
-    return f"{section.heading.get(language)}\n{section.body.get(language)}"
+def warning_signs(kb: KnowledgeBase, tier: Tier, language: str) -> list[str]:
+    """Titles of the source page's after-treatment signs of ``tier``, in file order."""
+    return [
+        s.title.get(language)
+        for s in kb.symptoms
+        if s.tier is tier and "source.source-page" in s.sources
+    ]
+
+
+def _section(kb: KnowledgeBase, section: ConsentSection, language: str) -> str:
+    lines = [section.heading.get(language), section.body.get(language)]
+    for lead, tier in (
+        (section.emergency_signs, Tier.emergency),
+        (section.call_signs, Tier.call_provider),
+    ):
+        if lead is not None:
+            lines.append(lead.get(language))
+            lines += [f"- {title}" for title in warning_signs(kb, tier, language)]
+    return "\n".join(lines)
 
 
 def render(kb: KnowledgeBase, language: str) -> ConsentText:
@@ -164,7 +205,7 @@ def render(kb: KnowledgeBase, language: str) -> ConsentText:
     risks = risk_statements(kb, language)
     label = template.frequency.label.get(language)
     blocks = [template.title.get(language), template.intro.get(language)]
-    blocks += [_section(s, language) for s in template.sections_before_risks]
+    blocks += [_section(kb, s, language) for s in template.sections_before_risks]
     blocks.append(f"{template.risks_heading.get(language)}\n{template.risks_intro.get(language)}")
     for category in _CATEGORIES:
         lines = [
@@ -175,7 +216,7 @@ def render(kb: KnowledgeBase, language: str) -> ConsentText:
         if lines:
             heading = getattr(template.categories, category).get(language)
             blocks.append("\n".join([heading, *lines]))
-    blocks += [_section(s, language) for s in template.sections_after_risks]
+    blocks += [_section(kb, s, language) for s in template.sections_after_risks]
     blocks.append(f"{template.agreement_heading.get(language)}\n{template.agreement.get(language)}")
     version = text_version(kb)
     blocks.append(f"{template.copy_labels.text_version.get(language)}: {version}")

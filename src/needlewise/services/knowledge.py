@@ -12,7 +12,8 @@ from needlewise.knowledge.schema import Source
 KINDS = (
     "contraindication", "indication", "risk", "symptom", "escalation", "disposition",
     "region", "muscle", "billing", "coverage", "documentation", "state", "profession",
-    "measure", "policy", "source",
+    "measure", "policy", "source", "aftercare", "emergency-plan", "override-reason",
+    "consent-addendum", "checklist",
 )  # fmt: skip
 
 

@@ -5,9 +5,15 @@ Input is either an aftercare QuestionnaireResponse or the triage JSON documented
 
     {"symptoms": ["symptom.chest-pain"], "temperature": {"value": 38.2, "unit": "Cel"},
      "hours_since_treatment": 20, "treated_regions": ["region.upper-back"],
+     "conditions": ["contraindication.joint-replacement"],
      "text": "free text", "language": "es"}
 
-Every field is optional. Free text (``text``, or the aftercare form's ``details``) is
+Every field is optional. ``conditions`` are the patient's conditions as contraindication
+ids (``needlewise kb show contraindication`` lists them; the short form
+``joint-replacement`` works too): leaving it out means the health history is not known,
+``[]`` means known, none. A check-in of a clinic patient gets the findings of the
+patient's latest screening as conditions (:func:`conditions_from_screening`), added to any
+the answers give. Free text (``text``, or the aftercare form's ``details``) is
 read by ``nlp/`` in the language of the check-in, with every supported language's
 vocabulary: a symptom mentioned without a clear denial counts as present, and what the
 text adds can only raise the disposition (``domain/triage_text.py``). spaCy is imported
@@ -21,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
-from needlewise.domain.facts import HoursWindow, ReportedSymptom, SymptomReport
+from needlewise.domain.facts import HoursWindow, PatientCondition, ReportedSymptom, SymptomReport
 from needlewise.domain.triage import TriageResult, triage
 from needlewise.errors import InputError
 from needlewise.interop.fhir.aftercare import check_temperature, read_aftercare_response
@@ -48,6 +54,14 @@ class TriageRequest(BaseModel):
     hours_since_treatment: StrictFloat | None = Field(default=None, ge=0, le=24 * 365)
     treated_regions: list[str] | None = Field(
         default=None, description="Region ids (region.upper-back, or upper-back)"
+    )
+    conditions: list[str] | None = Field(
+        default=None,
+        max_length=100,
+        description=(
+            "The patient's conditions as contraindication ids (contraindication.joint-replacement,"
+            " or joint-replacement); omit when not known, [] for none"
+        ),
     )
     text: str | None = Field(
         default=None, max_length=MAX_TEXT, description="The patient's own words"
@@ -83,14 +97,70 @@ def _from_json(document: Any, kb: KnowledgeBase) -> tuple[SymptomReport, str | N
         if request.hours_since_treatment is not None
         else None
     )
+    conditions = None
+    if request.conditions is not None:
+        conditions = check_conditions(request.conditions, kb, "$.conditions", "given")
     report = SymptomReport(
         symptoms=tuple(symptoms),
         temperature=temperature,
         hours=hours,
         regions=tuple(regions) if regions is not None else None,
         language=request.language,
+        conditions=conditions,
     )
     return report, request.text
+
+
+def check_conditions(
+    ids: list[str], kb: KnowledgeBase, where: str, label: str
+) -> tuple[PatientCondition, ...]:
+    """Condition ids (``contraindication.x`` or ``x``) as :class:`PatientCondition`s;
+    an unknown id is an :class:`InputError` naming its index under ``where``."""
+    found: list[PatientCondition] = []
+    for i, raw in enumerate(ids):
+        rule_id = raw if raw.startswith("contraindication.") else f"contraindication.{raw}"
+        if kb.contraindication(rule_id) is None:
+            raise InputError(
+                f"unknown condition {raw!r}; `needlewise kb show contraindication` lists them",
+                f"{where}[{i}]",
+            )
+        if all(c.condition != rule_id for c in found):
+            found.append(PatientCondition(rule_id, label))
+    return tuple(found)
+
+
+def conditions_from_screening(
+    screening_id: int, result: dict[str, Any]
+) -> tuple[PatientCondition, ...]:
+    """The findings of a stored screening result as the patient's conditions.
+
+    Every finding counts (a "not sure" one as possible): triage uses only the ones an
+    escalation names.
+    """
+    conditions = []
+    for finding in result.get("findings", []):
+        rule = finding.get("rule")
+        if isinstance(rule, str):
+            certainty = "possible" if finding.get("certainty") == "possible" else "present"
+            conditions.append(
+                PatientCondition(rule, f"screening {screening_id}", certainty)  # type: ignore[arg-type]
+            )
+    return tuple(conditions)
+
+
+def _merge_conditions(
+    *known: tuple[PatientCondition, ...] | None,
+) -> tuple[PatientCondition, ...] | None:
+    """Every condition from every source; ``None`` only when no source knows anything."""
+    if all(k is None for k in known):
+        return None
+    merged: dict[str, PatientCondition] = {}
+    for conditions in known:
+        for condition in conditions or ():
+            seen = merged.get(condition.condition)
+            if seen is None or (seen.certainty == "possible" and condition.certainty == "present"):
+                merged[condition.condition] = condition
+    return tuple(merged.values())
 
 
 def _from_questionnaire(
@@ -121,8 +191,16 @@ def with_free_text(report: SymptomReport, text: str | None, kb: KnowledgeBase) -
     return replace(report, free_text=read_message(text, report.language, kb))
 
 
-def triage_document(document: Any, kb: KnowledgeBase) -> TriageResult:
-    """Triage a check-in given as triage JSON or an aftercare QuestionnaireResponse."""
+def triage_document(
+    document: Any,
+    kb: KnowledgeBase,
+    conditions: tuple[PatientCondition, ...] | None = None,
+) -> TriageResult:
+    """Triage a check-in given as triage JSON or an aftercare QuestionnaireResponse.
+
+    ``conditions`` are what the clinic knows of the patient (their latest screening, or
+    the CLI's ``--condition``); they add to any the document gives.
+    """
     if isinstance(document, dict) and "resourceType" in document:
         if document["resourceType"] != "QuestionnaireResponse":
             raise InputError(
@@ -134,4 +212,5 @@ def triage_document(document: Any, kb: KnowledgeBase) -> TriageResult:
         report, text = _from_json(document, kb)
     else:
         raise InputError("expected a JSON object (triage JSON or a QuestionnaireResponse)")
+    report = replace(report, conditions=_merge_conditions(report.conditions, conditions))
     return triage(with_free_text(report, text, kb), kb)

@@ -6,8 +6,8 @@ Items (linkIds):
   (counted as present); an **emergency** item left blank is listed in
   ``unanswered_red_flags``;
 * ``temperature``: ``valueQuantity`` with UCUM code ``Cel`` or ``[degF]``;
-* ``time-since-treatment``: a ``valueCoding`` (today / yesterday / 2-3-days /
-  more-than-3-days) or a number of hours (``valueDecimal``/``valueInteger``);
+* ``time-since-treatment``: a ``valueCoding`` (under-24-hours / 24-to-72-hours /
+  over-72-hours) or a number of hours (``valueDecimal``/``valueInteger``);
 * ``treated-regions``: one ``valueCoding`` per region (code = region id);
 * ``details``: free text (``valueString``), read by the free-text matcher.
 """
@@ -176,8 +176,8 @@ def _hours(answer: JsonObject, path: str) -> HoursWindow:
     if isinstance(coding, dict):
         code = coding.get("code")
         if type(code) is str and code in TIME_WINDOWS:
-            low, high = TIME_WINDOWS[code]
-            return HoursWindow(low, high)
+            low, high, low_open = TIME_WINDOWS[code]
+            return HoursWindow(low, high, low_open)
         raise InputError(
             f"time code {code!r} is not one of {', '.join(TIME_WINDOWS)}",
             child(path, "valueCoding"),

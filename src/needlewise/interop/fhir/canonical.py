@@ -25,12 +25,14 @@ TIME_ITEM = "time-since-treatment"
 REGIONS_ITEM = "treated-regions"
 DETAILS_ITEM = "details"
 
-#: answer codes for "when was your treatment" -> conservative interval of hours
-TIME_WINDOWS: dict[str, tuple[float, float]] = {
-    "today": (0.0, 24.0),
-    "yesterday": (12.0, 48.0),
-    "2-3-days": (24.0, 96.0),
-    "more-than-3-days": (72.0, float("inf")),
+#: answer codes for "when was your treatment" -> (low, high, low excluded), in hours.
+#: The choices are counted in hours, not calendar days, so that none straddles a time
+#: window of the knowledge base (all at 72 h today; a test checks every window):
+#: "2 or 3 days ago" would be 24-96 h and read both ways.
+TIME_WINDOWS: dict[str, tuple[float, float, bool]] = {
+    "under-24-hours": (0.0, 24.0, False),
+    "24-to-72-hours": (24.0, 72.0, False),
+    "over-72-hours": (72.0, float("inf"), True),
 }
 
 

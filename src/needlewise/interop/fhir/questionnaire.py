@@ -1,7 +1,9 @@
 """Generate the intake and aftercare FHIR R4 Questionnaires from the knowledge base.
 
 * Intake: one required ``choice`` item per contraindication, ``linkId`` = rule id,
-  answers Yes / No (HL7 v2-0136 ``Y``/``N``) and Not sure (v3-NullFlavor ``UNK``).
+  answers Yes / No (HL7 v2-0136 ``Y``/``N``) and Not sure (v3-NullFlavor ``UNK``). A
+  follow-up rule (``asked_if``, e.g. the trimester after "pregnant") carries
+  ``enableWhen`` on the answers that open it (``enableBehavior: any``).
 * Aftercare: symptom items grouped by tier, emergency signs first (clinical hierarchy:
   red flags are asked first), emergency items required; then temperature (UCUM
   ``Cel``/``[degF]``), time since treatment, treated regions and free text.
@@ -60,6 +62,13 @@ def _text(text: Text | dict[str, str], language: str) -> tuple[str, JsonObject]:
 
 def _msg(key: str, language: str) -> tuple[str, JsonObject]:
     return _text(MESSAGES[key], language)
+
+
+_ANSWER_CODINGS: dict[str, JsonObject] = {
+    "yes": {"system": YES_NO_SYSTEM, "code": "Y"},
+    "no": {"system": YES_NO_SYSTEM, "code": "N"},
+    "unsure": {"system": NULL_FLAVOR_SYSTEM, "code": "UNK"},
+}
 
 
 def _answer_options(language: str) -> list[JsonObject]:
@@ -127,6 +136,16 @@ def intake_questionnaire(kb: KnowledgeBase, language: str = "en") -> JsonObject:
         )
         if rule.help is not None:
             item["item"] = [_help(rule.id, rule.help, language)]
+        if rule.asked_if is not None:
+            item["enableWhen"] = [
+                {
+                    "question": rule.asked_if.rule,
+                    "operator": "=",
+                    "answerCoding": _ANSWER_CODINGS[answer],
+                }
+                for answer in rule.asked_if.answers
+            ]
+            item["enableBehavior"] = "any"
         items.append(item)
     questionnaire["item"] = items
     return questionnaire
@@ -136,12 +155,17 @@ def answered_intake(kb: KnowledgeBase, yes: frozenset[str] | set[str] = frozense
     """A completed intake QuestionnaireResponse answering every question.
 
     Each rule gets its safe answer, except the rules in ``yes``, which get the answer that
-    fires them (``contraindication.unable-to-consent`` fires on "no"). For the demo
-    clinic, tests and benchmarks: synthetic answers only.
+    fires them (``contraindication.unwilling`` fires on "no"). A follow-up question is
+    answered only when the answer it follows opens it. For the demo clinic, tests and
+    benchmarks: synthetic answers only.
     """
     items = []
+    given: dict[str, str] = {}
     for rule in kb.contraindications:
         fires = rule.id in yes
+        given[rule.id] = "yes" if fires == (rule.fires_on == "yes") else "no"
+        if rule.asked_if is not None and given.get(rule.asked_if.rule) not in rule.asked_if.answers:
+            continue
         code = ("N" if fires else "Y") if rule.fires_on == "no" else ("Y" if fires else "N")
         items.append(
             {

@@ -25,8 +25,20 @@ from needlewise.knowledge.schema.common import (
 # ------------------------------------------------------------------ screening
 
 
+class AskedIf(Strict):
+    """A follow-up question, asked only when an earlier rule got one of ``answers``
+    (FHIR ``enableWhen``). It is required only then; any answer given counts."""
+
+    rule: ContraindicationId
+    answers: list[Literal["yes", "unsure"]] = Field(min_length=1)
+
+
 class Contraindication(Provenance):
-    """A contraindication or precaution, with its intake question and EHR triggers."""
+    """A contraindication or precaution, with its intake question and EHR triggers.
+
+    ``ask_again_at_visit``: the answer can change between the intake form and the visit
+    (an acute illness), so the clinician asks it again on the day of treatment.
+    """
 
     id: ContraindicationId
     title: Text
@@ -36,6 +48,8 @@ class Contraindication(Provenance):
     help: Text | None = None
     fires_on: Literal["yes", "no"] = "yes"
     required: bool = True
+    asked_if: AskedIf | None = None
+    ask_again_at_visit: bool = False
     requires_plan: Literal["electrical-stimulation"] | None = None
     clinician_note: Text | None = None
     triggers: Triggers = Triggers()
@@ -55,17 +69,46 @@ class Indication(Provenance):
 
 
 class Incidence(Strict):
-    """One published frequency figure for a risk."""
+    """One published frequency figure for a risk.
+
+    ``per`` is what was counted (treatments, sessions, patients, or providers asked);
+    ``population`` in whom (dry needling or acupuncture). The consent shows one figure
+    per risk: the one marked ``consent: true``, else the first per-visit figure (see
+    ``services/consent_text.py``). ``counts`` says what the figure counts when that is
+    narrower or wider than the risk as a patient feels it (only significant panic; bleeding
+    and haematoma together); ``caveat`` says why the true risk may differ. Both are shown
+    next to the figure. A percent with a numerator and denominator must equal their
+    ratio rounded to the percent's own decimals.
+    """
 
     source: SourceId
     value: float = Field(ge=0)
     unit: Literal["percent"]
     per: Literal["treatments", "sessions", "patients", "respondents"]
+    population: Literal["dry-needling", "acupuncture"]
     numerator: int | None = Field(default=None, ge=0)
     denominator: int | None = Field(default=None, gt=0)
     upper_bound: bool = False
+    consent: bool = False
+    counts: Text | None = None
+    caveat: Text | None = None
     evidence: Evidence
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _percent_matches_counts(self) -> Incidence:
+        if self.numerator is None or self.denominator is None or self.upper_bound:
+            return self
+        written = f"{self.value:.6f}".rstrip("0").rstrip(".")
+        decimals = len(written.split(".")[1]) if "." in written else 0
+        computed = round(100 * self.numerator / self.denominator, decimals)
+        if abs(computed - self.value) > 10 ** -(decimals + 3):
+            raise ValueError(
+                f"{self.value}% does not match {self.numerator}/{self.denominator}"
+                f" (= {100 * self.numerator / self.denominator:.6f}%, {computed} at"
+                f" {decimals} decimal(s))"
+            )
+        return self
 
 
 class Risk(Provenance):
@@ -77,6 +120,12 @@ class Risk(Provenance):
     category: Literal["common", "uncommon", "rare", "serious"]
     incidence: list[Incidence] = []
     gaps: str | None = None
+
+    @model_validator(mode="after")
+    def _one_consent_figure(self) -> Risk:
+        if sum(1 for figure in self.incidence if figure.consent) > 1:
+            raise ValueError("at most one incidence figure may be marked consent: true")
+        return self
 
 
 # ------------------------------------------------------------------ aftercare
@@ -104,13 +153,29 @@ class Symptom(Provenance):
 class EscalationWhen(Strict):
     """Conditions of an escalation. Every given condition must hold.
 
-    Missing input never blocks an escalation: unknown treated regions count as
-    matching ``regions_any`` and unknown time counts as inside any time window.
+    * ``symptoms_any`` / ``and_any``: at least one symptom of each list is present;
+      ``symptoms_all``: every one of them is present;
+    * ``regions_any``: a treated region is one of these; ``near_lung_regions``: a treated
+      region is near the lung, or its nearness is not confirmed (``near_lung: unknown``);
+    * ``hours_at_most`` / ``hours_more_than``: time since treatment;
+    * ``conditions_any``: the patient has one of these conditions, read from the
+      latest screening (a finding of that contraindication, present or possible) or
+      given explicitly to ``triage``.
+
+    Missing input never blocks an escalation on symptoms' context: unknown treated
+    regions count as matching, and unknown time counts as inside any time window.
+    Unknown patient conditions are the one exception, because counting them as present
+    would send every fever to 911: the escalation does not fire, and triage adds
+    ``policy.conditions-unknown``, whose advice tells the patient what to do if they
+    have one of the conditions (never lower than the symptoms' own tier).
     """
 
     symptoms_any: list[SymptomId] = []
     symptoms_all: list[SymptomId] = []
+    and_any: list[SymptomId] = []
     regions_any: list[RegionId] = []
+    near_lung_regions: bool = False
+    conditions_any: list[ContraindicationId] = []
     hours_at_most: float | None = Field(default=None, gt=0)
     hours_more_than: float | None = Field(default=None, ge=0)
 
@@ -118,6 +183,10 @@ class EscalationWhen(Strict):
     def _has_symptom_condition(self) -> EscalationWhen:
         if not self.symptoms_any and not self.symptoms_all:
             raise ValueError("an escalation needs symptoms_any or symptoms_all")
+        if self.and_any and not self.symptoms_any:
+            raise ValueError("and_any is a second list next to symptoms_any; give both")
+        if self.regions_any and self.near_lung_regions:
+            raise ValueError("give regions_any or near_lung_regions, not both")
         return self
 
 
@@ -129,6 +198,18 @@ class Escalation(Provenance):
     tier: Tier
     when: EscalationWhen
     explanation: Text
+    if_conditions_unknown: Text | None = None
+    tier_note: str | None = None
+    gaps: str | None = None
+
+    @model_validator(mode="after")
+    def _says_what_to_do_without_history(self) -> Escalation:
+        if self.when.conditions_any and self.if_conditions_unknown is None:
+            raise ValueError(
+                "an escalation with conditions_any needs if_conditions_unknown: what the "
+                "patient is told when their health history is not known"
+            )
+        return self
 
 
 class Disposition(Provenance):
@@ -140,19 +221,39 @@ class Disposition(Provenance):
     advice: Text
 
 
-class Region(Provenance):
+#: ``near_lung``: true where the notes place pneumothorax risk, false where they rule it
+#: out by anatomy, ``unknown`` where they are silent (a visible gap for clinical sign-off;
+#: the engines treat it as near the lung, which escalates)
+NearLung = bool | Literal["unknown"]
+
+
+class _LungFlag(Provenance):
+    near_lung: NearLung = False
+    near_lung_note: str | None = None
+
+    @property
+    def lung_risk(self) -> bool:
+        """True when near the lung or not confirmed either way (the safe reading)."""
+        return self.near_lung is not False
+
+    @model_validator(mode="after")
+    def _unknown_says_why(self) -> _LungFlag:
+        if self.near_lung == "unknown" and not self.near_lung_note:
+            raise ValueError("near_lung: unknown needs a near_lung_note saying what is missing")
+        return self
+
+
+class Region(_LungFlag):
     """A body region that may be treated. ``near_lung`` marks pneumothorax-risk regions."""
 
     id: RegionId
     title: Text
-    near_lung: bool
 
 
-class Muscle(Provenance):
+class Muscle(_LungFlag):
     """A muscle that may be needled (payers ask for each muscle by name)."""
 
     id: Annotated[str, StringConstraints(pattern=r"^muscle\.[a-z0-9-]+$")]
     title: Text
     region: RegionId
-    near_lung: bool = False
     compressible: bool = True

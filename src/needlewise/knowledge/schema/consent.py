@@ -19,20 +19,36 @@ def _placeholders(text: str) -> set[str]:
 
 
 class ConsentSection(Strict):
-    """One part of the consent form: a heading and a short plain-language paragraph."""
+    """One part of the consent form: a heading and a short plain-language paragraph.
+
+    With ``emergency_signs`` / ``call_signs`` (the lead-in of a list), the consent service
+    lists after the body the title of every after-treatment symptom of that tier
+    (emergency / call-provider) that the source page names, so the warning signs on the
+    consent are always those of ``symptoms.yaml``.
+    """
 
     key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z-]*$")]
     heading: Text
     body: Text
+    emergency_signs: Text | None = None
+    call_signs: Text | None = None
+
+
+class PopulationWords(Strict):
+    """One unit's plural noun phrase in each studied population (``Incidence.population``),
+    e.g. "dry-needling treatments" / "acupuncture treatments"."""
+
+    dry_needling: Text
+    acupuncture: Text
 
 
 class PerWords(Strict):
-    """The plural noun for each unit an incidence figure counts (``Incidence.per``)."""
+    """What an incidence figure counts (``Incidence.per``), in whom (``population``)."""
 
-    treatments: Text
-    sessions: Text
-    patients: Text
-    respondents: Text
+    treatments: PopulationWords
+    sessions: PopulationWords
+    patients: PopulationWords
+    respondents: PopulationWords
 
 
 class FrequencyWording(Strict):

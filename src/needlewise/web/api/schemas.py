@@ -115,6 +115,19 @@ class ReasonOut(BaseModel):
     )
 
 
+class PatientConditionOut(BaseModel):
+    """A condition of the patient that triage weighed."""
+
+    condition: str = Field(examples=["contraindication.joint-replacement"])
+    where: str = Field(
+        description="Where it came from: `given` (the request) or `screening <id>`",
+        examples=["screening 12"],
+    )
+    certainty: Literal["present", "possible"] = Field(
+        description='`possible` for a "not sure" intake answer (counted as present)'
+    )
+
+
 class TriageOut(BaseModel):
     disposition: Literal["emergency", "call-provider", "self-care"]
     reasons: list[ReasonOut]
@@ -124,6 +137,12 @@ class TriageOut(BaseModel):
     citations: dict[str, str]
     free_text: FreeTextOut | None = Field(
         description="What the free-text reader found in `text` (null when there is no text)"
+    )
+    conditions: list[PatientConditionOut] | None = Field(
+        description=(
+            "The patient's conditions triage weighed (null when the health history is not"
+            " known: escalations that depend on it then add `policy.conditions-unknown`)"
+        )
     )
 
 
