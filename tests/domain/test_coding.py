@@ -32,6 +32,7 @@ BILATERAL_COUNT = "policy.bilateral-count-unverified"
 BILATERAL_LUNG = "policy.bilateral-near-lung"
 SAFETY_NET = "policy.near-lung-safety-net"
 NON_COMPRESSIBLE = "policy.non-compressible-muscle"
+ASK_AGAIN = "policy.ask-again-at-visit"  # every session: answers that change before the visit
 
 
 def session(*muscles: tuple[str, str], **extra: Any) -> dict[str, Any]:
@@ -124,16 +125,16 @@ def test_bilateral_count_check(
 # ------------------------------------------------------------------ session checks
 
 CHECK_ROWS: list[tuple[str, list[tuple[str, str]], set[str], bool]] = [
-    ("near-lung-both-sides", [("muscle.upper-trapezius", "left"), ("muscle.rhomboids", "right")], {BILATERAL_LUNG, SAFETY_NET}, True),
-    ("near-lung-bilateral", [("muscle.thoracic-paraspinals", "bilateral")], {BILATERAL_LUNG, SAFETY_NET}, True),
-    ("near-lung-left-only", [("muscle.upper-trapezius", "left"), ("muscle.rhomboids", "left")], {SAFETY_NET}, False),
-    ("near-lung-right-plus-plain-left", [("muscle.infraspinatus", "right"), ("muscle.deltoid", "left")], {SAFETY_NET}, False),
+    ("near-lung-both-sides", [("muscle.upper-trapezius", "left"), ("muscle.rhomboids", "right")], {BILATERAL_LUNG, SAFETY_NET, ASK_AGAIN}, True),
+    ("near-lung-bilateral", [("muscle.thoracic-paraspinals", "bilateral")], {BILATERAL_LUNG, SAFETY_NET, ASK_AGAIN}, True),
+    ("near-lung-left-only", [("muscle.upper-trapezius", "left"), ("muscle.rhomboids", "left")], {SAFETY_NET, ASK_AGAIN}, False),
+    ("near-lung-right-plus-plain-left", [("muscle.infraspinatus", "right"), ("muscle.deltoid", "left")], {SAFETY_NET, ASK_AGAIN}, False),
     # issue 8: a muscle whose nearness to the lung is not confirmed counts as near it
-    ("unconfirmed-near-lung-both-sides", [("muscle.quadratus-lumborum", "bilateral")], {BILATERAL_LUNG, SAFETY_NET}, True),
-    ("unconfirmed-near-lung-one-side", [("muscle.sternocleidomastoid", "left")], {SAFETY_NET}, False),
-    ("psoas", [("muscle.psoas", "left")], {NON_COMPRESSIBLE}, False),
-    ("tibialis-posterior", [("muscle.tibialis-posterior", "right")], {NON_COMPRESSIBLE}, False),
-    ("plain", [("muscle.deltoid", "left"), ("muscle.quadriceps", "right")], set(), False),
+    ("unconfirmed-near-lung-both-sides", [("muscle.quadratus-lumborum", "bilateral")], {BILATERAL_LUNG, SAFETY_NET, ASK_AGAIN}, True),
+    ("unconfirmed-near-lung-one-side", [("muscle.sternocleidomastoid", "left")], {SAFETY_NET, ASK_AGAIN}, False),
+    ("psoas", [("muscle.psoas", "left")], {NON_COMPRESSIBLE, ASK_AGAIN}, False),
+    ("tibialis-posterior", [("muscle.tibialis-posterior", "right")], {NON_COMPRESSIBLE, ASK_AGAIN}, False),
+    ("plain", [("muscle.deltoid", "left"), ("muscle.quadriceps", "right")], {ASK_AGAIN}, False),
 ]  # fmt: skip
 
 
@@ -166,6 +167,20 @@ def test_unconfirmed_near_lung_muscle_is_named_as_not_confirmed(kb: KnowledgeBas
     text = {c.id: c.text for c in result.checks}[SAFETY_NET]
     assert "(not confirmed)" in text
     assert "Rhomboid major and minor (not confirmed)" not in text
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_session_asks_again_what_can_change_before_the_visit(
+    kb: KnowledgeBase, language: str
+) -> None:
+    # issue 8 (content review 3): the intake may be days old; an acute illness is asked again
+    again = [c for c in kb.contraindications if c.ask_again_at_visit]
+    assert "contraindication.acute-illness" in [c.id for c in again]
+    result = code_session_document(session(("muscle.deltoid", "left"), language=language), kb)
+    text = {c.id: c.text for c in result.checks}[ASK_AGAIN]
+    assert text.startswith(kb.policy(ASK_AGAIN).explanation.get(language))
+    for rule in again:
+        assert rule.title.get(language) in text
 
 
 # ------------------------------------------------------------------ coverage, documentation
@@ -202,7 +217,8 @@ def test_spanish(kb: KnowledgeBase) -> None:
     assert result.language == "es"
     assert result.lines[0].title == "Punción seca, 1 o 2 músculos"
     assert result.muscles[0]["title"] == "Psoas"
-    assert result.checks[0].text.startswith(kb.policy(NON_COMPRESSIBLE).explanation.es)
+    by_id = {c.id: c.text for c in result.checks}
+    assert by_id[NON_COMPRESSIBLE].startswith(kb.policy(NON_COMPRESSIBLE).explanation.es)
 
 
 # ------------------------------------------------------------------ bad input

@@ -215,6 +215,7 @@ ESCALATION_ROWS: list[tuple[str, str, dict[str, Any], Tier, bool]] = [
     (FEVER_RED, "37.5C-streaks", doc("site-red-streaks", temperature={"value": 37.5, "unit": "Cel"}), C, False),
     (FEVER_RED, "fever-alone", doc("fever"), C, False),
     (FEVER_RED, "chills-streaks", doc("chills", "site-red-streaks"), E, True),
+    (FEVER_RED, "chills-37.2C-streaks", doc("chills", "site-red-streaks", temperature={"value": 37.2, "unit": "Cel"}), C, False),
     (FEVER_RED, "fever-redness-no-streaks", doc("fever", "site-redness", conditions=NONE), C, False),
     (FLARE, "80h", doc("flare-up", hours_since_treatment=80), C, True),
     (FLARE, "72h", doc("flare-up", hours_since_treatment=72), S, False),
@@ -235,6 +236,11 @@ ESCALATION_ROWS: list[tuple[str, str, dict[str, Any], Tier, bool]] = [
     (FEVER_PAIN, "39.4C-pus-redness-pain-worse", doc("site-pus", "site-redness", "site-pain-worse", temperature=T39_4), E, True),
     (FEVER_PAIN, "chills-severe-pain", doc("chills", "site-pain-severe", conditions=NONE), E, True),
     (FEVER_PAIN, "severe-pain-no-fever", doc("site-pain-severe", temperature={"value": 37.2, "unit": "Cel"}), C, False),
+    # chills stand in for a fever only while no temperature is known (symptom.chills: unmeasured_fever)
+    (FEVER_PAIN, "chills-37C-pain-worse", doc("chills", "site-pain-worse", temperature={"value": 37.0, "unit": "Cel"}, conditions=NONE), C, False),
+    (FEVER_PAIN, "chills-99F-pain-worse", doc("chills", "site-pain-worse", temperature={"value": 99.0, "unit": "[degF]"}, conditions=NONE), C, False),
+    (FEVER_PAIN, "chills-38C-pain-worse", doc("chills", "site-pain-worse", temperature={"value": 38.0, "unit": "Cel"}, conditions=NONE), E, True),
+    (FEVER_PAIN, "fever-ticked-37C-pain-worse", doc("fever", "site-pain-worse", temperature={"value": 37.0, "unit": "Cel"}, conditions=NONE), E, True),
     (FEVER_UNWELL, "fever-very-unwell", doc("fever", "very-unwell", conditions=NONE), E, True),
     (FEVER_UNWELL, "101F-very-unwell", doc("very-unwell", temperature={"value": 101, "unit": "[degF]"}), E, True),
     (FEVER_UNWELL, "very-unwell-alone", doc("very-unwell"), C, False),
@@ -285,6 +291,15 @@ def test_unknown_context_is_named_in_matched(kb: KnowledgeBase) -> None:
         result = triage_document(document, kb)
         (reason,) = [r for r in result.reasons if r.rule == COUGH]
         assert says in reason.matched
+
+
+def test_chills_with_a_normal_reading_say_why_they_are_not_a_fever(kb: KnowledgeBase) -> None:
+    document = doc("chills", "site-pain-worse", temperature={"value": 37.0, "unit": "Cel"})
+    result = triage_document({**document, "conditions": NONE}, kb)
+    (chills,) = [r for r in result.reasons if r.rule == "symptom.chills"]
+    assert chills.tier is C
+    assert "below the fever cut-off: not counted as a fever" in chills.matched
+    assert "symptom.fever" not in rules(result)
 
 
 # ------------------------------------------------------------------ 5. unclear answers (QR)

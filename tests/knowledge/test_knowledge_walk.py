@@ -237,3 +237,73 @@ def test_intake_wording_reads_at_or_below_8th_grade(kb: KnowledgeBase, field: st
             continue
         grade = textstat.flesch_kincaid_grade(text.en)
         assert grade <= 8.0, f"{rule.id}.{field}: grade {grade}: {text.en}"
+
+
+# ------------------------------------------------------------------ issue 8: figures and new items
+
+#: what each counted unit reads as, per population (consent.yaml ``frequency.per``)
+UNIT_WORDS = {
+    ("en", "treatments", "dry-needling"): "dry-needling treatments",
+    ("en", "treatments", "acupuncture"): "acupuncture treatments",
+    ("en", "sessions", "dry-needling"): "dry-needling sessions",
+    ("en", "sessions", "acupuncture"): "acupuncture sessions",
+    ("en", "patients", "dry-needling"): "people who had dry needling",
+    ("en", "patients", "acupuncture"): "people who had acupuncture",
+    ("es", "treatments", "dry-needling"): "tratamientos de punción seca",
+    ("es", "treatments", "acupuncture"): "tratamientos de acupuntura",
+    ("es", "sessions", "dry-needling"): "sesiones de punción seca",
+    ("es", "sessions", "acupuncture"): "sesiones de acupuntura",
+    ("es", "patients", "dry-needling"): "personas que recibieron punción seca",
+    ("es", "patients", "acupuncture"): "personas que recibieron acupuntura",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_frequency_figure_says_what_it_counts_and_in_whom(
+    kb: KnowledgeBase, language: str
+) -> None:
+    """Every stored figure, not only the one the consent shows, reads with its denominator
+    (per treatment, session or patient) and population (dry needling or acupuncture)."""
+    from needlewise.services.consent_text import frequency_words
+
+    walked = 0
+    for risk in kb.data.risks:
+        for figure in risk.incidence:
+            if figure.per == "respondents" or figure.value == 0:
+                continue  # a survey share, or "not seen in N": worded without a rate
+            alone = risk.model_copy(
+                update={"incidence": [figure.model_copy(update={"consent": True})]}
+            )
+            words = frequency_words(kb, alone, language)
+            expected = UNIT_WORDS[(language, figure.per, figure.population)]
+            assert expected in words, (risk.id, figure.source, words)
+            walked += 1
+    assert walked >= 20
+
+
+#: screening items added in issue 8 and the sources the content review tied them to
+NEW_ITEMS = {
+    "contraindication.pregnancy-first-trimester": {"source.apta-2013-ijspt", "source.who-1999"},
+    "contraindication.unwilling": {"source.bn121"},
+    "contraindication.not-yet-understood": {"source.bn121"},
+    "contraindication.fainting-history": {"source.who-1999", "source.christensen-2017"},
+    "contraindication.lymph-node-removal": {"source.bn121"},
+    "contraindication.heart-valve": {"source.bn121"},
+    "contraindication.implants-in-area": {"source.jotform-screening"},
+    "contraindication.frailty": {"source.who-1999", "source.sierpina-2005"},
+    "contraindication.low-body-weight": {"source.bn121", "source.irmedj-2022"},
+    "contraindication.hyperalgesia": {"source.apta-2013-ijspt"},
+    "contraindication.psychological-distress": {"source.kearns-2019"},
+}
+
+
+@pytest.mark.parametrize("rule_id", NEW_ITEMS)
+def test_new_screening_item_cites_its_sources_and_asks_in_both_languages(
+    kb: KnowledgeBase, rule_id: str
+) -> None:
+    rule = next(c for c in kb.contraindications if c.id == rule_id)
+    assert NEW_ITEMS[rule_id] <= set(rule.sources)
+    assert rule.question.en.endswith("?")
+    assert rule.question.es.startswith("¿")
+    assert rule.question.es.endswith("?")
+    assert rule.question.es != rule.question.en

@@ -216,3 +216,85 @@ def test_idioms_drop_what_is_inside_them(kb: KnowledgeBase, language: str) -> No
                 ), (example, found)
             else:
                 assert idiom.means in found, example
+
+
+# ------------------------------------------------------------------ narrowing (issue 8)
+
+
+def test_a_narrowing_pattern_must_say_why() -> None:
+    from pydantic import ValidationError
+
+    from needlewise.knowledge.schema.language import LayPattern
+
+    with pytest.raises(ValidationError, match="needs a note"):
+        LayPattern.model_validate(
+            {
+                "id": "lay.en.flare-up.x",
+                "match": ["x"],
+                "examples": ["x"],
+                "narrows": ["symptom.cough"],
+            }
+        )
+
+
+@pytest.mark.parametrize("narrowed", ["symptom.pain-on-breathing", "symptom.nowhere"])
+def test_a_pattern_narrows_only_another_known_symptom(tmp_path, narrowed: str) -> None:
+    from needlewise.knowledge.loader import KnowledgeError, load
+    from support import copy_knowledge
+
+    copy_knowledge(tmp_path)
+    target = tmp_path / "language" / "en.yaml"
+    text = target.read_text(encoding="utf-8")
+    assert text.count("narrows: [symptom.chest-pain]") == 1
+    target.write_text(text.replace("narrows: [symptom.chest-pain]", f"narrows: [{narrowed}]"))
+    with pytest.raises(
+        KnowledgeError, match=rf"pain-on-breathing\.back-shoulder-neck: narrows {narrowed}"
+    ):
+        load(None, data_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "kept", "dropped"),
+    [
+        # the generic chest pain inside the narrower words is dropped …
+        (
+            "en",
+            "my back hurts when I breathe in",
+            {"symptom.pain-on-breathing"},
+            {"symptom.chest-pain"},
+        ),
+        (
+            "es",
+            "me duele el hombro al respirar hondo",
+            {"symptom.pain-on-breathing"},
+            {"symptom.chest-pain"},
+        ),
+        ("en", "my usual pain is worse for now", {"symptom.flare-up"}, {"symptom.site-pain-worse"}),
+        # … but chest pain said anywhere else in the message still counts
+        ("en", "my chest and back hurt when I breathe", {"symptom.chest-pain"}, set()),
+        (
+            "en",
+            "my back hurts when I breathe in, and my chest hurts too",
+            {"symptom.chest-pain", "symptom.pain-on-breathing"},
+            set(),
+        ),
+        (
+            "es",
+            "me duele la espalda al respirar hondo y me duele el pecho",
+            {"symptom.chest-pain", "symptom.pain-on-breathing"},
+            set(),
+        ),
+        (
+            "en",
+            "my usual pain is worse and the needle spot hurts more and more",
+            {"symptom.flare-up", "symptom.site-pain-worse"},
+            set(),
+        ),
+    ],
+)
+def test_narrowing_drops_only_what_lies_inside_its_words(
+    kb: KnowledgeBase, language: str, text: str, kept: set[str], dropped: set[str]
+) -> None:
+    found = present(read_message(text, language, kb))
+    assert kept <= found, found
+    assert not dropped & found, found

@@ -168,7 +168,8 @@ BRADY: dict[str, tuple[float, str]] = {
     "risk.pain-during": (3.01, "common"),
     "risk.pain-after": (2.19, "common"),
     "risk.aggravation": (0.88, "uncommon"),
-    "risk.drowsiness": (0.26, "uncommon"),
+    # issue 8: common, from the figure patients feel (MacPherson 2005, 1 in 4), not Brady's
+    "risk.drowsiness": (0.26, "common"),
     "risk.headache": (0.14, "uncommon"),
     "risk.nausea": (0.13, "uncommon"),
     "risk.fatigue": (0.04, "rare"),

@@ -158,6 +158,10 @@ def code_session(session: SessionRecord, kb: KnowledgeBase) -> CodingResult:
         checks.append(_policy_note(kb, "policy.bilateral-near-lung", language, names))
     if lung_sides:
         checks.append(_policy_note(kb, "policy.near-lung-safety-net", language, names))
+    # answers that can change between the intake form and the visit (an acute illness)
+    again = [c.title.get(language) for c in kb.contraindications if c.ask_again_at_visit]
+    if again:
+        checks.append(_policy_note(kb, "policy.ask-again-at-visit", language, "; ".join(again)))
     deep = [m.title.get(language) for m in muscles.values() if not m.compressible]
     if deep:
         checks.append(_policy_note(kb, "policy.non-compressible-muscle", language, ", ".join(deep)))

@@ -267,9 +267,11 @@ def triage(report: SymptomReport, kb: KnowledgeBase) -> TriageResult:
             )
 
     fever = _fever_symptom(kb)
+    measured_below = False  # a temperature was measured and none reached the cut-off
     if fever is not None and fever.temperature is not None:
         rule = fever.temperature
         reached = [t for t in temperatures if fever_reached(t, rule)]
+        measured_below = bool(temperatures) and not reached
         if reached:
             parts = []
             for temperature in reached:
@@ -285,9 +287,27 @@ def triage(report: SymptomReport, kb: KnowledgeBase) -> TriageResult:
                 Reason(fever.id, "; ".join(parts), fever.tier, fever.title.get(language))
             )
 
+    # chills stand in for a fever in the escalations only while no temperature is known
+    felt_only = {s.id for s in kb.symptoms if s.unmeasured_fever} & present
+    if measured_below and felt_only:
+        reasons = [
+            Reason(
+                r.rule,
+                r.matched + "; a measured temperature is below the fever cut-off:"
+                " not counted as a fever",
+                r.tier,
+                r.title,
+                r.free_text,
+            )
+            if r.rule in felt_only
+            else r
+            for r in reasons
+        ]
+    escalating = present - felt_only if measured_below else present
+
     waiting: list[str] = []  # escalations that need the unknown health history
     for escalation in kb.data.escalations:
-        details = _escalation_matches(escalation, present, report, kb)
+        details = _escalation_matches(escalation, escalating, report, kb)
         if isinstance(details, str):
             reasons.append(
                 Reason(escalation.id, details, escalation.tier, escalation.title.get(language))

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from needlewise.knowledge.base import KnowledgeBase, KnowledgeData
 from needlewise.knowledge.codeindex import build_code_index
 from needlewise.knowledge.schema import Source, Tier
+from needlewise.knowledge.schema.clinic import SheetPart
 from needlewise.knowledge.valuesets import load_value_sets
 
 #: data file -> the top-level keys it must hold (and nothing else).
@@ -232,6 +233,13 @@ def _cross_check(data: KnowledgeData, by_id: dict[str, object] | Any) -> list[st
                 problems.append(f"language/{language}.yaml: unknown symptom {concept}")
         for symptom_id in sorted(symptom_ids - set(reading.concepts)):
             problems.append(f"language/{language}.yaml: no lay patterns for {symptom_id}")
+        for concept, patterns in reading.concepts.items():
+            for pattern in patterns:
+                for narrowed in pattern.narrows:
+                    if narrowed == concept or narrowed not in symptom_ids:
+                        problems.append(
+                            f"{pattern.id}: narrows {narrowed}, which is not another known symptom"
+                        )
         for context_rule in reading.context:
             for example in context_rule.examples:
                 if example.concept != "no-complaints" and example.concept not in symptom_ids:
@@ -248,6 +256,12 @@ def _cross_check(data: KnowledgeData, by_id: dict[str, object] | Any) -> list[st
     parts = (sheet.phones, sheet.lung_signs, sheet.infection_signs, sheet.self_care, sheet.driving)
     for part in parts:
         check_sources(f"{sheet.id}/{part.key}", part.sources)
+    told = {e for part in parts if isinstance(part, SheetPart) for e in part.tells}
+    emergency_escalations = {e.id for e in data.escalations if e.tier is Tier.emergency}
+    for escalation_id in sorted(told - emergency_escalations):
+        problems.append(f"{sheet.id}: tells {escalation_id}, which is not an emergency escalation")
+    for escalation_id in sorted(emergency_escalations - told):
+        problems.append(f"{sheet.id}: no part tells the patient to call 911 for {escalation_id}")
     check_sources("emergency_plan", data.emergency_plan.sources)
     for event in data.emergency_plan.events:
         for number, step in enumerate(event.steps, start=1):

@@ -91,6 +91,7 @@ class PatternInfo:
     kind: Kind
     concept: str | None  # symptom id (for an idiom: what it means instead, if anything)
     says_fine: bool = False  # a "no complaints" phrase that says the patient is fine now
+    narrows: frozenset[str] = frozenset()  # concepts this wording says more precisely
 
 
 class FoldingTokenizer:
@@ -314,7 +315,7 @@ def _compile(datas: list[LanguageData], lexicon: Lexicon) -> _Compiled:
                 out.targets.append((item.id, info, compiler.compile(item.id, item.match)))
         for concept, patterns in data.concepts.items():
             for pattern in patterns:
-                info = PatternInfo("symptom", concept)
+                info = PatternInfo("symptom", concept, narrows=frozenset(pattern.narrows))
                 out.targets.append((pattern.id, info, compiler.compile(pattern.id, pattern.match)))
         for phrase in data.time.phrases:
             out.times.append((phrase.id, phrase.hours, compiler.compile(phrase.id, phrase.match)))

@@ -189,6 +189,9 @@ def _mentions(
     """
     # an idiom, or a "no complaints" phrase ("sin molestias"), drops what is inside it
     covering = [s for s in spans if patterns[s.label_].kind in ("idiom", "no-complaints")]
+    # a narrower wording drops the generic concept it contains ("my back hurts when I
+    # breathe in" is not also chest pain); the concept still counts anywhere else
+    narrowing = [s for s in spans if patterns[s.label_].narrows]
     groups: dict[str, list[list[Span]]] = {}
     for span in sorted(spans, key=lambda s: (s.start, -len(s))):
         info = patterns[span.label_]
@@ -197,8 +200,17 @@ def _mentions(
         if info.kind == "idiom":
             if info.concept is None:
                 continue
-        elif info.kind == "symptom" and any(
-            c.start <= span.start and span.end <= c.end for c in covering
+        elif (
+            info.kind == "symptom"
+            and any(c.start <= span.start and span.end <= c.end for c in covering)
+        ) or (
+            info.kind == "symptom"
+            and any(
+                info.concept in patterns[n.label_].narrows
+                and n.start <= span.start
+                and span.end <= n.end
+                for n in narrowing
+            )
         ):
             continue
         concept = NO_COMPLAINTS if info.kind == "no-complaints" else str(info.concept)

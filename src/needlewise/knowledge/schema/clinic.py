@@ -77,6 +77,9 @@ class SheetPart(Provenance):
     heading: Text
     paragraphs: list[Text] = Field(min_length=1)
     bullets: list[Text] = []
+    #: escalation ids whose "call 911" this part tells in its own words; the loader checks
+    #: that every emergency escalation is told somewhere on the sheet
+    tells: list[Annotated[str, StringConstraints(pattern=r"^escalation\.[a-z0-9-]+$")]] = []
     gaps: str | None = None
 
 

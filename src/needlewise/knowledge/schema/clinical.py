@@ -140,7 +140,13 @@ class Temperature(Strict):
 
 
 class Symptom(Provenance):
-    """An after-treatment symptom and the tier it puts the patient in."""
+    """An after-treatment symptom and the tier it puts the patient in.
+
+    ``unmeasured_fever``: a fever felt but not measured (chills, feeling feverish). In an
+    escalation it stands in for a fever only while no temperature is known: a measured
+    temperature below the fever cut-off (and none at or above it) means it does not
+    count as one. The symptom keeps its own tier either way.
+    """
 
     id: SymptomId
     tier: Tier
@@ -148,6 +154,7 @@ class Symptom(Provenance):
     question: Text
     advice: Text | None = None
     temperature: Temperature | None = None
+    unmeasured_fever: bool = False
 
 
 class EscalationWhen(Strict):

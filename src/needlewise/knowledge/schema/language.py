@@ -46,14 +46,29 @@ def _words(values: list[str]) -> list[str]:
 
 
 class LayPattern(Strict):
-    """One way of saying a concept, with examples that must match it."""
+    """One way of saying a concept, with examples that must match it.
+
+    ``narrows`` names concepts whose generic wording this pattern says more precisely:
+    "my back hurts when I breathe in" is back pain on breathing, not the chest pain that
+    "hurts when I breathe in" alone would be. A match of a named concept that lies wholly
+    inside this pattern's match is dropped; anywhere else in the message it still counts.
+    Because that can lower a tier, a pattern that narrows must say why in its ``note``
+    (the clinical reason the narrower concept is the right reading).
+    """
 
     id: Annotated[str, StringConstraints(pattern=r"^lay\.[a-z]{2}\.[a-z0-9-]+\.[a-z0-9-]+$")]
     match: list[Form] = Field(min_length=1)
     examples: list[NonEmpty] = Field(min_length=1)
+    narrows: list[SymptomId] = []
     note: str | None = None
 
     _forms = field_validator("match")(_check_forms)
+
+    @model_validator(mode="after")
+    def _narrowing_says_why(self) -> LayPattern:
+        if self.narrows and not self.note:
+            raise ValueError("a pattern that narrows another concept needs a note saying why")
+        return self
 
 
 class NoComplaintsPattern(LayPattern):
