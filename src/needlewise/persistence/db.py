@@ -38,7 +38,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from needlewise.persistence.faults import discard_broken_connections
+from needlewise.persistence.faults import ConnectionGuard
 from needlewise.persistence.group_commit import GroupCommit
 
 BUSY_TIMEOUT_MS = 10_000
@@ -134,7 +134,6 @@ def make_engine(url: str, *, pool: bool = True, synchronous: Synchronous = "full
         else:
             options["poolclass"] = NullPool
         engine = create_engine(url, **options)
-    discard_broken_connections(engine)
     return engine
 
 
@@ -144,6 +143,7 @@ class Database:
     def __init__(self, url: str, *, pool: bool = True, synchronous: Synchronous = "full") -> None:
         self.url = url
         self.engine = make_engine(url, pool=pool, synchronous=synchronous)
+        self.guard = ConnectionGuard(self.engine)
         self.sqlite = is_sqlite(url)
         writer = (
             self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.sqlite else self.engine
@@ -168,9 +168,10 @@ class Database:
         if self._write_lock is None:
             with self._write() as session, session.begin():
                 yield session
-            return
-        with self._write_lock, self._write() as session, session.begin():
-            yield session
+        else:
+            with self._write_lock, self._write() as session, session.begin():
+                yield session
+        self.guard.write_committed()
 
     def dispose(self) -> None:
         """Finish queued group-commit jobs, then close every pooled connection."""

@@ -9,8 +9,8 @@ text; anything it does not recognise stays a bug.
 
 Recovery needs one more thing on SQLite: a connection opened while the file could not be
 written is opened read-only *for good*, so after the fault clears it would keep failing
-until a restart. :func:`discard_broken_connections` makes the engine throw away its
-pooled connections whenever such a fault is seen, so the next request opens fresh ones.
+until a restart. :class:`ConnectionGuard` makes the engine throw such connections away,
+so the first request after the fault already gets a sound one.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 
@@ -106,13 +106,40 @@ def fault_of(exc: BaseException) -> DatabaseFault | None:
     return fault
 
 
-def discard_broken_connections(engine: Engine) -> None:
-    """On a fault that leaves a connection unusable (a SQLite file opened read-only, an
-    I/O error, a lost server), drop every pooled connection of ``engine``: SQLAlchemy
-    treats it as a disconnect, and the pool opens new connections on the next checkout."""
+class ConnectionGuard:
+    """Keeps ``engine``'s pool free of connections a fault left unusable.
 
-    @event.listens_for(engine, "handle_error")
-    def _discard(context: Any) -> None:
+    * On a fault that can leave a connection unusable (a SQLite file opened read-only, an
+      I/O error, a lost server), SQLAlchemy is told it was a disconnect: it drops every
+      pooled connection, and the next checkout opens a new one.
+    * SQLite only: a connection opened while the database was faulted may have been
+      opened read-only without ever failing (it only read). Such a connection is used for
+      one request and then discarded, until a write commits again
+      (:meth:`write_committed`), so none of them outlives the fault.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.faulted = False
+        event.listen(engine, "handle_error", self._on_error)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", self._on_connect)
+            event.listen(engine, "checkout", self._on_checkout)
+
+    def write_committed(self) -> None:
+        """A write reached the database: connections opened from now on are sound."""
+        self.faulted = False
+
+    def _on_error(self, context: Any) -> None:
         fault = fault_of(context.original_exception)
         if fault is not None and fault.discard:
+            self.faulted = True
             context.is_disconnect = True
+
+    def _on_connect(self, _dbapi_connection: Any, record: Any) -> None:
+        record.info["opened_in_fault"] = self.faulted
+
+    def _on_checkout(self, _dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get("opened_in_fault"):
+            if record.info.get("used"):
+                raise DisconnectionError("opened while the database was faulted")
+            record.info["used"] = True
