@@ -43,7 +43,7 @@ class HeldRow:
             self.sqlite.execute("BEGIN IMMEDIATE")  # the database's one write lock
         else:
             self.pg = psycopg.connect(self.dsn)
-            self.pg.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", (row_id,))  # noqa: S608 - a table name of ours
+            self.pg.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR UPDATE", (row_id,))
 
     async def both_waiting(self) -> None:
         """Return once two other sessions wait for a lock (PostgreSQL), or after a pause
@@ -103,7 +103,7 @@ def _session(service: Service) -> int:
 
 
 def _adverse_event(service: Service) -> int:
-    patient, provider = ready_patient(service)
+    patient, _provider = ready_patient(service)
     response = service.client.post(
         f"/api/patients/{patient}/adverse-events",
         json={
