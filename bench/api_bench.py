@@ -19,6 +19,11 @@ per-round ratios to the baseline, and for check-ins the rows in the database aga
 Targets (issue 3): screening >= 50% of the trivial req/s; p99 < 50 ms at 32 connections;
 check-in writes >= 300/s on SQLite with none lost.
 
+``--synchronous normal,full`` (SQLite) starts one server per durability setting, each on
+its own fresh database, and measures them in turn within every round, so that the cost
+of ``synchronous=FULL`` (one fsync per commit) shows as a ratio from one run; with
+``--connections 1`` no two check-ins can share a commit, with 32 group commit shares it.
+
 Run: ``make bench`` or ``.venv/bin/python bench/api_bench.py [--duration 10]``.
 Needs Debian's ``wrk`` (``make bench`` installs it when missing). Synthetic data only.
 """
@@ -172,116 +177,68 @@ def count_check_ins(settings: Settings) -> int:
     return count
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument(
-        "--rounds",
-        type=int,
-        default=3,
-        help="rounds; each measures every endpoint once, in turn, so that a slow spell of a "
-        "shared machine hits the baseline as well (medians are reported)",
-    )
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
-    parser.add_argument("--valuesets", type=Path, default=ROOT.parent / "shared" / "valuesets")
-    parser.add_argument(
-        "--only",
-        default="",
-        help="comma-separated endpoints to measure besides the trivial one: "
-        "screen-floor, screen-intake, screen-bundle, check-in (default: all)",
-    )
-    args = parser.parse_args()
-    names = ["trivial", "screen-floor", "screen-intake", "screen-bundle", "check-in"]
-    chosen = {"trivial", *filter(None, args.only.split(","))} if args.only else set(names)
-    if unknown := chosen - set(names):
-        sys.exit(f"api_bench: unknown endpoint(s) for --only: {', '.join(sorted(unknown))}")
-    if shutil.which("wrk") is None:
-        sys.exit("api_bench needs wrk (Debian package 'wrk'; `make bench` installs it)")
+@dataclass
+class Target:
+    """One server under test: its settings, address, seeded data and process."""
 
-    folder = Path(tempfile.mkdtemp(prefix="needlewise-bench-"))
-    database_url = args.database_url or f"sqlite:///{folder / 'bench.sqlite'}"
+    label: str
+    settings: Settings
+    base: str
+    token: str
+    patient_id: int
+    process: subprocess.Popen[bytes]
+
+
+def start_server(
+    label: str, database_url: str, valuesets: Path | None, workers: int, extra_env: dict[str, str]
+) -> Target:
+    """Migrate and seed ``database_url``, then start uvicorn on it (not yet ready)."""
     settings = Settings(
-        database_url=database_url,
-        valuesets_dir=args.valuesets if args.valuesets.is_dir() else None,
-        secret_key="bench-secret",
+        database_url=database_url, valuesets_dir=valuesets, secret_key="bench-secret"
     )
     upgrade(database_url)
     token, patient_id = seed(settings)
     port = free_port()
-    base = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
         "NEEDLEWISE_DATABASE_URL": database_url,
         "NEEDLEWISE_SECRET_KEY": "bench-secret",
-        "NEEDLEWISE_VALUESETS_DIR": str(settings.valuesets_dir or ""),
+        "NEEDLEWISE_VALUESETS_DIR": str(valuesets or ""),
+        **extra_env,
     }
-    server = subprocess.Popen(
+    process = subprocess.Popen(
         [
             sys.executable, "-m", "uvicorn", "--factory", "needlewise.web.app:create_app",
-            "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers),
+            "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
             "--no-access-log", "--log-level", "warning",
         ],
         env=env,
         start_new_session=True,
     )  # fmt: skip
-    try:
-        wait_ready(base, server)
-        bundle = orjson.dumps(make_bundle(random.Random(20261126), 1))
-        intake = orjson.dumps(answered_intake(load(settings.valuesets_dir)))
-        check_in = json.dumps(
-            {"symptoms": ["symptom.soreness"], "hours_since_treatment": 20, "language": "en"}
-        ).encode()
-        scripts = {
-            "trivial": lua_script(folder, "trivial", "GET", None, None),
-            "screen-floor": lua_script(folder, "screen_floor", "POST", FLOOR, token),
-            "screen-intake": lua_script(folder, "screen_intake", "POST", intake, token),
-            "screen-bundle": lua_script(folder, "screen_bundle", "POST", bundle, token),
-            "check-in": lua_script(folder, "check_in", "POST", check_in, token),
-        }
-        urls = {
-            "trivial": f"{base}/healthz",
-            "screen-floor": f"{base}/api/screen?as_of=2026-11-26&electrical_stimulation=false",
-            "screen-intake": f"{base}/api/screen?as_of=2026-11-26&electrical_stimulation=false",
-            "screen-bundle": f"{base}/api/screen?as_of=2026-11-26&electrical_stimulation=false",
-            "check-in": f"{base}/api/patients/{patient_id}/check-ins",
-        }
-        for name in (
-            "trivial",
-            "screen-intake",
-            "screen-bundle",
-        ):  # warm-up: imports, caches, connection pool
-            run_wrk(urls[name], scripts[name], 4, 2)
-        rounds: list[dict[str, WrkResult]] = []
-        for number in range(1, args.rounds + 1):
-            print(f"  round {number}/{args.rounds} …", file=sys.stderr, flush=True)
-            rounds.append(
-                {
-                    name: run_wrk(urls[name], scripts[name], args.connections, args.duration)
-                    for name in names
-                    if name in chosen
-                }
-            )
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    rows = count_check_ins(settings)
-    backend = "SQLite" if database_url.startswith("sqlite") else "PostgreSQL"
+    return Target(label, settings, f"http://127.0.0.1:{port}", token, patient_id, process)
+
+
+LABELS = {
+    "trivial": "GET /healthz",
+    "screen-floor": "POST /api/screen (nothing answered)",
+    "screen-intake": "POST /api/screen (intake answers)",
+    "screen-bundle": "POST /api/screen (30-resource Bundle)",
+    "check-in": "POST …/check-ins",
+}
+
+
+def report(target: Target, rounds: list[dict[str, WrkResult]], args: argparse.Namespace) -> None:
+    """Print one server's medians, its targets and whether any check-in was lost."""
+    rows = count_check_ins(target.settings)
+    backend = "SQLite" if target.settings.database_url.startswith("sqlite") else "PostgreSQL"
     print(
-        f"api_bench: {backend}, {args.workers} worker(s), {args.connections} connections, "
-        f"{args.rounds} round(s) of {args.duration} s per endpoint (medians; p99 also worst)"
+        f"api_bench: {backend}{target.label}, {args.workers} worker(s), {args.connections} "
+        f"connections, {args.rounds} round(s) of {args.duration} s per endpoint "
+        "(medians; p99 also worst)"
     )
     print(
         f"  {'endpoint':<40}{'req/s':>10}{'p99 ms':>10}{'worst':>8}{'vs trivial':>12}{'non-2xx':>9}"
     )
-    labels = {
-        "trivial": "GET /healthz",
-        "screen-floor": "POST /api/screen (nothing answered)",
-        "screen-intake": "POST /api/screen (intake answers)",
-        "screen-bundle": "POST /api/screen (30-resource Bundle)",
-        "check-in": "POST …/check-ins",
-    }
     ratios: dict[str, float] = {}
     p99s: dict[str, float] = {}
     for name in rounds[0]:
@@ -289,7 +246,7 @@ def main() -> None:
         ratios[name] = median(one[name].rps / one["trivial"].rps for one in rounds)
         p99s[name] = median(r.p99_ms for r in runs)
         print(
-            f"  {labels[name]:<40}{median(r.rps for r in runs):>10,.0f}{p99s[name]:>10.1f}"
+            f"  {LABELS[name]:<40}{median(r.rps for r in runs):>10,.0f}{p99s[name]:>10.1f}"
             f"{max(r.p99_ms for r in runs):>8.1f}{ratios[name]:>12.2f}"
             f"{sum(r.non_2xx for r in runs):>9}"
         )
@@ -318,6 +275,108 @@ def main() -> None:
         targets.append(f"check-ins >= 300/s: {verdict(rate >= 300)}")
         targets.append(f"none lost: {verdict(lost == 0)}")
     print("  targets: " + "; ".join(targets))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds; each measures every endpoint once, in turn, so that a slow spell of a "
+        "shared machine hits the baseline as well (medians are reported)",
+    )
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--valuesets", type=Path, default=ROOT.parent / "shared" / "valuesets")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated endpoints to measure besides the trivial one: "
+        "screen-floor, screen-intake, screen-bundle, check-in (default: all)",
+    )
+    parser.add_argument(
+        "--synchronous",
+        default="",
+        help="SQLite only: comma-separated NEEDLEWISE_SQLITE_SYNCHRONOUS values (full, "
+        "normal) to compare in one run: one server each, on its own fresh database, "
+        "measured in turn within every round (default: the setting's default)",
+    )
+    args = parser.parse_args()
+    names = ["trivial", "screen-floor", "screen-intake", "screen-bundle", "check-in"]
+    chosen = {"trivial", *filter(None, args.only.split(","))} if args.only else set(names)
+    if unknown := chosen - set(names):
+        sys.exit(f"api_bench: unknown endpoint(s) for --only: {', '.join(sorted(unknown))}")
+    modes = [m.strip() for m in args.synchronous.split(",") if m.strip()]
+    if bad := set(modes) - {"full", "normal"}:
+        sys.exit(f"api_bench: --synchronous takes full and normal, not {', '.join(sorted(bad))}")
+    if modes and args.database_url:
+        sys.exit("api_bench: --synchronous compares SQLite settings; leave out --database-url")
+    if shutil.which("wrk") is None:
+        sys.exit("api_bench needs wrk (Debian package 'wrk'; `make bench` installs it)")
+
+    folder = Path(tempfile.mkdtemp(prefix="needlewise-bench-"))
+    valuesets = args.valuesets if args.valuesets.is_dir() else None
+    servers: list[Target] = []
+    try:
+        for mode in modes or [""]:
+            database_url = args.database_url or f"sqlite:///{folder / f'bench{mode}.sqlite'}"
+            extra = {"NEEDLEWISE_SQLITE_SYNCHRONOUS": mode} if mode else {}
+            label = f" synchronous={mode.upper()}" if mode else ""
+            servers.append(start_server(label, database_url, valuesets, args.workers, extra))
+        for server in servers:
+            wait_ready(server.base, server.process)
+        bundle = orjson.dumps(make_bundle(random.Random(20261126), 1))
+        intake = orjson.dumps(answered_intake(load(valuesets)))
+        check_in = json.dumps(
+            {"symptoms": ["symptom.soreness"], "hours_since_treatment": 20, "language": "en"}
+        ).encode()
+        plans: list[dict[str, tuple[str, Path]]] = []
+        for number, server in enumerate(servers):
+            token, base = server.token, server.base
+            scripts = {
+                "trivial": lua_script(folder, f"trivial{number}", "GET", None, None),
+                "screen-floor": lua_script(folder, f"floor{number}", "POST", FLOOR, token),
+                "screen-intake": lua_script(folder, f"intake{number}", "POST", intake, token),
+                "screen-bundle": lua_script(folder, f"bundle{number}", "POST", bundle, token),
+                "check-in": lua_script(folder, f"check_in{number}", "POST", check_in, token),
+            }
+            screen = f"{base}/api/screen?as_of=2026-11-26&electrical_stimulation=false"
+            urls = {
+                "trivial": f"{base}/healthz",
+                "screen-floor": screen,
+                "screen-intake": screen,
+                "screen-bundle": screen,
+                "check-in": f"{base}/api/patients/{server.patient_id}/check-ins",
+            }
+            plans.append({name: (urls[name], scripts[name]) for name in names})
+            for name in ("trivial", "screen-intake", "screen-bundle"):  # warm-up
+                run_wrk(*plans[-1][name], 4, 2)
+        rounds: list[list[dict[str, WrkResult]]] = [[] for _ in servers]
+        for number in range(1, args.rounds + 1):
+            print(f"  round {number}/{args.rounds} …", file=sys.stderr, flush=True)
+            for index, plan in enumerate(plans):
+                rounds[index].append(
+                    {
+                        name: run_wrk(*plan[name], args.connections, args.duration)
+                        for name in names
+                        if name in chosen
+                    }
+                )
+    finally:
+        for server in servers:
+            os.killpg(server.process.pid, signal.SIGTERM)
+            server.process.wait(timeout=30)
+    for server, measured in zip(servers, rounds, strict=True):
+        report(server, measured, args)
+    if len(servers) == 2 and "check-in" in chosen:
+        ratio = median(a["check-in"].rps / b["check-in"].rps for a, b in zip(*rounds, strict=True))
+        print(
+            f"check-ins/s,{servers[0].label} vs{servers[1].label}: {ratio:.2f} "
+            "(median of the per-round ratios)"
+        )
     shutil.rmtree(folder, ignore_errors=True)
 
 

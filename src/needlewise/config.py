@@ -7,10 +7,11 @@ which is generated from :data:`SETTINGS_DOC` by ``make docs`` and checked by the
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +36,17 @@ class Settings(BaseSettings):
         description="Address `needlewise serve` binds to. Loopback unless told otherwise.",
     )
     port: int = Field(default=8000, ge=1, le=65535, description="Port of `needlewise serve`.")
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Addresses or networks of the reverse proxies whose `X-Forwarded-For` and "
+            "`X-Forwarded-Proto` headers are believed, comma-separated (e.g. "
+            "`127.0.0.1,10.0.0.0/24`). Default: none, so the client address is the one "
+            "that connected. Behind a proxy, name it here; otherwise every client seems to "
+            "come from the proxy. Never name an address untrusted clients connect from: "
+            "they could then choose the address the audit log and the login limit see."
+        ),
+    )
     max_body_bytes: int = Field(
         default=5_000_000,
         ge=1024,
@@ -49,6 +61,16 @@ class Settings(BaseSettings):
             "SQLAlchemy URL of the database. Default: a SQLite file under ./var/ (WAL, "
             "foreign keys, busy timeout). PostgreSQL: "
             "`postgresql+psycopg://USER:PASSWORD@HOST:5432/DB`."
+        ),
+    )
+    sqlite_synchronous: Literal["full", "normal"] = Field(
+        default="full",
+        description=(
+            "SQLite only: `full` makes every commit durable even when the machine loses "
+            "power (one fsync per commit; group commit shares it among the check-ins "
+            "arriving together). `normal` is durable against a crashed process but can "
+            "lose the last commits on power loss, for somewhat faster writes "
+            "(bench/README.md)."
         ),
     )
     secret_key: str | None = Field(
@@ -112,3 +134,22 @@ class Settings(BaseSettings):
             "skip with a visible reason when it is absent, and fail when CI=true."
         ),
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        """Each entry must be an IP address or network; returns them comma-separated."""
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or network (e.g. 10.0.0.0/24)"
+                ) from None
+        return ",".join(entries)
+
+    @property
+    def proxy_list(self) -> list[str]:
+        """:attr:`trusted_proxies` as a list (empty: trust no forwarded headers)."""
+        return self.trusted_proxies.split(",") if self.trusted_proxies else []

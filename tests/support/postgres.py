@@ -8,6 +8,7 @@ and only outside CI, do the PostgreSQL tests skip, with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -55,8 +56,21 @@ class ThrowawayCluster:
             self.prefix = [runuser, "-u", "postgres", "--"]
         data = self.folder / "data"
         self._run(str(self.bin / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust")
+        try:
+            self.start()
+        except BaseException:
+            with contextlib.suppress(subprocess.SubprocessError):
+                self.stop()  # a server that started late must not outlive the tests
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+
+    def start(self) -> None:
+        """Start the server (again), on the same port. Its output goes to a log file in the
+        folder: a server holding this process's pipes open would make ``_run`` wait."""
         options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.folder}"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-o", options, "-w", "start")
+        log = str(self.folder / "server.log")
+        data = str(self.folder / "data")
+        self._run(str(self.bin / "pg_ctl"), "-D", data, "-o", options, "-l", log, "-w", "start")
         self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}"
 
     def _run(self, *command: str) -> None:

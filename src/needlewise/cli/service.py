@@ -31,7 +31,9 @@ def serve(obj: Context, host: str | None, port: int | None, demo: bool) -> None:
     """Start the HTTP API (OpenAPI docs at /docs).
 
     On a new, empty database the schema is created first. Access logs are off: request
-    lines can hold patient names (searches) and patient-link tokens.
+    lines can hold patient names (searches) and patient-link tokens. Responses name no
+    server software, and `X-Forwarded-For` is believed only from the proxies named in
+    NEEDLEWISE_TRUSTED_PROXIES (none by default).
     """
     import uvicorn
 
@@ -61,6 +63,10 @@ def serve(obj: Context, host: str | None, port: int | None, demo: bool) -> None:
         port=settings.port,
         log_level=settings.log_level,
         access_log=False,
+        server_header=False,  # no "server: uvicorn": name no software to a scanner
+        # forwarded headers are the app's job (NEEDLEWISE_TRUSTED_PROXIES, see
+        # create_app): uvicorn's own default believes them from any local client
+        proxy_headers=False,
     )
 
 

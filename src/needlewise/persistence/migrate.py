@@ -19,7 +19,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 
-from needlewise.persistence.db import make_engine, sqlite_path
+from needlewise.persistence.db import create_private, make_engine, sqlite_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 _LOCK_KEY = 8_250_011  # arbitrary, constant: the advisory lock for migrations
@@ -87,8 +87,9 @@ def _startup_lock(url: str) -> Iterator[None]:
     if path is None:
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(path.name + ".migrate.lock"), "a") as handle:
+    lock = path.with_name(path.name + ".migrate.lock")
+    create_private(lock)
+    with open(lock, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

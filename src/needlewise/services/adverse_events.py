@@ -19,9 +19,8 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
-from needlewise.errors import InputError, NotFound, PreconditionFailed
+from needlewise.errors import InputError, NotFound
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.schema import Risk
 from needlewise.persistence.db import utcnow
@@ -30,7 +29,7 @@ from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.patients import get_in_clinic
-from needlewise.services.records import MAX_ID, check_version
+from needlewise.services.records import MAX_ID, check_version, edit
 from needlewise.services.runtime import Runtime
 
 Severity = Literal["mild", "moderate", "severe"]
@@ -247,21 +246,16 @@ def update_adverse_event(
             raise InputError("cannot be null", f"$.{key}")
     if data.event_type is not None:
         _check_type(runtime.kb, data.event_type)
-    try:
-        with runtime.db.write() as session:
-            row = _get(session, actor, event_id)
-            check_version("adverse event", row.version, expected_version)
-            if "session_id" in changes:
-                _check_session(session, row.patient_id, data.session_id)
-            for key, value in changes.items():
-                if isinstance(value, datetime):
-                    value = value.astimezone(UTC)
-                setattr(row, key, value)
-            _check_consistent(row)
-            session.flush()
-            audit.record(session, actor, "update", "adverse-event", row.id, row.patient_id)
-            return _out(runtime.kb, row)
-    except StaleDataError:
-        raise PreconditionFailed(
-            "this adverse event was changed by someone else at the same time; reload it"
-        ) from None
+    with edit(runtime.db, "adverse event") as session:
+        row = _get(session, actor, event_id)
+        check_version("adverse event", row.version, expected_version)
+        if "session_id" in changes:
+            _check_session(session, row.patient_id, data.session_id)
+        for key, value in changes.items():
+            if isinstance(value, datetime):
+                value = value.astimezone(UTC)
+            setattr(row, key, value)
+        _check_consistent(row)
+        session.flush()
+        audit.record(session, actor, "update", "adverse-event", row.id, row.patient_id)
+        return _out(runtime.kb, row)

@@ -9,7 +9,7 @@ from needlewise.errors import NotFound
 from needlewise.persistence.models import Clinic
 from needlewise.services import audit
 from needlewise.services.actor import Actor
-from needlewise.services.records import check_version
+from needlewise.services.records import check_version, edit
 from needlewise.services.runtime import Runtime
 
 
@@ -51,7 +51,7 @@ def update_clinic(
     runtime: Runtime, actor: Actor, expected_version: int, data: ClinicIn
 ) -> ClinicOut:
     actor.require("clinic:write")
-    with runtime.db.write() as session:
+    with edit(runtime.db, "clinic") as session:
         clinic = session.get(Clinic, actor.clinic_id)
         if clinic is None:
             raise NotFound("no clinic")

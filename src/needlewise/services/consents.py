@@ -49,7 +49,7 @@ from needlewise.services.consent_text import (
 from needlewise.services.documents import check_language
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.patients import get_in_clinic
-from needlewise.services.records import check_version
+from needlewise.services.records import check_version, edit
 from needlewise.services.runtime import Runtime
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -351,7 +351,7 @@ def withdraw_consent(
 ) -> ConsentOut:
     """Record that the patient took back this consent (409 if already withdrawn)."""
     actor.require("consents:write")
-    with runtime.db.write() as session:
+    with edit(runtime.db, "consent") as session:
         row = _get(session, actor, consent_id)
         check_version("consent", row.version, expected_version)
         if row.withdrawn_at is not None:

@@ -18,7 +18,7 @@ from needlewise.persistence.models import Patient
 from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.pages import Page, PageParams
-from needlewise.services.records import check_version
+from needlewise.services.records import check_version, edit
 from needlewise.services.runtime import Runtime
 
 Language = Literal["en", "es"]
@@ -150,7 +150,7 @@ def update_patient(
     runtime: Runtime, actor: Actor, patient_id: int, expected_version: int, data: PatientPatch
 ) -> PatientOut:
     actor.require("patients:write")
-    with runtime.db.write() as session:
+    with edit(runtime.db, "patient") as session:
         patient = get_in_clinic(session, actor, patient_id)
         check_version("patient", patient.version, expected_version)
         for key, value in data.model_dump(exclude_unset=True, mode="python").items():

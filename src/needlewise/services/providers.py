@@ -18,7 +18,7 @@ from needlewise.persistence.models import Provider
 from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.pages import Page, PageParams
-from needlewise.services.records import check_version
+from needlewise.services.records import check_version, edit
 from needlewise.services.runtime import Runtime
 
 Profession = Literal["pt", "acupuncturist", "physician"]
@@ -154,7 +154,7 @@ def update_provider(
     runtime: Runtime, actor: Actor, provider_id: int, expected_version: int, data: ProviderPatch
 ) -> ProviderOut:
     actor.require("providers:write")
-    with runtime.db.write() as session:
+    with edit(runtime.db, "provider") as session:
         provider = _get(session, actor, provider_id)
         check_version("provider", provider.version, expected_version)
         changes = data.model_dump(exclude_unset=True)

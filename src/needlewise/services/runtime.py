@@ -23,7 +23,7 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings, kb: KnowledgeBase | None = None) -> Runtime:
         folder = settings.valuesets_dir.resolve() if settings.valuesets_dir is not None else None
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
         path = sqlite_path(settings.database_url)
         key_folder = path.parent if path is not None else Path("var")
         return cls(

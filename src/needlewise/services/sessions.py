@@ -21,11 +21,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from needlewise.domain.coding import CodingResult, code_session
 from needlewise.domain.facts import Laterality, NeedledMuscle, SessionRecord
-from needlewise.errors import InputError, NotFound, PreconditionFailed, RuleViolation
+from needlewise.errors import InputError, NotFound, RuleViolation
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import Patient, SessionMuscle, TreatmentSession
@@ -34,7 +33,7 @@ from needlewise.services.actor import Actor
 from needlewise.services.coding import muscle_id
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.patients import get_in_clinic
-from needlewise.services.records import MAX_ID, check_version
+from needlewise.services.records import MAX_ID, check_version, edit
 from needlewise.services.runtime import Runtime
 from needlewise.services.session_rules import check_session
 
@@ -365,24 +364,18 @@ def update_session(
     if "muscles" in changes and data.muscles is None:
         raise InputError("a session needs at least one muscle; send the whole list", "$.muscles")
     muscles = _needled(runtime.kb, data.muscles) if data.muscles is not None else None
-    try:
-        with runtime.db.write() as session:
-            row = _get(session, actor, session_id)
-            check_version("session", row.version, expected_version)
-            for key in ("technique", "retention_seconds", "response", "in_session_events", "notes"):
-                if key in changes:
-                    setattr(row, key, changes[key])
-            if muscles is not None or "payer" in changes:
-                payer = changes["payer"] if "payer" in changes else row.coding.get("payer")
-                _apply_coding(row, runtime.kb, muscles or list(row.muscles), payer)
-                if muscles is not None:
-                    row.muscles = muscles
-            row.updated_at = utcnow()  # bumps the version even when only muscle rows changed
-            session.flush()
-            audit.record(session, actor, "update", "session", row.id, row.patient_id)
-            return _out(row)
-    except StaleDataError:
-        raise PreconditionFailed(
-            "this session was changed by someone else at the same time; reload it and apply "
-            "your change again"
-        ) from None
+    with edit(runtime.db, "session") as session:
+        row = _get(session, actor, session_id)
+        check_version("session", row.version, expected_version)
+        for key in ("technique", "retention_seconds", "response", "in_session_events", "notes"):
+            if key in changes:
+                setattr(row, key, changes[key])
+        if muscles is not None or "payer" in changes:
+            payer = changes["payer"] if "payer" in changes else row.coding.get("payer")
+            _apply_coding(row, runtime.kb, muscles or list(row.muscles), payer)
+            if muscles is not None:
+                row.muscles = muscles
+        row.updated_at = utcnow()  # bumps the version even when only muscle rows changed
+        session.flush()
+        audit.record(session, actor, "update", "session", row.id, row.patient_id)
+        return _out(row)

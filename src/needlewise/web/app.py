@@ -11,21 +11,27 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, APIRouter
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 import needlewise
 from needlewise.config import Settings
 from needlewise.errors import InputError, ServiceError
 from needlewise.knowledge.base import KnowledgeBase
+from needlewise.persistence.db import sqlite_path
+from needlewise.persistence.faults import fault_of
 from needlewise.persistence.migrate import ensure_schema
 from needlewise.services.documents import json_path
+from needlewise.services.records import lost_race
 from needlewise.services.runtime import Runtime
 from needlewise.web.api import (
     adverse_events,
@@ -51,29 +57,31 @@ from needlewise.web.api import (
     users,
 )
 from needlewise.web.api.auth_deps import permission_of
+from needlewise.web.api_docs import DOCS_PATH, add_docs
 from needlewise.web.responses import JsonBytes, error_body, error_responses
 
 log = logging.getLogger("needlewise.web")
 
 _API_CSP = "default-src 'none'; frame-ancestors 'none'"
-_DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; frame-ancestors 'none'"
-)
+_STATIC_PREFIX = "/static/"
 
 
 class SecurityHeaders:
-    """Adds security headers and a strict CSP (relaxed only for the API docs page)."""
+    """Adds security headers and a strict CSP (the API docs page gets ``docs_csp``, which
+    lets it load its own scripts and styles from this server, and nothing else)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, docs_csp: str = _API_CSP) -> None:
         self.app = app
+        self.docs_csp = docs_csp.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        docs = scope["path"] in ("/docs", "/redoc")
+        path = scope["path"]
+        policy = self.docs_csp if path == DOCS_PATH else _API_CSP.encode()
+        # vendored assets may be cached, but checked again (ETag) before each use
+        cache = b"no-cache" if path.startswith(_STATIC_PREFIX) else b"no-store"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -82,8 +90,8 @@ class SecurityHeaders:
                     (b"x-content-type-options", b"nosniff"),
                     (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"no-referrer"),
-                    (b"cache-control", b"no-store"),
-                    (b"content-security-policy", (_DOCS_CSP if docs else _API_CSP).encode()),
+                    (b"cache-control", cache),
+                    (b"content-security-policy", policy),
                 ]
                 message["headers"] = headers
             await send(message)
@@ -111,9 +119,12 @@ class RefuseNul:
 
 
 class InternalErrors:
-    """Turns an unexpected exception into a 500 with the documented error body.
+    """Turns an unexpected exception into a 500 with the documented error body, and a
+    database fault (read-only, full, unreachable or busy database: see
+    :mod:`needlewise.persistence.faults`) into a 503 with ``Retry-After`` and the plain
+    reason, since the same request may succeed once the fault clears.
 
-    It sits inside :class:`SecurityHeaders`, so 500 responses carry the same headers.
+    It sits inside :class:`SecurityHeaders`, so these responses carry the same headers.
     Only the exception's type is logged: its message may hold patient data.
     """
 
@@ -137,10 +148,21 @@ class InternalErrors:
         except ClientDisconnect:
             return  # the client went away mid-request: nobody to answer
         except Exception as exc:
-            log.error("internal error: %s", type(exc).__name__)
+            fault = fault_of(exc)
+            if fault is None:
+                log.error("internal error: %s", type(exc).__name__)
+            else:
+                log.warning("database fault: %s (%s)", fault.reason, type(exc).__name__)
             if started:
                 raise
-            response = JsonBytes(error_body("internal", "internal error"), status_code=500)
+            if fault is None:
+                response = JsonBytes(error_body("internal", "internal error"), status_code=500)
+            else:
+                response = JsonBytes(
+                    error_body("database-unavailable", fault.message()),
+                    status_code=503,
+                    headers={"Retry-After": str(fault.retry_after)},
+                )
             await response(scope, receive, send)
 
 
@@ -190,10 +212,23 @@ def _warm_nlp(kb: KnowledgeBase) -> None:
         log.exception("free-text reader warm-up failed")
 
 
+def _warn_if_shared(database_url: str) -> None:
+    """Warn when the SQLite file (made by an older version, or copied) is readable by other
+    users of the host: it holds patient data."""
+    path = sqlite_path(database_url)
+    if path is not None and path.exists() and path.stat().st_mode & 0o077:
+        log.warning(
+            "the database file %s can be read by other users of this host: chmod 600 it "
+            "(and its -wal and -shm files)",
+            Path(path).resolve(),
+        )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for ``settings`` (``Settings()`` from the environment by default)."""
     settings = settings or Settings()
     ensure_schema(settings.database_url)  # creates it on a new database; refuses an old one
+    _warn_if_shared(settings.database_url)
     runtime = Runtime.build(settings)
     kb = runtime.kb
     for problem in kb.value_set_problems:
@@ -221,6 +256,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ),
         default_response_class=JsonBytes,
         lifespan=lifespan,
+        docs_url=None,  # served by add_docs from the package, not from a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.kb = kb
@@ -232,6 +269,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if "retry_after" in exc.detail:
             headers["Retry-After"] = str(exc.detail["retry_after"])
         return JsonBytes({"error": exc.to_json()}, status_code=exc.status, headers=headers)
+
+    @app.exception_handler(StaleDataError)
+    async def concurrent_edit(_request: Request, _exc: StaleDataError) -> JsonBytes:
+        # the rule of services/records.edit, for any versioned record whose use case
+        # does not name its kind: another edit of the same version committed first
+        error = lost_race("record")
+        return JsonBytes({"error": error.to_json()}, status_code=error.status)
 
     @app.exception_handler(InputError)
     async def input_error(_request: Request, exc: InputError) -> JsonBytes:
@@ -294,7 +338,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         document_permissions(module.router)
         app.include_router(module.router)
+    docs_csp = add_docs(app)
     app.add_middleware(RefuseNul)
     app.add_middleware(InternalErrors)
-    app.add_middleware(SecurityHeaders)  # outermost: also covers 500 responses
+    app.add_middleware(SecurityHeaders, docs_csp=docs_csp)  # also covers 500 responses
+    if settings.proxy_list:
+        # outermost: every layer (login limit, audit) sees the client the proxy names, and
+        # only a request that comes from a named proxy may name one
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.proxy_list)
     return app

@@ -1,5 +1,5 @@
 """``GET /healthz`` (liveness, with the knowledge version) and ``GET /readyz``
-(readiness: the database answers and its schema is current)."""
+(readiness: the database answers, its schema is current and it takes a write)."""
 
 from __future__ import annotations
 
@@ -42,15 +42,18 @@ READY_TIMEOUT_SECONDS = 5.0
         200: {"model": ReadyOut},
         503: {
             "model": ErrorResponse,
-            "description": "Not ready: the database cannot be used, did not answer within "
-            "5 s, or its schema is not the one this version needs (the message says which).",
+            "description": "Not ready: the database cannot be used (unreachable, read-only, "
+            "full: a test write failed), did not answer within 5 s, or its schema is not the "
+            "one this version needs (the message says which). `Retry-After` says when to "
+            "ask again.",
         },
         **error_responses(500),
     },
 )
 async def readyz(request: Request) -> Any:
-    """Ready to serve: the database answers and its schema is current. Point a load
-    balancer's readiness check here, and its liveness check at `/healthz`."""
+    """Ready to serve: the database answers, its schema is current and it takes a write
+    (one that changes nothing). Point a load balancer's readiness check here, and its
+    liveness check at `/healthz`."""
     try:
         body = await asyncio.wait_for(
             run_in_threadpool(check_ready, runtime(request)), READY_TIMEOUT_SECONDS
