@@ -111,7 +111,17 @@ def test_two_admins_demoting_each_other_at_once_leave_one(service: Service) -> N
     first = service.users[Role.admin]
     runtime = service.runtime
     for round_ in range(6):
-        second = second_admin(service, f"racer-{round_}@clinic.example")
+        # through the service functions: the demotions end the seeded admin's token
+        second = accounts.create_user(
+            runtime,
+            Actor(ref="system", role=Role.admin, clinic_id=service.clinic_id),
+            accounts.UserIn(
+                email=f"racer-{round_}@clinic.example",
+                name="Racer Admin",
+                role=Role.admin,
+                password=PASSWORD,
+            ),
+        ).id
         actors = {
             uid: Actor(ref=f"user:{uid}", user_id=uid, role=Role.admin, clinic_id=service.clinic_id)
             for uid in (first.id, second)

@@ -103,7 +103,7 @@ def test_a_stolen_cookie_copied_elsewhere_gives_only_the_limits_own_tries(
     lock(service, attacker)
     stolen = known.cookies.get(DEVICE)
     assert stolen
-    attacker.cookies.set(DEVICE, stolen, domain="test", path="/api/auth")
+    attacker.cookies.set(DEVICE, stolen, domain="test.local", path="/api/auth")
     limit = service.runtime.settings.login_attempts
     assert [attempt(attacker, FRONT, "guess number one!") for _ in range(limit)] == [401] * limit
     assert attempt(attacker, FRONT, PASSWORD) == 429
@@ -119,7 +119,7 @@ def test_a_forged_device_cookie_is_worth_nothing(
     lock(service, attacker)
     forged = ApiClient(service.app)
     try:
-        forged.cookies.set(DEVICE, cookie, domain="test", path="/api/auth")
+        forged.cookies.set(DEVICE, cookie, domain="test.local", path="/api/auth")
         assert attempt(forged, FRONT, PASSWORD) == 429
     finally:
         forged.close()
@@ -135,7 +135,7 @@ def test_a_tampered_device_cookie_is_worth_nothing(
     tampered = ApiClient(service.app)
     try:
         changed = ("A" if payload[0] != "A" else "B") + payload[1:]
-        tampered.cookies.set(DEVICE, f"{changed}.{rest}", domain="test", path="/api/auth")
+        tampered.cookies.set(DEVICE, f"{changed}.{rest}", domain="test.local", path="/api/auth")
         assert attempt(tampered, FRONT, PASSWORD) == 429
     finally:
         tampered.close()
