@@ -73,7 +73,9 @@ class Settings(BaseSettings):
         ge=1,
         description=(
             "Failed logins allowed per email (and 4x that per client address) within "
-            "`NEEDLEWISE_LOGIN_WINDOW_MINUTES`; more get 429 with Retry-After."
+            "`NEEDLEWISE_LOGIN_WINDOW_MINUTES`; more get 429 with Retry-After, except the "
+            "right password from a known device of that user (see "
+            "`NEEDLEWISE_DEVICE_COOKIE_DAYS`). Lockouts are audited."
         ),
     )
     login_window_minutes: int = Field(
