@@ -279,11 +279,14 @@ def change_own_password(
         user = session.get(User, actor.user_id)
         if user is None or not works(runtime, current, user):
             raise Unauthorized("your session has ended; log in again")
-        if device_failures(session, runtime, attempt_key) >= runtime.settings.login_attempts:
-            raise TooManyRequests(
-                "too many wrong passwords; wait and try again",
-                retry_after=runtime.settings.login_window_minutes * 60,
-            )
+        limited = device_failures(session, runtime, attempt_key) >= runtime.settings.login_attempts
+    if limited:
+        with runtime.db.write() as session:
+            audit.record(session, actor, "change-password", "user", actor.user_id, outcome="denied")
+        raise TooManyRequests(
+            "too many wrong passwords; wait and try again",
+            retry_after=runtime.settings.login_window_minutes * 60,
+        )
     key = email_key(user.email)
     if not verify_password(user.password_hash, data.current_password):
         with runtime.db.write() as session:
