@@ -44,12 +44,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("login_attempts") as batch:
-        batch.drop_index("ix_login_attempts_device_at")
-        batch.drop_column("device_key")
-    with op.batch_alter_table("auth_sessions") as batch:
-        batch.drop_index("ix_auth_sessions_user_id")
-        batch.drop_column("label")
-        batch.drop_column("user_epoch")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("credential_epoch")
+    # plain ALTER TABLE … DROP COLUMN (SQLite 3.35+): a batch rebuild of ``users`` would
+    # drop the table, which the foreign keys of a database with users refuse
+    op.drop_index("ix_login_attempts_device_at", table_name="login_attempts")
+    op.drop_column("login_attempts", "device_key")
+    op.drop_index("ix_auth_sessions_user_id", table_name="auth_sessions")
+    op.drop_column("auth_sessions", "label")
+    op.drop_column("auth_sessions", "user_epoch")
+    op.drop_column("users", "credential_epoch")
