@@ -95,11 +95,34 @@ class Settings(BaseSettings):
         ge=1,
         description=(
             "Failed logins allowed per email (and 4x that per client address) within "
-            "`NEEDLEWISE_LOGIN_WINDOW_MINUTES`; more get 429 with Retry-After."
+            "`NEEDLEWISE_LOGIN_WINDOW_MINUTES`; more get 429 with Retry-After, except the "
+            "right password from a known device of that user (see "
+            "`NEEDLEWISE_DEVICE_COOKIE_DAYS`). Lockouts are audited."
         ),
     )
     login_window_minutes: int = Field(
         default=15, ge=1, description="Window of the login rate limit (minutes)."
+    )
+    api_token_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description=(
+            "Longest life of an API token (days). A token asks for up to this many days "
+            "(default: all of them); a token older than this stops working, also one minted "
+            "before the setting was lowered."
+        ),
+    )
+    device_cookie_days: int = Field(
+        default=90,
+        ge=1,
+        le=400,
+        description=(
+            "How long a browser that logged in stays a known device of its users (days). "
+            "From a known device the right password gets through a lockout (too many failed "
+            "logins for the email or the address); wrong passwords from it still count, and "
+            "the device has its own limit of `NEEDLEWISE_LOGIN_ATTEMPTS`."
+        ),
     )
     auth_cache_seconds: float = Field(
         default=5.0,
@@ -107,8 +130,9 @@ class Settings(BaseSettings):
         le=60,
         description=(
             "How long a process may reuse a checked session or API token without asking the "
-            "database again. A logout takes effect at once on the process that handled it and "
-            "within this many seconds on the others. 0 checks the database on every request."
+            "database again. A logout, a revoked token, or a change of a user's password, "
+            "activity or role takes effect at once on the process that handled it and within "
+            "this many seconds on the others. 0 checks the database on every request."
         ),
     )
     cookie_secure: bool = Field(

@@ -87,6 +87,9 @@ EXPECTED: dict[tuple[str, str], Expectation] = {
     ("POST", "/api/auth/logout"): STAFF,
     ("GET", "/api/auth/me"): STAFF,
     ("POST", "/api/auth/tokens"): STAFF,
+    ("GET", "/api/auth/tokens"): STAFF,
+    ("DELETE", "/api/auth/tokens/{token_id}"): STAFF,
+    ("POST", "/api/auth/password"): STAFF,
     # the clinic, accounts and providers: admin manages, everyone reads the clinic/providers
     ("GET", "/api/clinic"): STAFF,
     ("PUT", "/api/clinic"): ADMIN,
@@ -274,6 +277,13 @@ class World:
         token, _ = accounts.mint_api_token(self.service.runtime, self.service.actor(role), days=1)
         return token
 
+    def fresh_token_id(self, role: Role) -> int:
+        """The id of a new API token of the seeded user with ``role``."""
+        token = self.fresh_token(role)
+        listed = self.client.get("/api/auth/tokens", headers={"authorization": f"Bearer {token}"})
+        assert listed.status_code == 200, listed.text
+        return int(next(t["id"] for t in listed.json()["items"] if t["current"]))
+
     def etag(self, url: str, reader: Role) -> str:
         response = self.client.get(url, headers=self.headers(reader))
         assert response.status_code == 200, (url, response.status_code, response.text)
@@ -433,6 +443,11 @@ def _bodies(world: World, caller: Role | str) -> dict[tuple[str, str], Callable[
             "password": PASSWORD,
         },
         ("POST", "/api/auth/tokens"): lambda: {"days": 1},
+        # a wrong current password (422): the seeded users keep theirs
+        ("POST", "/api/auth/password"): lambda: {
+            "current_password": "not the current password",
+            "new_password": "granite otter lantern quietly",
+        },
         ("POST", "/api/screen"): lambda: intake_answers(kb),
         ("POST", "/api/triage"): lambda: CHECK_IN,
         ("POST", "/api/code-session"): lambda: {
@@ -517,6 +532,9 @@ def build_call(world: World, method: str, template: str, caller: Role | str) -> 
         values["consent_id"] = world.new_consent(world.patient_b)
     if key == ("POST", "/api/check-ins/{check_in_id}/acknowledge"):
         values["check_in_id"] = world.new_check_in(world.patient_b)
+    if key == ("DELETE", "/api/auth/tokens/{token_id}"):
+        # one's own token (another user's is "not found"): a fresh one, it ends
+        values["token_id"] = world.fresh_token_id(Role(caller) if caller != ANONYMOUS else F)
     if key == ("POST", "/api/links/{link_id}/revoke"):
         values["link_id"] = world.new_link(world.patient_b, "check-in")["id"]
     if template in LINK_PURPOSE:
@@ -578,7 +596,8 @@ def test_authorization_matrix(world: World, route: tuple[str, str], caller: Role
 
 def test_a_role_change_applies_at_once(world: World) -> None:
     """An admin moving a clinician to the front desk ends their clinical permissions now,
-    not when a cached check of their token runs out."""
+    not when a cached check of their token runs out: every credential of theirs ends
+    (issue 9), so the token is refused outright."""
     admin = world.headers(A)
     user = world.created(
         "/api/users",
@@ -609,14 +628,14 @@ def test_a_role_change_applies_at_once(world: World) -> None:
 
     before = world.snapshot()
     refused = world.client.get(url, headers=mine)
-    assert refused.status_code == 403, f"GET {url} right after the role change: {refused}"
-    assert refused.json()["error"]["code"] == "forbidden"
+    assert refused.status_code == 401, f"GET {url} right after the role change: {refused}"
+    assert refused.json()["error"]["code"] == "unauthorized"
     written = world.client.post(
         f"/api/patients/{world.patient_a}/sessions",
         json=session_body(world.provider),
         headers=mine,
     )
-    assert written.status_code == 403, written.text
+    assert written.status_code == 401, written.text
     assert world.snapshot() == before
 
 

@@ -37,9 +37,11 @@ from schemathesis import APIOperation, Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import status_code_conformance
+from sqlalchemy import func, select
 
 from conftest import Service, seed_clinic
 from needlewise.config import Settings
+from needlewise.persistence.models import AuthSession
 from needlewise.security.roles import Role
 from needlewise.services import accounts
 from needlewise.web.app import api_routes, create_app
@@ -89,6 +91,8 @@ class Fuzzed:
     patient: int
     #: ids of the seeded users: their accounts are never changed (their tokens drive the run)
     protected_users: frozenset[int]
+    #: ids of the seeded users' API tokens: never revoked (they drive the run)
+    protected_tokens: frozenset[int] = frozenset()
 
 
 def _png() -> bytes:
@@ -184,7 +188,15 @@ def fuzzed(module_database_url: str, valuesets_dir: Path) -> Iterator[Fuzzed]:
     try:
         patient = _seed_records(service)
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-        yield Fuzzed(service, schema, patient, frozenset(user.id for user in users.values()))
+        with runtime.db.read() as session:
+            seeded_tokens = frozenset(session.scalars(select(AuthSession.id)).all())
+        yield Fuzzed(
+            service,
+            schema,
+            patient,
+            frozenset(user.id for user in users.values()),
+            seeded_tokens,
+        )
     finally:
         asgi.shutdown_lifespans()  # the in-process client started the app's lifespan
         client.close()
@@ -212,6 +224,19 @@ def _headers(fuzzed: Fuzzed, role: Role, case: Case) -> dict[str, str]:
         if read.status_code == 200 and "etag" in read.headers:
             headers["if-match"] = read.headers["etag"]
     return headers
+
+
+def _fresh_token_id(fuzzed: Fuzzed, role: Role) -> int:
+    """The id of a new API token of the seeded user with ``role``."""
+    service = fuzzed.service
+    accounts.mint_api_token(service.runtime, service.actor(role), days=1)
+    user_id = service.users[role].id
+    with service.runtime.db.read() as session:
+        newest = session.scalar(
+            select(func.max(AuthSession.id)).where(AuthSession.user_id == user_id)
+        )
+    assert newest is not None
+    return int(newest)
 
 
 def _link(fuzzed: Fuzzed, purpose: str) -> str:
@@ -242,6 +267,11 @@ def _fuzz(fuzzed: Fuzzed, role: Role, operation: APIOperation) -> str | None:
             # a generated token never opens anything: valid cases get a real, fresh link
             # of the route's purpose, so the patient routes' bodies are fuzzed too
             case.path_parameters = {**(case.path_parameters or {}), "token": _link(fuzzed, purpose)}
+        if (case.method.upper(), operation.path) == ("DELETE", "/api/auth/tokens/{token_id}"):
+            params = case.path_parameters or {}
+            if params.get("token_id") in fuzzed.protected_tokens:
+                # never revoke a token that drives the run: revoke a fresh one instead
+                case.path_parameters = {**params, "token_id": _fresh_token_id(fuzzed, role)}
         response = case.call(headers=_headers(fuzzed, role, case))
         case.validate_response(response, checks=CHECKS)
 

@@ -96,7 +96,9 @@ def user() -> None:
 @click.option(
     "--clinic", "clinic_name", default=None, help="Clinic name, when the database has none yet."
 )
-@click.password_option(help="At least 12 characters (asked for when not given).")
+@click.password_option(
+    help="At least 12 characters and not easy to guess (asked for when not given)."
+)
 @click.pass_obj
 @guarded
 def create_admin(
@@ -107,12 +109,21 @@ def create_admin(
 
     from needlewise.errors import InputError, ServiceError
     from needlewise.persistence.migrate import ensure_schema
+    from needlewise.security.password_policy import weakness
     from needlewise.security.roles import Role
     from needlewise.services import accounts
     from needlewise.services.actor import Actor
     from needlewise.services.clinic import ClinicIn, create_clinic, first_clinic_id
     from needlewise.services.runtime import Runtime
 
+    try:
+        data = accounts.UserIn(email=email, name=name, role=Role.admin, password=password)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InputError(str(first["msg"]), f"--{first['loc'][0]}") from None
+    problem = weakness(password, [str(data.email), name])
+    if problem is not None:  # refused before anything is written (the clinic neither)
+        raise InputError(problem, "--password")
     settings = obj.settings.model_copy(update={"valuesets_dir": obj.valuesets_dir})
     with database_errors(settings.database_url):
         ensure_schema(settings.database_url)
@@ -122,14 +133,11 @@ def create_admin(
             if not clinic_name:
                 raise InputError("the database has no clinic yet: give --clinic NAME", "--clinic")
             clinic_id = create_clinic(runtime, ClinicIn(name=clinic_name))
-        try:
-            data = accounts.UserIn(email=email, name=name, role=Role.admin, password=password)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise InputError(str(first["msg"]), f"--{first['loc'][0]}") from None
         system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
         try:
             created = accounts.create_user(runtime, system, data)
+        except InputError as exc:  # a weak password: say which option, with the advice
+            raise InputError(exc.problem, f"--{exc.where.removeprefix('$.')}") from None
         except ServiceError as exc:
             raise InputError(exc.message, "--email") from None
         runtime.db.dispose()

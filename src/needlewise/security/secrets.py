@@ -1,4 +1,5 @@
-"""Passwords (argon2), opaque tokens (stored only as sha256) and signed patient links."""
+"""Passwords (argon2), opaque tokens (stored only as sha256), signed patient links and
+signed device cookies."""
 
 from __future__ import annotations
 
@@ -6,14 +7,17 @@ import hashlib
 import hmac
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 _HASHER = PasswordHasher()
 MIN_PASSWORD = 12
+#: users one device cookie remembers (a shared front-desk computer): the most recent
+DEVICE_USERS = 10
 
 
 def hash_password(password: str) -> str:
@@ -52,8 +56,22 @@ def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
+@dataclass(frozen=True)
+class Device:
+    """A browser that logged in before: its random id and the users who logged in on it."""
+
+    id: str
+    user_ids: tuple[int, ...]
+
+    @property
+    def key(self) -> str:
+        """What the database keeps instead of the device id."""
+        return token_hash(f"device:{self.id}")
+
+
 class LinkSigner:
-    """Signs patient-link ids so a link cannot be guessed or altered.
+    """Signs patient-link ids so a link cannot be guessed or altered, and device cookies
+    (with the same secret key, under another salt, so neither opens as the other).
 
     The signature says which link; whether it is still valid (expiry, use, revocation)
     is checked against the database.
@@ -61,6 +79,30 @@ class LinkSigner:
 
     def __init__(self, secret_key: str) -> None:
         self._serializer = URLSafeSerializer(secret_key, salt="needlewise.patient-link")
+        self._devices = URLSafeTimedSerializer(secret_key, salt="needlewise.device")
+
+    def sign_device(self, device: Device) -> str:
+        """The cookie value for ``device`` (signed and dated now)."""
+        return self._devices.dumps([device.id, list(device.user_ids[:DEVICE_USERS])])
+
+    def open_device(self, cookie: str | None, max_age_seconds: int) -> Device | None:
+        """The device a cookie names, if its signature is right and it is younger than
+        ``max_age_seconds``; ``None`` for anything else (never raises)."""
+        if not cookie or len(cookie) > 1000:
+            return None
+        try:
+            value = self._devices.loads(cookie, max_age=max_age_seconds)
+        except BadSignature:  # includes an expired signature
+            return None
+        if (
+            isinstance(value, list)
+            and len(value) == 2
+            and isinstance(value[0], str)
+            and isinstance(value[1], list)
+            and all(isinstance(u, int) and not isinstance(u, bool) for u in value[1])
+        ):
+            return Device(value[0], tuple(value[1]))
+        return None
 
     def sign(self, link_id: int, purpose: str) -> str:
         return self._serializer.dumps([link_id, purpose])

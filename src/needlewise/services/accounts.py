@@ -1,59 +1,91 @@
-"""Staff accounts: log in and out, authenticate requests, manage users.
+"""Staff accounts: create, list, change (admins), and change one's own password.
 
-* Passwords are hashed with argon2 and never leave this module.
-* A login creates an :class:`AuthSession`; the browser gets its token in a secure,
-  http-only, SameSite=Lax cookie and a CSRF token to send back in ``X-CSRF-Token`` on
-  every unsafe request. Scripts can mint an API token (``Authorization: Bearer``),
-  which needs no CSRF token.
-* Failed logins are limited per email and per client address; past the limit the
-  answer is 429 with ``Retry-After``, whether or not the password is right.
-* Only hashes of tokens are stored; a login and a failed login are audited.
+* Passwords are hashed with argon2 and never leave the services. A new password (at
+  account creation, set by an admin, or changed by its user) must pass
+  :func:`needlewise.security.password_policy.weakness`: at least 12 characters, not
+  blank, and hard to guess by zxcvbn's offline estimate (the account's own email and
+  name count against it); a refusal names the field and says what to change.
+* Any change of a user's password, activity or role ends every session and API token of
+  that user (:func:`needlewise.services.credentials.end_credentials`), whatever else the
+  edit contains; a change of one's own password keeps only the session that made it.
+* A clinic always keeps an active admin: an edit that would deactivate or demote its
+  last one is refused (409), also when two admins edit each other at the same moment.
+
+Logging in is :mod:`needlewise.services.login`; checking and ending sessions and tokens
+is :mod:`needlewise.services.credentials` (both re-exported here for callers).
 """
 
 from __future__ import annotations
 
-import hashlib
-import time
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from needlewise.errors import Conflict, NotFound, TooManyRequests, Unauthorized
-from needlewise.persistence.db import utcnow
-from needlewise.persistence.models import AuthSession, LoginAttempt, User
+from needlewise.errors import Conflict, InputError, NotFound, TooManyRequests, Unauthorized
+from needlewise.persistence.models import AuthSession, Clinic, User
+from needlewise.security.password_policy import MAX_LENGTH, MIN_LENGTH, weakness
 from needlewise.security.roles import Role
-from needlewise.security.secrets import (
-    DUMMY_HASH,
-    MIN_PASSWORD,
-    hash_password,
-    needs_rehash,
-    new_token,
-    token_hash,
-    verify_password,
-)
+from needlewise.security.secrets import hash_password, token_hash, verify_password
 from needlewise.services import audit
 from needlewise.services.actor import Actor
+from needlewise.services.credentials import (
+    TokenIn,
+    TokenInfo,
+    TokenList,
+    authenticate,
+    cached_check,
+    end_credentials,
+    forget_sessions,
+    list_tokens,
+    logout,
+    mint_api_token,
+    revoke_token,
+    works,
+)
+from needlewise.services.login import (
+    DEVICE_COOKIE,
+    LoginIn,
+    LoginResult,
+    device_failures,
+    email_key,
+    login,
+    record_failure,
+)
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.runtime import Runtime
 
-Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD, max_length=200)]
+__all__ = [
+    "DEVICE_COOKIE",
+    "LoginIn",
+    "LoginResult",
+    "PasswordChange",
+    "PasswordChanged",
+    "TokenIn",
+    "TokenInfo",
+    "TokenList",
+    "UserIn",
+    "UserOut",
+    "UserPatch",
+    "authenticate",
+    "cached_check",
+    "change_own_password",
+    "create_user",
+    "forget_sessions",
+    "get_user",
+    "list_tokens",
+    "list_users",
+    "login",
+    "logout",
+    "me",
+    "mint_api_token",
+    "revoke_token",
+    "update_user",
+    "user_out",
+]
 
-
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(max_length=320)
-    password: str = Field(max_length=200)
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    token: str
-    csrf_token: str
-    expires_at: datetime
-    user: UserOut
+Password = Annotated[str, StringConstraints(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
 
 
 class UserOut(BaseModel):
@@ -71,7 +103,9 @@ class UserIn(BaseModel):
     email: EmailStr
     name: str = Field(min_length=1, max_length=200)
     role: Role
-    password: Password
+    password: Password = Field(
+        description="At least 12 characters, not easy to guess (checked offline by zxcvbn)"
+    )
 
 
 class UserPatch(BaseModel):
@@ -79,14 +113,29 @@ class UserPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     active: bool | None = None
-    password: Password | None = None
+    password: Password | None = Field(
+        default=None,
+        description="A new password; ends every session and API token of the user",
+    )
 
 
-def _email_key(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+class PasswordChange(BaseModel):
+    """Change one's own password."""
+
+    model_config = ConfigDict(extra="forbid")
+    current_password: str = Field(max_length=MAX_LENGTH)
+    new_password: str = Field(
+        max_length=MAX_LENGTH,
+        description="At least 12 characters, not easy to guess (checked offline by zxcvbn)",
+    )
 
 
-def _user_out(user: User) -> UserOut:
+class PasswordChanged(BaseModel):
+    user: UserOut
+    ended: int = Field(description="Other sessions and API tokens of yours that were ended")
+
+
+def user_out(user: User) -> UserOut:
     return UserOut(
         id=user.id,
         email=user.email,
@@ -98,172 +147,10 @@ def _user_out(user: User) -> UserOut:
     )
 
 
-def _check_rate(runtime: Runtime, email_key: str, remote: str) -> None:
-    settings = runtime.settings
-    since = utcnow() - timedelta(minutes=settings.login_window_minutes)
-    with runtime.db.read() as session:
-        by_email = session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(
-                LoginAttempt.email_key == email_key,
-                LoginAttempt.at >= since,
-                ~LoginAttempt.succeeded,
-            )
-        )
-        by_remote = session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(LoginAttempt.remote == remote, LoginAttempt.at >= since, ~LoginAttempt.succeeded)
-        )
-    if (by_email or 0) >= settings.login_attempts or (
-        by_remote or 0
-    ) >= 4 * settings.login_attempts:
-        raise TooManyRequests(
-            "too many failed logins; wait and try again",
-            retry_after=settings.login_window_minutes * 60,
-        )
-
-
-def login(
-    runtime: Runtime, credentials: LoginIn, remote: str, kind: str = "browser"
-) -> LoginResult:
-    """Check the password and open a session. Raises ``Unauthorized`` or ``TooManyRequests``."""
-    email = credentials.email.strip().lower()
-    key = _email_key(email)
-    _check_rate(runtime, key, remote)
-    with runtime.db.read() as session:
-        user = session.scalar(select(User).where(User.email == email))
-    valid = verify_password(user.password_hash if user else DUMMY_HASH, credentials.password)
-    ok = bool(user and user.active and valid)
-    with runtime.db.write() as session:
-        session.add(LoginAttempt(email_key=key, remote=remote, succeeded=ok, at=utcnow()))
-        actor = Actor(ref=f"user:{user.id}" if user else "anonymous", remote=remote)
-        audit.record(session, actor, "login", "session", outcome="ok" if ok else "denied")
-        if not ok or user is None:
-            raise_after = True
-        else:
-            raise_after = False
-            if needs_rehash(user.password_hash):
-                stored = session.get(User, user.id)
-                if stored is not None:
-                    stored.password_hash = hash_password(credentials.password)
-            token, csrf = new_token(), new_token()
-            hours = runtime.settings.session_hours
-            expires = utcnow() + timedelta(hours=hours)
-            session.add(
-                AuthSession(
-                    token_hash=token_hash(token),
-                    user_id=user.id,
-                    kind=kind,
-                    csrf_token=csrf,
-                    remote=remote,
-                    expires_at=expires,
-                )
-            )
-    if raise_after or user is None:
-        raise Unauthorized("wrong email or password")
-    return LoginResult(token=token, csrf_token=csrf, expires_at=expires, user=_user_out(user))
-
-
-@dataclass(frozen=True)
-class _Cached:
-    user_id: int
-    actor: Actor  # as first seen; reused while requests come from the same address
-    session: AuthSession
-    until: float  # time.monotonic() deadline: the cache time or the session's expiry
-
-
-_CACHE: dict[str, _Cached] = {}
-_CACHE_LIMIT = 10_000
-
-
-def authenticate(runtime: Runtime, token: str, remote: str | None) -> tuple[Actor, AuthSession]:
-    """The actor behind a session or API token; ``Unauthorized`` when it is not valid.
-
-    A successful check is reused for ``NEEDLEWISE_AUTH_CACHE_SECONDS`` (never past the
-    session's own expiry), which keeps the database off the path of most requests.
-    """
-    key = token_hash(token)
-    now = time.monotonic()
-    hit = cached_check(token, remote)
-    if hit is not None:
-        return hit
-    with runtime.db.read() as session:
-        row = session.execute(
-            select(AuthSession, User)
-            .join(User, User.id == AuthSession.user_id)
-            .where(AuthSession.token_hash == token_hash(token))
-        ).first()
-    if row is None:
-        raise Unauthorized("not logged in")
-    auth, user = row
-    if auth.revoked_at is not None or auth.expires_at <= utcnow() or not user.active:
-        _CACHE.pop(key, None)
-        raise Unauthorized("your session has ended; log in again")
-    ttl = runtime.settings.auth_cache_seconds
-    if ttl > 0 and len(_CACHE) >= _CACHE_LIMIT:
-        _CACHE.clear()
-    actor = Actor(
-        ref=f"user:{user.id}",
-        remote=remote,
-        user_id=user.id,
-        role=Role(user.role),
-        clinic_id=user.clinic_id,
-    )
-    if ttl > 0:
-        left = (auth.expires_at - utcnow()).total_seconds()
-        _CACHE[key] = _Cached(user.id, actor, auth, now + min(ttl, left))
-    return actor, auth
-
-
-def cached_check(token: str, remote: str | None) -> tuple[Actor, AuthSession] | None:
-    """A still-fresh cached check of ``token`` (memory only, no database), else ``None``."""
-    cached = _CACHE.get(token_hash(token))
-    if cached is None or cached.until <= time.monotonic():
-        return None
-    actor = cached.actor
-    if actor.remote != remote:
-        actor = replace(actor, remote=remote)
-    return actor, cached.session
-
-
-def forget_sessions(user_id: int | None = None) -> None:
-    """Drop cached checks (of one user, or all) so a revocation applies at once here."""
-    for key, cached in list(_CACHE.items()):
-        if user_id is None or cached.user_id == user_id:
-            _CACHE.pop(key, None)
-
-
-def logout(runtime: Runtime, token: str, actor: Actor) -> None:
-    _CACHE.pop(token_hash(token), None)
-    with runtime.db.write() as session:
-        auth = session.scalar(
-            select(AuthSession).where(AuthSession.token_hash == token_hash(token))
-        )
-        if auth is not None and auth.revoked_at is None:
-            auth.revoked_at = utcnow()
-        audit.record(session, actor, "logout", "session")
-
-
-def mint_api_token(runtime: Runtime, actor: Actor, days: int) -> tuple[str, datetime]:
-    """A bearer token for scripts and integrations, as the calling user."""
-    assert actor.user_id is not None
-    token = new_token()
-    expires = utcnow() + timedelta(days=days)
-    with runtime.db.write() as session:
-        session.add(
-            AuthSession(
-                token_hash=token_hash(token),
-                user_id=actor.user_id,
-                kind="api",
-                csrf_token=new_token(),
-                remote=actor.remote,
-                expires_at=expires,
-            )
-        )
-        audit.record(session, actor, "create", "api-token")
-    return token, expires
+def _require_strong(password: str, where: str, *known: str) -> None:
+    problem = weakness(password, known)
+    if problem is not None:
+        raise InputError(problem, where)
 
 
 def me(runtime: Runtime, actor: Actor) -> UserOut:
@@ -271,7 +158,7 @@ def me(runtime: Runtime, actor: Actor) -> UserOut:
         user = session.get(User, actor.user_id)
         if user is None:
             raise Unauthorized("not logged in")
-        return _user_out(user)
+        return user_out(user)
 
 
 def create_user(
@@ -279,6 +166,7 @@ def create_user(
 ) -> UserOut:
     actor.require("users:write")
     email = str(data.email).strip().lower()
+    _require_strong(data.password, "$.password", email, data.name)
     with runtime.db.write() as session:
         if session.scalar(select(User.id).where(User.email == email)) is not None:
             raise Conflict("a user with this email already exists")
@@ -292,7 +180,7 @@ def create_user(
         session.add(user)
         session.flush()
         audit.record(session, actor, "create", "user", user.id)
-        return _user_out(user)
+        return user_out(user)
 
 
 def list_users(runtime: Runtime, actor: Actor, page: PageParams) -> Page[UserOut]:
@@ -304,7 +192,7 @@ def list_users(runtime: Runtime, actor: Actor, page: PageParams) -> Page[UserOut
             select(User).where(where).order_by(User.id).limit(page.limit).offset(page.offset)
         )
         return Page[UserOut](
-            items=[_user_out(u) for u in users], total=total, limit=page.limit, offset=page.offset
+            items=[user_out(u) for u in users], total=total, limit=page.limit, offset=page.offset
         )
 
 
@@ -314,37 +202,109 @@ def get_user(runtime: Runtime, actor: Actor, user_id: int) -> UserOut:
         user = session.get(User, user_id)
         if user is None or user.clinic_id != actor.clinic_id:
             raise NotFound(f"no user {user_id}")
-        return _user_out(user)
+        return user_out(user)
+
+
+def _keep_an_admin(session: Session, user: User, role: str, active: bool) -> None:
+    """Refuse an edit that leaves ``user``'s clinic without an active admin. The caller
+    holds the clinic's row lock, so two such edits cannot both see the other admin."""
+    if not (user.role == Role.admin.value and user.active) or (role == Role.admin.value and active):
+        return
+    others = session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(
+            User.clinic_id == user.clinic_id,
+            User.id != user.id,
+            User.role == Role.admin.value,
+            User.active.is_(True),
+        )
+    )
+    if not others:
+        raise Conflict(
+            "this is the clinic's last active admin: make another user admin first "
+            "(a clinic always keeps one)"
+        )
 
 
 def update_user(
     runtime: Runtime, actor: Actor, user_id: int, expected_version: int, data: UserPatch
 ) -> UserOut:
+    """Change a user (admins). A change of password, activity or role ends every session
+    and API token of the user, whatever else the edit holds."""
     from needlewise.services.records import check_version
 
     actor.require("users:write")
     with runtime.db.write() as session:
-        user = session.get(User, user_id)
+        # one edit of a clinic's users at a time (PostgreSQL; SQLite writes are serial)
+        session.execute(
+            select(Clinic.id).where(Clinic.id == actor.clinic_id).with_for_update()
+        ).first()
+        user = session.get(User, user_id, populate_existing=True)
         if user is None or user.clinic_id != actor.clinic_id:
             raise NotFound(f"no user {user_id}")
         check_version("user", user.version, expected_version)
+        role = data.role.value if data.role is not None else user.role
+        active = data.active if data.active is not None else user.active
+        _keep_an_admin(session, user, role, active)
+        if data.password is not None:
+            _require_strong(data.password, "$.password", user.email, data.name or user.name)
+        changed = data.password is not None or role != user.role or active != user.active
         if data.name is not None:
             user.name = data.name
-        if data.role is not None:
-            user.role = data.role.value
-        if data.active is not None:
-            user.active = data.active
+        user.role, user.active = role, active
         if data.password is not None:
             user.password_hash = hash_password(data.password)
-        if data.active is False or data.password is not None or data.role is not None:
-            for auth in session.scalars(
-                select(AuthSession).where(
-                    AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None)
-                )
-            ):
-                if data.role is None:  # a deactivated user or a new password ends every session
-                    auth.revoked_at = utcnow()
-            forget_sessions(user.id)  # a new role applies at once on this process
+        if changed:
+            end_credentials(session, user)
         session.flush()
         audit.record(session, actor, "update", "user", user.id)
-        return _user_out(user)
+        out = user_out(user)
+    if changed:
+        forget_sessions(user_id)  # again after the commit: nothing cached it in between
+    return out
+
+
+def change_own_password(
+    runtime: Runtime, actor: Actor, current: AuthSession, data: PasswordChange
+) -> PasswordChanged:
+    """Change the caller's own password. It needs the current password (wrong tries
+    count like failed logins, with a limit per session); every other session and token
+    of the caller ends, the one making the request goes on."""
+    if actor.user_id is None:
+        raise Unauthorized("log in first")
+    attempt_key = token_hash(f"password-change:{current.id}")
+    remote = actor.remote or "unknown"
+    with runtime.db.read() as session:
+        user = session.get(User, actor.user_id)
+        if user is None or not works(runtime, current, user):
+            raise Unauthorized("your session has ended; log in again")
+        limited = device_failures(session, runtime, attempt_key) >= runtime.settings.login_attempts
+    if limited:
+        with runtime.db.write() as session:
+            audit.record(session, actor, "change-password", "user", actor.user_id, outcome="denied")
+        raise TooManyRequests(
+            "too many wrong passwords; wait and try again",
+            retry_after=runtime.settings.login_window_minutes * 60,
+        )
+    key = email_key(user.email)
+    if not verify_password(user.password_hash, data.current_password):
+        with runtime.db.write() as session:
+            record_failure(session, runtime, actor, key, remote, attempt_key, user.id)
+            audit.record(session, actor, "change-password", "user", user.id, outcome="denied")
+        raise InputError("the current password is wrong", "$.current_password")
+    if data.new_password == data.current_password:
+        raise InputError("the new password is the same as the current one", "$.new_password")
+    _require_strong(data.new_password, "$.new_password", user.email, user.name)
+    with runtime.db.write() as session:
+        stored = session.get(User, actor.user_id, populate_existing=True)
+        here = session.get(AuthSession, current.id, populate_existing=True)
+        if stored is None or here is None or not works(runtime, here, stored):
+            raise Unauthorized("your session has ended; log in again")
+        stored.password_hash = hash_password(data.new_password)
+        ended = end_credentials(session, stored, keep=current.id)
+        session.flush()
+        audit.record(session, actor, "change-password", "user", stored.id)
+        out = user_out(stored)
+    forget_sessions(actor.user_id)
+    return PasswordChanged(user=out, ended=ended)

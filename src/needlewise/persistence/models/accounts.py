@@ -36,6 +36,9 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: raised by every change of password, activity or role; a session or token made
+    #: under an older value no longer works (even if the change is undone)
+    credential_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -67,30 +70,42 @@ class Provider(Base):
 
 
 class AuthSession(Base):
-    """A staff login (browser cookie) or an API token. Only a hash of the token is kept."""
+    """A staff login (browser cookie) or an API token. Only a hash of the token is kept.
+
+    It works while it is not revoked, not expired, its user is active, and
+    ``user_epoch`` equals the user's ``credential_epoch`` (the credentials it was made
+    under are still the user's).
+    """
 
     __tablename__ = "auth_sessions"
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10))  # browser | api
     csrf_token: Mapped[str] = mapped_column(String(64))
     remote: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    user_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    label: Mapped[str | None] = mapped_column(String(100), nullable=True)  # API tokens
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class LoginAttempt(Base):
-    """One login attempt, for rate limiting (the email is stored only as a hash)."""
+    """One login attempt (or one try of the current password on a password change),
+    for rate limiting. The email is stored only as a hash; ``device_key`` is a hash of
+    the known device the attempt came from (or of the session that tried a password
+    change), ``None`` for an unknown device."""
 
     __tablename__ = "login_attempts"
     id: Mapped[int] = mapped_column(primary_key=True)
     email_key: Mapped[str] = mapped_column(String(64))
     remote: Mapped[str] = mapped_column(String(64))
+    device_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     succeeded: Mapped[bool] = mapped_column(Boolean)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     __table_args__ = (
         Index("ix_login_attempts_email_at", "email_key", "at"),
         Index("ix_login_attempts_remote_at", "remote", "at"),
+        Index("ix_login_attempts_device_at", "device_key", "at"),
     )

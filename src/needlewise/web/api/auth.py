@@ -1,23 +1,26 @@
-"""``/api/auth``: log in and out, who am I, API tokens."""
+"""``/api/auth``: log in and out, who am I, API tokens, change one's own password."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from needlewise.services import accounts
 from needlewise.services.actor import Actor
 from needlewise.services.documents import validate
+from needlewise.services.records import MAX_ID
 from needlewise.web.api.auth_deps import COOKIE, credentials, remote_of, runtime, staff
-from needlewise.web.api.common import ok
+from needlewise.web.api.common import RecordId, body_doc, ok
 from needlewise.web.api.deps import inline_schema, json_body, request_body
 from needlewise.web.responses import error_responses
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
+#: the device cookie goes only where it is read: the login
+DEVICE_PATH = "/api/auth"
 
 
 class LoginOut(BaseModel):
@@ -29,10 +32,6 @@ class LoginOut(BaseModel):
 class MeOut(BaseModel):
     user: accounts.UserOut
     csrf_token: str | None = Field(description="The session's CSRF token (cookie logins only)")
-
-
-class TokenIn(BaseModel):
-    days: int = Field(default=30, ge=1, le=365)
 
 
 class TokenOut(BaseModel):
@@ -50,10 +49,20 @@ class TokenOut(BaseModel):
 )
 async def login(request: Request, response: Response) -> Any:
     """Log in. Sets the session cookie (secure, http-only, SameSite=Lax) and returns the
-    CSRF token. Failed logins are rate limited (429 with Retry-After)."""
+    CSRF token. Failed logins are rate limited (429 with Retry-After) per email and per
+    address; the browser also gets a signed device cookie (http-only, on /api/auth only),
+    and from a browser its user logged in on before the right password gets through such
+    a lockout (wrong ones still count, and the device has a limit of its own)."""
     credentials_in = validate(accounts.LoginIn, await json_body(request))
     rt = runtime(request)
-    result = await run_in_threadpool(accounts.login, rt, credentials_in, remote_of(request))
+    result = await run_in_threadpool(
+        accounts.login,
+        rt,
+        credentials_in,
+        remote_of(request),
+        "browser",
+        request.cookies.get(accounts.DEVICE_COOKIE),
+    )
     response.set_cookie(
         COOKIE,
         result.token,
@@ -62,6 +71,15 @@ async def login(request: Request, response: Response) -> Any:
         secure=rt.settings.cookie_secure,
         samesite="lax",
         path="/",
+    )
+    response.set_cookie(
+        accounts.DEVICE_COOKIE,
+        result.device_cookie,
+        max_age=rt.settings.device_cookie_days * 86400,
+        httponly=True,
+        secure=rt.settings.cookie_secure,
+        samesite="strict",
+        path=DEVICE_PATH,
     )
     return LoginOut(
         user=result.user, csrf_token=result.csrf_token, expires_at=result.expires_at
@@ -74,7 +92,9 @@ async def login(request: Request, response: Response) -> Any:
 def logout(
     request: Request, response: Response, actor: Annotated[Actor, Depends(staff(None))]
 ) -> Any:
-    """End this session (the cookie or bearer token stops working)."""
+    """End this session (the cookie or bearer token stops working). API tokens minted
+    from a browser session are not ended with it: list them with GET /api/auth/tokens
+    and end them with DELETE /api/auth/tokens/{token_id}."""
     found = credentials(request)
     if found is not None:
         accounts.logout(runtime(request), found[0], actor)
@@ -94,14 +114,84 @@ def me(request: Request, actor: Annotated[Actor, Depends(staff(None))]) -> Any:
     "/tokens",
     response_model=None,
     openapi_extra=request_body(
-        "How long the token lasts.", inline_schema(TokenIn.model_json_schema())
+        "How long the token lasts (at most NEEDLEWISE_API_TOKEN_DAYS, the default) and "
+        "what it is for. Unknown fields are refused.",
+        inline_schema(accounts.TokenIn.model_json_schema()),
     ),
     responses={**ok(TokenOut), **error_responses(400, 401, 403, 413, 415, 422, 500)},
 )
 async def mint_token(request: Request, actor: Annotated[Actor, Depends(staff(None))]) -> Any:
-    """An API token for scripts and integrations (acts as you; no CSRF token needed)."""
-    data = validate(TokenIn, await json_body(request))
+    """An API token for scripts and integrations (acts as you; no CSRF token needed). It
+    ends when it expires, when you or an admin revoke it, or when your password, activity
+    or role changes; logging out of the browser session that made it does not end it."""
+    data = validate(accounts.TokenIn, await json_body(request))
     token, expires = await run_in_threadpool(
-        accounts.mint_api_token, runtime(request), actor, data.days
+        lambda: accounts.mint_api_token(
+            runtime(request),
+            actor,
+            data.days,
+            label=data.label,
+            parent=request.state.auth_session,
+        )
     )
     return TokenOut(token=token, expires_at=expires).model_dump(mode="json")
+
+
+@router.get(
+    "/tokens",
+    response_model=None,
+    responses={**ok(accounts.TokenList), **error_responses(401, 403, 404, 422, 500)},
+)
+def list_tokens(
+    request: Request,
+    actor: Annotated[Actor, Depends(staff(None))],
+    user_id: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_ID, description="Another user's tokens (admins, own clinic only)"),
+    ] = None,
+) -> Any:
+    """Your API tokens that still work (never the tokens themselves), newest first; an
+    admin may list those of a user of their clinic with ``user_id``."""
+    current = request.state.auth_session.id
+    out = accounts.list_tokens(runtime(request), actor, user_id, current)
+    return out.model_dump(mode="json")
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    response_model=None,
+    responses={**ok(accounts.TokenInfo), **error_responses(401, 403, 404, 422, 500)},
+)
+def revoke_token(
+    request: Request, token_id: RecordId, actor: Annotated[Actor, Depends(staff(None))]
+) -> Any:
+    """End one API token: one of yours, or (admins) one of a user of your clinic. Any
+    other token, or one already ended, is 404."""
+    return accounts.revoke_token(runtime(request), actor, token_id).model_dump(mode="json")
+
+
+@router.post(
+    "/password",
+    response_model=None,
+    openapi_extra=body_doc(
+        accounts.PasswordChange,
+        "Your current password and the new one (at least 12 characters, not easy to "
+        "guess). Wrong current passwords count like failed logins.",
+    ),
+    responses={
+        **ok(accounts.PasswordChanged),
+        **error_responses(400, 401, 403, 413, 415, 422, 429, 500),
+    },
+)
+async def change_password(request: Request, actor: Annotated[Actor, Depends(staff(None))]) -> Any:
+    """Change your own password. Every other session and API token of yours ends; the
+    session or token making this request goes on."""
+    data = validate(accounts.PasswordChange, await json_body(request))
+    out = await run_in_threadpool(
+        accounts.change_own_password,
+        runtime(request),
+        actor,
+        request.state.auth_session,
+        data,
+    )
+    return out.model_dump(mode="json")

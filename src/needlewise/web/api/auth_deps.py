@@ -18,8 +18,8 @@ from fastapi.concurrency import run_in_threadpool
 
 from needlewise.errors import Forbidden, Unauthorized
 from needlewise.security.secrets import same
-from needlewise.services.accounts import authenticate, cached_check
 from needlewise.services.actor import Actor
+from needlewise.services.credentials import authenticate, cached_check
 from needlewise.services.runtime import Runtime
 
 COOKIE = "nw_session"

@@ -41,7 +41,11 @@ def list_users(
     "",
     status_code=201,
     response_model=None,
-    openapi_extra=body_doc(accounts.UserIn, "The new account (password at least 12 characters)."),
+    openapi_extra=body_doc(
+        accounts.UserIn,
+        "The new account (password at least 12 characters and not easy to guess: a weak "
+        "one is refused with advice on what to change).",
+    ),
     responses={**created(accounts.UserOut), **CREATE},
 )
 async def create_user(
@@ -75,7 +79,9 @@ async def patch_user(
     user_id: RecordId,
     actor: Annotated[Actor, Depends(staff("users:write"))],
 ) -> Any:
-    """Change a user. Deactivating a user or setting a password ends their sessions."""
+    """Change a user. Any change of password, activity or role ends every session and
+    API token of the user, whatever else the edit contains. The clinic's last active
+    admin cannot be deactivated or demoted (409)."""
     data = await body_of(request, accounts.UserPatch)
     version = required_version(request, "user", user_id)
     out = await run_in_threadpool(
