@@ -20,7 +20,7 @@ from needlewise.persistence.db import Database, utcnow
 from needlewise.persistence.group_commit import Writer
 from needlewise.persistence.models import AuditEntry, CheckIn, Clinic, Patient
 from needlewise.security.roles import Role
-from needlewise.services import audit, check_in_writer
+from needlewise.services import audit, check_in_rows, check_in_writer
 from needlewise.services.actor import Actor
 from support.treatment import make_patient, ready_patient, session_body
 
@@ -216,7 +216,7 @@ def test_check_ins_of_one_batch_are_checked_one_by_one(service: Service) -> None
     ]
     jobs = [
         (
-            check_in_writer.Asked(runtime, staff, patient, document, session),
+            check_in_rows.Asked(runtime, staff, patient, document, session),
             check_in_writer.write_check_ins,
         )
         for patient, document, session in asked

@@ -26,44 +26,35 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import Connection, bindparam, insert, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import Connection, bindparam, insert, update
 
 from needlewise.errors import InputError, ServiceError
 from needlewise.knowledge.schema import Tier
 from needlewise.messages import message
 from needlewise.persistence.db import utcnow
-from needlewise.persistence.models import CheckIn, Clinic, Patient, Screening, TreatmentSession
+from needlewise.persistence.models import CheckIn
 from needlewise.services import audit, idempotency
-from needlewise.services.actor import Actor
 from needlewise.services.check_in_flood import RANK, Decision, Flood, Recent
-from needlewise.services.check_in_guard import answers_digest
 from needlewise.services.check_in_models import (
     CheckInOut,
     PatientCheckInOut,
     PatientReasonOut,
     Received,
 )
-from needlewise.services.check_in_prepare import prepare
+from needlewise.services.check_in_rows import (
+    LATEST_SCREENINGS,
+    LOCK,
+    PATIENTS,
+    RECENT,
+    SESSIONS,
+    Asked,
+    check_in_row,
+)
 from needlewise.services.idempotency import Answer, Claim, Resource
-from needlewise.services.patients import ensure_visible
 from needlewise.services.records import etag
 from needlewise.services.runtime import Runtime
-from needlewise.services.triage import conditions_from_screening, triage_document
 
 Refusal = ServiceError | InputError  # returned in place of a check-in that was not stored
-
-
-@dataclass(frozen=True)
-class Asked:
-    """One check-in waiting for its group commit."""
-
-    runtime: Runtime
-    actor: Actor
-    patient_id: int
-    document: Any
-    session_id: int | None
-    claim: Claim | None = None
 
 
 @dataclass(frozen=True)
@@ -86,45 +77,6 @@ _COUNT = (
         last_seen_at=bindparam("seen"),
         flagged=True,
     )
-)
-_PATIENTS = (
-    select(Patient.id, Patient.clinic_id, Patient.preferred_language, Clinic.phones)
-    .join(Clinic, Clinic.id == Patient.clinic_id)
-    .where(Patient.id.in_(bindparam("ids", expanding=True)))
-)
-_LOCK = (
-    select(Patient.id)
-    .where(Patient.id.in_(bindparam("ids", expanding=True)))
-    .order_by(Patient.id)
-    .with_for_update()
-)
-_SESSIONS = select(
-    TreatmentSession.id, TreatmentSession.patient_id, TreatmentSession.performed_at
-).where(TreatmentSession.id.in_(bindparam("ids", expanding=True)))
-_LATER = aliased(Screening)
-#: each patient's latest screening (the one the session rules use too)
-_LATEST_SCREENINGS = select(Screening.id, Screening.patient_id, Screening.result).where(
-    Screening.patient_id.in_(bindparam("ids", expanding=True)),
-    Screening.id
-    == select(_LATER.id)
-    .where(_LATER.patient_id == Screening.patient_id)
-    .order_by(_LATER.created_at.desc(), _LATER.id.desc())
-    .limit(1)
-    .correlate(Screening)
-    .scalar_subquery(),
-)
-_RECENT = select(
-    CheckIn.id,
-    CheckIn.patient_id,
-    CheckIn.created_by,
-    CheckIn.disposition,
-    CheckIn.answers_sha256,
-    CheckIn.acknowledged_at,
-    CheckIn.created_at,
-).where(
-    CheckIn.patient_id.in_(bindparam("ids", expanding=True)),
-    CheckIn.created_at >= bindparam("since"),
-    CheckIn.created_by.like("link:%"),
 )
 
 
@@ -225,14 +177,14 @@ def _triaged(batch: _Batch, asked: list[Asked], todo: list[int]) -> list[_Job]:
     patient_ids = sorted({asked[i].patient_id for i in todo})
     linked = sorted({asked[i].patient_id for i in todo if asked[i].actor.link_id is not None})
     if linked and connection.dialect.name == "postgresql":
-        connection.execute(_LOCK, {"ids": linked})
-    patients = {row.id: row for row in connection.execute(_PATIENTS, {"ids": patient_ids})}
+        connection.execute(LOCK, {"ids": linked})
+    patients = {row.id: row for row in connection.execute(PATIENTS, {"ids": patient_ids})}
     screenings = {
-        row.patient_id: row for row in connection.execute(_LATEST_SCREENINGS, {"ids": patient_ids})
+        row.patient_id: row for row in connection.execute(LATEST_SCREENINGS, {"ids": patient_ids})
     }
     session_ids = sorted({s for i in todo if (s := asked[i].session_id) is not None})
     sessions = (
-        {row.id: row for row in connection.execute(_SESSIONS, {"ids": session_ids})}
+        {row.id: row for row in connection.execute(SESSIONS, {"ids": session_ids})}
         if session_ids
         else {}
     )
@@ -242,7 +194,7 @@ def _triaged(batch: _Batch, asked: list[Asked], todo: list[int]) -> list[_Job]:
         one = asked[index]
         patient = patients.get(one.patient_id)
         try:
-            row = _row(one, patient, sessions, screenings.get(one.patient_id), batch.now)
+            row = check_in_row(one, patient, sessions, screenings.get(one.patient_id), batch.now)
         except (ServiceError, InputError) as exc:
             batch.results[index] = exc
             continue
@@ -259,7 +211,7 @@ def _flood(batch: _Batch, runtime: Runtime, linked: list[int]) -> Flood:
     flood = Flood(batch.now, window, settings.check_in_link_limit, settings.check_in_patient_limit)
     if linked:
         since = batch.now - window
-        for row in batch.connection.execute(_RECENT, {"ids": linked, "since": since}):
+        for row in batch.connection.execute(RECENT, {"ids": linked, "since": since}):
             flood.add(
                 row.patient_id,
                 Recent(
@@ -401,43 +353,3 @@ def _for_patient(job: _Job, target: int, received: Received) -> dict[str, Any]:
         received=received,
         notice=notice,
     ).model_dump(mode="json")
-
-
-def _row(
-    asked: Asked, patient: Any, sessions: dict[int, Any], screening: Any, now: datetime
-) -> dict[str, Any]:
-    """The check-in row of one submission (raises a :data:`Refusal` to refuse)."""
-    actor, patient_id, session_id = asked.actor, asked.patient_id, asked.session_id
-    ensure_visible(actor, patient_id, None if patient is None else patient.clinic_id)
-    performed_at = None
-    if session_id is not None:
-        treatment = sessions.get(session_id)
-        if treatment is None or treatment.patient_id != patient_id:
-            raise InputError(f"no session {session_id} for this patient", "session_id")
-        performed_at = treatment.performed_at
-    language = patient.preferred_language if actor.link_id is not None else None
-    to_triage, hours, source = prepare(asked.document, performed_at, language)
-    kb = asked.runtime.kb
-    conditions = (
-        conditions_from_screening(screening.id, screening.result) if screening is not None else None
-    )
-    result = triage_document(to_triage, kb, conditions)
-    return {
-        "patient_id": patient_id,
-        "session_id": session_id,
-        "answers": asked.document,
-        "result": {**result.to_json(), "hours_since_treatment": hours, "hours_source": source},
-        "disposition": result.disposition.value,
-        "knowledge_version": kb.stamp.version,
-        "knowledge_sha256": kb.stamp.sha256,
-        "created_by": actor.ref,
-        "created_at": now,
-        "acknowledged_by": None,
-        "acknowledged_at": None,
-        "version": 1,
-        "answers_sha256": answers_digest(asked.document),
-        "repeat_count": 0,
-        "refused_count": 0,
-        "last_seen_at": None,
-        "flagged": False,
-    }

@@ -62,7 +62,8 @@ from needlewise.services.check_in_models import (
     PatientCheckInRefused,
     PatientReasonOut,
 )
-from needlewise.services.check_in_writer import Asked, Refusal, Written, write_check_ins
+from needlewise.services.check_in_rows import Asked
+from needlewise.services.check_in_writer import Refusal, Written, write_check_ins
 from needlewise.services.idempotency import Answer, Claim, KeyTaken
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.records import check_version

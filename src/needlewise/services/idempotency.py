@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import Connection, delete, insert, or_, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from needlewise.errors import InputError
@@ -233,12 +233,11 @@ def keep_many(connection: Connection, kept: Sequence[tuple[Claim, Answer, Resour
         .scalar_subquery()
     )
     keys = sorted({claim.key for claim, _, _ in kept})
-    connection.execute(  # expired keys may be used again; purge a few more on the way
-        delete(IdempotencyKey).where(
-            IdempotencyKey.expires_at <= now,
-            or_(IdempotencyKey.key.in_(keys), IdempotencyKey.id.in_(oldest)),
-        )
+    # expired keys may be used again; and a few more expired rows go on the way
+    connection.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.key.in_(keys), IdempotencyKey.expires_at <= now)
     )
+    connection.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(oldest)))
     rows = [
         {
             "scope": claim.scope,

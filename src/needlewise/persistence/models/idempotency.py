@@ -36,6 +36,7 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     __table_args__ = (
-        UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),
+        # key first: lookups name the keys of a batch (key IN …), then match the scope
+        UniqueConstraint("key", "scope", name="uq_idempotency_keys_key_scope"),
         Index("ix_idempotency_keys_expires_at", "expires_at"),
     )

@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
-        sa.UniqueConstraint("scope", "key", name="uq_idempotency_keys_scope_key"),
+        sa.UniqueConstraint("key", "scope", name="uq_idempotency_keys_key_scope"),
     )
     op.create_index("ix_idempotency_keys_expires_at", "idempotency_keys", ["expires_at"])
     with op.batch_alter_table("check_ins") as batch:
