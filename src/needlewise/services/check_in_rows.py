@@ -43,7 +43,7 @@ LOCK = (
     select(Patient.id)
     .where(Patient.id.in_(bindparam("ids", expanding=True)))
     .order_by(Patient.id)
-    .with_for_update()
+    .with_for_update(key_share=True)  # FOR NO KEY UPDATE: other inserts naming the patient go on
 )
 SESSIONS = select(
     TreatmentSession.id, TreatmentSession.patient_id, TreatmentSession.performed_at

@@ -12,7 +12,7 @@ Per submission, in order: a claim whose key was answered before gets that answer
 422 when the request differs; a second claim of one key in the same batch gets the
 first's answer); then the checks and triage; then, for a patient link, the flood policy
 (:mod:`needlewise.services.check_in_flood`). On PostgreSQL the batch first locks the
-rows of the link submitters' patients (``FOR UPDATE``, in id order), so batches of two
+rows of the link submitters' patients (``FOR NO KEY UPDATE``, in id order), so batches of two
 processes decide on a patient one after the other; SQLite has one writer anyway.
 
 A check-in that is refused (not the caller's patient, a session of another patient,
