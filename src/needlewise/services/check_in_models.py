@@ -73,10 +73,3 @@ class PatientCheckInOut(BaseModel):
     notice: str | None = Field(
         default=None, description="For a repeat or not-stored: that the clinic already has it"
     )
-
-
-class PatientCheckInRefused(PatientCheckInOut):
-    """429: not stored (too many check-ins from this link or patient in a short time), yet
-    with the patient's own triage and advice. Retry-After says when one can be stored."""
-
-    error: dict[str, Any] = Field(description="code too-many-requests, message, retry_after")

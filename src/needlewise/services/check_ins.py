@@ -59,7 +59,6 @@ from needlewise.services.check_in_models import (
     CheckInOut,
     Disposition,
     PatientCheckInOut,
-    PatientCheckInRefused,
     PatientReasonOut,
 )
 from needlewise.services.check_in_rows import Asked
@@ -73,7 +72,6 @@ __all__ = [
     "CheckInOut",
     "Disposition",
     "PatientCheckInOut",
-    "PatientCheckInRefused",
     "PatientReasonOut",
     "Refusal",
     "acknowledge_check_in",

@@ -25,7 +25,7 @@ from needlewise.web.api.check_ins import CHECK_IN_BODY
 from needlewise.web.api.common import created
 from needlewise.web.api.deps import json_body
 from needlewise.web.lean import LeanRoute
-from needlewise.web.responses import error_responses
+from needlewise.web.responses import ErrorResponse, error_responses
 
 router = APIRouter(prefix="/api/p", tags=["patient links"], route_class=LeanRoute)
 
@@ -38,9 +38,11 @@ SENT = {
         "description": "The same answers were sent before: not stored again (received: repeat)",
     },
     429: {
-        "model": check_ins.PatientCheckInRefused,
-        "description": "Too many check-ins in a short time: not stored (received: not-stored), "
-        "still with what to do; wait Retry-After seconds",
+        "model": ErrorResponse,
+        "description": "Too many check-ins in a short time: not stored. Besides `error` (with "
+        "retry_after), the body holds every field of the 201 answer (received: not-stored, "
+        "the patient's own disposition, advice and 911 instructions, notice); wait "
+        "Retry-After seconds before sending new answers.",
     },
 }
 CheckInLink = Annotated[Actor, Depends(patient_link("check-in"))]
