@@ -151,6 +151,47 @@ class Settings(BaseSettings):
             "message with text."
         ),
     )
+    check_in_link_limit: int = Field(
+        default=4,
+        ge=1,
+        le=1000,
+        description=(
+            "New check-ins one patient link may store within "
+            "`NEEDLEWISE_CHECK_IN_WINDOW_MINUTES`. An identical repeat is never stored again "
+            "(it is counted on the first and flags it); past the limit a submission is "
+            "answered 429 with Retry-After, still with the patient's advice, and counted on "
+            "the check-in the clinic already has, unless it is more urgent than every "
+            "unacknowledged one, which is always stored. Staff check-ins are not limited."
+        ),
+    )
+    check_in_patient_limit: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description=(
+            "New check-ins all the patient links of one patient together may store within "
+            "`NEEDLEWISE_CHECK_IN_WINDOW_MINUTES` (same rules as the per-link limit)."
+        ),
+    )
+    check_in_window_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 60,
+        description=(
+            "Window of the check-in limits, and how long an unacknowledged check-in "
+            "collects identical repeats from the same link (minutes)."
+        ),
+    )
+    idempotency_hours: float = Field(
+        default=24.0,
+        gt=0,
+        le=24 * 30,
+        description=(
+            "How long the answer to a create sent with an `Idempotency-Key` header is kept "
+            "for retries (hours). Within it, the same key and request get the first answer "
+            "and create nothing; the same key with another request gets 422."
+        ),
+    )
     conformance_dir: Path = Field(
         default=Path("../shared/conformance"),
         description=(

@@ -76,6 +76,18 @@ MESSAGES: dict[str, dict[str, str]] = {
     "decision.eligible": {"en": "Eligible", "es": "Apto"},
     "decision.review": {"en": "Clinician review needed", "es": "Requiere revisión clínica"},
     "decision.not-eligible": {"en": "Not eligible", "es": "No apto"},
+    "check-in.repeat": {
+        "en": "The clinic already has this check-in. You do not need to send it again.",
+        "es": "La clínica ya tiene este reporte. No necesita enviarlo otra vez.",
+    },
+    "check-in.not-stored": {
+        "en": "You sent many check-ins in a short time, so this one was not saved. "
+        "The clinic already has your recent check-ins. Do what the advice says. "
+        "If you think it is an emergency, call 911 now.",
+        "es": "Envió muchos reportes en poco tiempo, así que este no se guardó. "
+        "La clínica ya tiene sus reportes recientes. Haga lo que dicen los consejos. "
+        "Si cree que es una emergencia, llame al 911 ahora.",
+    },
 }
 
 

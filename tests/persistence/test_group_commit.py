@@ -20,7 +20,7 @@ from needlewise.persistence.db import Database, utcnow
 from needlewise.persistence.group_commit import Writer
 from needlewise.persistence.models import AuditEntry, CheckIn, Clinic, Patient
 from needlewise.security.roles import Role
-from needlewise.services import audit, check_ins
+from needlewise.services import audit, check_in_rows, check_in_writer
 from needlewise.services.actor import Actor
 from support.treatment import make_patient, ready_patient, session_body
 
@@ -215,11 +215,16 @@ def test_check_ins_of_one_batch_are_checked_one_by_one(service: Service) -> None
         (bob, good, bobs_session),
     ]
     jobs = [
-        (check_ins._Asked(runtime, staff, patient, document, session), check_ins._write_check_ins)
+        (
+            check_in_rows.Asked(runtime, staff, patient, document, session),
+            check_in_writer.write_check_ins,
+        )
         for patient, document, session in asked
     ]
     futures = queued_behind_gate(runtime.db, jobs)
-    stored = [futures[1].result(), futures[5].result()]
+    stored = [futures[1].result().check_in, futures[5].result().check_in]
+    assert stored[0] is not None
+    assert stored[1] is not None
     assert [(s.patient_id, s.session_id) for s in stored] == [(alice, None), (bob, bobs_session)]
     assert stored[1].result["hours_source"] == "session"
     with pytest.raises(NotFound, match="no patient 999999"):

@@ -25,8 +25,9 @@ from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.schema import Risk
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import AdverseEvent, Patient, TreatmentSession
-from needlewise.services import audit
+from needlewise.services import audit, idempotency
 from needlewise.services.actor import Actor
+from needlewise.services.idempotency import Once, Resource
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.patients import get_in_clinic
 from needlewise.services.records import MAX_ID, check_version, edit
@@ -150,8 +151,14 @@ def _check_consistent(row: AdverseEvent) -> None:
 
 
 def create_adverse_event(
-    runtime: Runtime, actor: Actor, patient_id: int, data: AdverseEventIn
+    runtime: Runtime,
+    actor: Actor,
+    patient_id: int,
+    data: AdverseEventIn,
+    once: Once[AdverseEventOut] | None = None,
 ) -> AdverseEventOut:
+    """Record an adverse event (audited). With ``once`` (an ``Idempotency-Key``), the
+    answer is kept in the same transaction."""
     actor.require("adverse-events:write")
     _check_type(runtime.kb, data.event_type)
     with runtime.db.write() as session:
@@ -173,7 +180,10 @@ def create_adverse_event(
         session.add(row)
         session.flush()
         audit.record(session, actor, "create", "adverse-event", row.id, patient.id)
-        return _out(runtime.kb, row)
+        out = _out(runtime.kb, row)
+        resource = Resource("adverse-event", row.id, patient.id)
+        idempotency.keep(session.connection(), once, out, resource)
+        return out
 
 
 def _get(session: Session, actor: Actor, event_id: int) -> AdverseEvent:

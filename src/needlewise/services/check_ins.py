@@ -28,75 +28,59 @@ applies. The result's ``conditions`` field shows what was used.
 patient's preferred language, so the advice comes back in it. Staff get English unless the
 answers say otherwise.
 
+**Floods and retries.** What a stored check-in may hold is checked first
+(:mod:`needlewise.services.check_in_guard`: only what the aftercare Questionnaire asks,
+with capped sizes). Submissions through a patient link are collapsed when repeated and
+rate-limited (:mod:`needlewise.services.check_in_flood`); the patient is always told their
+own triage. A create sent with an ``Idempotency-Key`` is answered once
+(:mod:`needlewise.services.idempotency`): the key is kept in the same transaction.
+
 Clinicians acknowledge a check-in (``check-ins:acknowledge``) once; a second time is 409.
+The clinician list shows a flood once: the check-in with its ``repeat_count`` and
+``refused_count``, ``flagged`` (``?flagged=true`` lists those).
 """
 
 from __future__ import annotations
 
-import copy
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
+import asyncio
+from typing import Any
 
-from pydantic import BaseModel, Field
-from sqlalchemy import Connection, bindparam, func, insert, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from needlewise.errors import Conflict, InputError, NotFound, ServiceError
-from needlewise.interop.fhir.canonical import TIME_ITEM
-from needlewise.interop.fhir.intake import walk_items
-from needlewise.knowledge.schema import Tier
+from needlewise.errors import Conflict, NotFound, TooManyRequests
 from needlewise.persistence.db import utcnow
-from needlewise.persistence.models import CheckIn, Clinic, Patient, Screening, TreatmentSession
-from needlewise.services import audit
+from needlewise.persistence.models import CheckIn, Patient
+from needlewise.services import audit, idempotency
 from needlewise.services.actor import Actor
+from needlewise.services.check_in_guard import check_submission
+from needlewise.services.check_in_models import (
+    CheckInOut,
+    Disposition,
+    PatientCheckInOut,
+    PatientReasonOut,
+)
+from needlewise.services.check_in_rows import Asked
+from needlewise.services.check_in_writer import Refusal, Written, write_check_ins
+from needlewise.services.idempotency import Answer, Claim, KeyTaken
 from needlewise.services.pages import Page, PageParams
-from needlewise.services.patients import ensure_visible
 from needlewise.services.records import check_version
 from needlewise.services.runtime import Runtime
-from needlewise.services.triage import conditions_from_screening, triage_document
 
-Disposition = Literal["emergency", "call-provider", "self-care"]
-MAX_HOURS = 24 * 365  # what the triage JSON accepts
-
-
-class CheckInOut(BaseModel):
-    """A stored check-in as staff see it."""
-
-    id: int
-    patient_id: int
-    session_id: int | None
-    disposition: Disposition
-    result: dict[str, Any] = Field(
-        description="The triage result (as /api/triage) plus hours_since_treatment and hours_source"
-    )
-    answers: dict[str, Any] = Field(description="What was sent, unchanged")
-    created_by: str = Field(description="user:ID (staff) or link:ID (the patient)")
-    created_at: datetime
-    acknowledged_by: int | None
-    acknowledged_at: datetime | None
-    version: int
-
-
-class PatientReasonOut(BaseModel):
-    rule: str
-    tier: Disposition
-    title: str
-    matched: str
-
-
-class PatientCheckInOut(BaseModel):
-    """What the patient is told after a check-in, in their language."""
-
-    id: int
-    disposition: Disposition
-    title: str = Field(description="What to do, in a few words (e.g. 'Call 911 now')")
-    call_911: bool = Field(description="True when the patient must call 911 now")
-    advice: str = Field(description="What to do, including when to call 911")
-    reasons: list[PatientReasonOut]
-    language: Literal["en", "es"]
-    clinic_phones: list[str] = Field(description="The clinic's phone numbers")
+__all__ = [
+    "CheckInOut",
+    "Disposition",
+    "PatientCheckInOut",
+    "PatientReasonOut",
+    "Refusal",
+    "acknowledge_check_in",
+    "get_check_in",
+    "list_check_ins",
+    "record_check_in",
+    "record_check_in_async",
+    "submit_check_in",
+]
 
 
 def _out(row: CheckIn) -> CheckInOut:
@@ -112,62 +96,11 @@ def _out(row: CheckIn) -> CheckInOut:
         acknowledged_by=row.acknowledged_by,
         acknowledged_at=row.acknowledged_at,
         version=row.version,
+        repeat_count=row.repeat_count,
+        refused_count=row.refused_count,
+        last_seen_at=row.last_seen_at,
+        flagged=row.flagged,
     )
-
-
-def _hours_since(performed_at: datetime | None) -> float | None:
-    if performed_at is None:
-        return None
-    hours = round((utcnow() - performed_at).total_seconds() / 3600, 1)
-    return hours if 0 <= hours <= MAX_HOURS else None
-
-
-def _prepare(
-    document: Any, performed_at: datetime | None, language: str | None
-) -> tuple[Any, float | None, str | None]:
-    """(document to triage, exact hours used, where they came from); never changes
-    ``document`` itself."""
-    if not isinstance(document, dict):
-        return document, None, None  # triage_document explains what is wrong
-    if "resourceType" in document:
-        return _prepare_response(document, performed_at, language)
-    given = document.get("hours_since_treatment")
-    filled: dict[str, Any] = dict(document)
-    if language is not None and "language" not in document:
-        filled["language"] = language
-    if given is not None:
-        return filled, given if isinstance(given, float | int) else None, "report"
-    hours = _hours_since(performed_at)
-    if hours is None:
-        return filled, None, None
-    filled["hours_since_treatment"] = float(hours)
-    return filled, hours, "session"
-
-
-def _prepare_response(
-    document: dict[str, Any], performed_at: datetime | None, language: str | None
-) -> tuple[Any, float | None, str | None]:
-    if document.get("resourceType") != "QuestionnaireResponse":
-        return document, None, None
-    filled = copy.deepcopy(document)
-    if language is not None and "language" not in filled:
-        filled["language"] = language
-    time_items = [item for item, _ in walk_items(filled, "$") if item.get("linkId") == TIME_ITEM]
-    answered = [item for item in time_items if item.get("answer")]
-    if answered:
-        answers = answered[0]["answer"]
-        first = answers[0] if isinstance(answers, list) and isinstance(answers[0], dict) else {}
-        exact = first.get("valueDecimal", first.get("valueInteger"))
-        return filled, exact if isinstance(exact, float | int) else None, "report"
-    hours = _hours_since(performed_at)
-    if hours is None:
-        return filled, None, None
-    answer = [{"valueDecimal": hours}]
-    if time_items:
-        time_items[0]["answer"] = answer
-    else:
-        filled.setdefault("item", []).append({"linkId": TIME_ITEM, "answer": answer})
-    return filled, hours, "session"
 
 
 def _authorize(actor: Actor, patient_id: int) -> None:
@@ -176,6 +109,35 @@ def _authorize(actor: Actor, patient_id: int) -> None:
             raise NotFound(f"no patient {patient_id}")
     else:
         actor.require("check-ins:write")
+
+
+def _asked(
+    runtime: Runtime,
+    actor: Actor,
+    patient_id: int,
+    document: Any,
+    session_id: int | None,
+    claim: Claim | None = None,
+) -> Asked:
+    _authorize(actor, patient_id)
+    check_submission(document, runtime.kb)
+    return Asked(runtime, actor, patient_id, document, session_id, claim)
+
+
+def _stored(runtime: Runtime, written: Written) -> CheckInOut:
+    """The check-in a submission came to: the new one, or the one a repeat counts on;
+    ``TooManyRequests`` when the rate limit refused it."""
+    if written.check_in is not None:
+        return written.check_in
+    if written.answer.status == 429:
+        raise TooManyRequests(
+            "too many check-ins in a short time", retry_after=written.answer.retry_after
+        )
+    with runtime.db.read() as session:
+        row = session.get(CheckIn, written.check_in_id)
+        if row is None:  # pragma: no cover - it was committed before this read
+            raise NotFound(f"no check-in {written.check_in_id}")
+        return _out(row)
 
 
 def record_check_in(
@@ -189,11 +151,12 @@ def record_check_in(
 
     ``actor`` is staff with ``check-ins:write`` or the patient's own check-in link.
     ``session_id`` (the session the check-in follows) must be this patient's; an
-    ``InputError`` names ``session_id`` otherwise. Returns once the check-in is committed.
+    ``InputError`` names ``session_id`` otherwise. Returns once the check-in is committed
+    (through a link: the check-in a repeat is counted on; ``TooManyRequests`` when the
+    rate limit refused it).
     """
-    _authorize(actor, patient_id)
-    asked = _Asked(runtime, actor, patient_id, document, session_id)
-    return runtime.db.group.run(asked, _write_check_ins)
+    asked = _asked(runtime, actor, patient_id, document, session_id)
+    return _stored(runtime, runtime.db.group.run(asked, write_check_ins))
 
 
 async def record_check_in_async(
@@ -203,151 +166,36 @@ async def record_check_in_async(
     document: Any,
     session_id: int | None = None,
 ) -> CheckInOut:
-    """:func:`record_check_in` for the API: awaits the commit without a worker thread."""
-    _authorize(actor, patient_id)
-    asked = _Asked(runtime, actor, patient_id, document, session_id)
-    return await runtime.db.group.run_async(asked, _write_check_ins)
+    """:func:`record_check_in` from async code: awaits the commit without a worker thread."""
+    asked = _asked(runtime, actor, patient_id, document, session_id)
+    written = await runtime.db.group.run_async(asked, write_check_ins)
+    if written.check_in is not None:
+        return written.check_in
+    return await asyncio.to_thread(_stored, runtime, written)
 
 
-Refusal = ServiceError | InputError  # returned in place of a check-in that was not stored
-_INSERT = insert(CheckIn).returning(CheckIn.id, sort_by_parameter_order=True)
-_PATIENTS = select(Patient.id, Patient.clinic_id, Patient.preferred_language).where(
-    Patient.id.in_(bindparam("ids", expanding=True))
-)
-_SESSIONS = select(
-    TreatmentSession.id, TreatmentSession.patient_id, TreatmentSession.performed_at
-).where(TreatmentSession.id.in_(bindparam("ids", expanding=True)))
-_LATER = aliased(Screening)
-#: each patient's latest screening (the one the session rules use too)
-_LATEST_SCREENINGS = select(Screening.id, Screening.patient_id, Screening.result).where(
-    Screening.patient_id.in_(bindparam("ids", expanding=True)),
-    Screening.id
-    == select(_LATER.id)
-    .where(_LATER.patient_id == Screening.patient_id)
-    .order_by(_LATER.created_at.desc(), _LATER.id.desc())
-    .limit(1)
-    .correlate(Screening)
-    .scalar_subquery(),
-)
-
-
-@dataclass(frozen=True)
-class _Asked:
-    """One check-in waiting for its group commit."""
-
-    runtime: Runtime
-    actor: Actor
-    patient_id: int
-    document: Any
-    session_id: int | None
-
-
-def _write_check_ins(connection: Connection, asked: list[_Asked]) -> list[CheckInOut | Refusal]:
-    """Check, triage and insert the check-ins of one group commit
-    (:class:`~needlewise.persistence.group_commit.GroupCommit`), with their audit
-    entries: two lookups and two inserts for the whole batch, whatever its size. The
-    checks, the hours since the session and triage run in the same transaction as the
-    inserts; rows go in with SQLAlchemy Core, not the ORM unit of work (check-ins are
-    the busiest write: a burst after a clinic day).
-
-    A check-in whose patient is not the caller's to see, or whose session is not that
-    patient's, or whose answers cannot be triaged, is refused (its error is returned in
-    its place) and nothing is written for it.
-    """
-    patient_ids = sorted({a.patient_id for a in asked})
-    patients = {row.id: row for row in connection.execute(_PATIENTS, {"ids": patient_ids})}
-    screenings = {
-        row.patient_id: row for row in connection.execute(_LATEST_SCREENINGS, {"ids": patient_ids})
-    }
-    session_ids = sorted({a.session_id for a in asked if a.session_id is not None})
-    sessions = (
-        {row.id: row for row in connection.execute(_SESSIONS, {"ids": session_ids})}
-        if session_ids
-        else {}
-    )
-    refused: dict[int, Refusal] = {}
-    pending: list[tuple[int, dict[str, Any]]] = []
-    for index, one in enumerate(asked):
-        try:
-            screening = screenings.get(one.patient_id)
-            pending.append((index, _row(one, patients.get(one.patient_id), sessions, screening)))
-        except (ServiceError, InputError) as exc:
-            refused[index] = exc
-    stored: dict[int, CheckInOut] = {}
-    if pending:
-        ids = connection.execute(_INSERT, [row["check_in"] for _, row in pending]).scalars().all()
-        numbered = list(zip(pending, ids, strict=True))
-        audit.insert_many(
-            connection,
-            [{**row["audit"], "resource_id": str(new_id)} for (_, row), new_id in numbered],
-        )
-        stored = {
-            index: CheckInOut.model_validate({**row["check_in"], "id": new_id})
-            for (index, row), new_id in numbered
-        }
-    return [stored[i] if i in stored else refused[i] for i in range(len(asked))]
-
-
-def _row(
-    asked: _Asked, patient: Any, sessions: dict[int, Any], screening: Any = None
-) -> dict[str, Any]:
-    """The check-in and audit rows of one check-in (raises a :data:`Refusal` to refuse)."""
-    actor, patient_id, session_id = asked.actor, asked.patient_id, asked.session_id
-    ensure_visible(actor, patient_id, None if patient is None else patient.clinic_id)
-    performed_at = None
-    if session_id is not None:
-        treatment = sessions.get(session_id)
-        if treatment is None or treatment.patient_id != patient_id:
-            raise InputError(f"no session {session_id} for this patient", "session_id")
-        performed_at = treatment.performed_at
-    language = patient.preferred_language if actor.link_id is not None else None
-    to_triage, hours, source = _prepare(asked.document, performed_at, language)
-    kb = asked.runtime.kb
-    conditions = (
-        conditions_from_screening(screening.id, screening.result) if screening is not None else None
-    )
-    result = triage_document(to_triage, kb, conditions)
-    check_in = {
-        "patient_id": patient_id,
-        "session_id": session_id,
-        "answers": asked.document,
-        "result": {**result.to_json(), "hours_since_treatment": hours, "hours_source": source},
-        "disposition": result.disposition.value,
-        "knowledge_version": kb.stamp.version,
-        "knowledge_sha256": kb.stamp.sha256,
-        "created_by": actor.ref,
-        "created_at": utcnow(),
-        "acknowledged_by": None,
-        "acknowledged_at": None,
-        "version": 1,
-    }
-    return {
-        "check_in": check_in,
-        "audit": audit.entry(actor, "create", "check-in", None, patient_id),
-    }
-
-
-def for_patient(runtime: Runtime, check_in: CheckInOut) -> PatientCheckInOut:
-    """What the patient who sent ``check_in`` is told (disposition, advice, reasons)."""
-    result = check_in.result
-    language = result["language"]
-    tier = Tier(check_in.disposition)
-    with runtime.db.read() as session:
-        phones = session.scalar(
-            select(Clinic.phones)
-            .join(Patient, Patient.clinic_id == Clinic.id)
-            .where(Patient.id == check_in.patient_id)
-        )
-    return PatientCheckInOut(
-        id=check_in.id,
-        disposition=check_in.disposition,
-        title=runtime.kb.disposition(tier).title.get(language),
-        call_911=tier is Tier.emergency,
-        advice=result["advice"],
-        reasons=[PatientReasonOut.model_validate(r) for r in result["reasons"]],
-        language=language,
-        clinic_phones=list(phones or []),
-    )
+async def submit_check_in(
+    runtime: Runtime,
+    actor: Actor,
+    patient_id: int,
+    document: Any,
+    session_id: int | None = None,
+    claim: Claim | None = None,
+) -> Answer:
+    """Record a check-in for a door and return its answer: staff get the stored check-in
+    (201, with its ETag); a patient link gets what to do (201 stored, 200 a repeat the
+    clinic already has, 429 not stored, with Retry-After). With ``claim`` (an
+    ``Idempotency-Key``), a retry gets the first answer and stores nothing."""
+    asked = _asked(runtime, actor, patient_id, document, session_id, claim)
+    try:
+        written = await runtime.db.group.run_async(asked, write_check_ins)
+    except KeyTaken:  # another process committed this key first: its answer
+        assert claim is not None
+        answer = await asyncio.to_thread(idempotency.replay, runtime, actor, claim)
+        if answer is None:  # pragma: no cover - the key was committed before we looked
+            raise Conflict("this Idempotency-Key is in use by another request") from None
+        return answer
+    return written.answer
 
 
 def _get(session: Session, actor: Actor, check_in_id: int) -> CheckIn:
@@ -377,9 +225,11 @@ def list_check_ins(
     patient_id: int | None = None,
     disposition: str | None = None,
     unacknowledged: bool | None = None,
+    flagged: bool | None = None,
 ) -> Page[CheckInOut]:
     """Check-ins of the clinic, newest first; ``unacknowledged=true`` is the work queue
-    (``false``: acknowledged ones only). Each one returned is audited."""
+    (``false``: acknowledged ones only); ``flagged=true``: possible floods. Each one
+    returned is audited."""
     actor.require("check-ins:read")
     conditions: list[Any] = [Patient.clinic_id == actor.clinic_id]
     if patient_id is not None:
@@ -389,6 +239,8 @@ def list_check_ins(
     if unacknowledged is not None:
         ack = CheckIn.acknowledged_at
         conditions.append(ack.is_(None) if unacknowledged else ack.is_not(None))
+    if flagged is not None:
+        conditions.append(CheckIn.flagged.is_(flagged))
     joined = select(CheckIn).join(Patient, Patient.id == CheckIn.patient_id)
     with runtime.db.read() as session:
         total = session.scalar(

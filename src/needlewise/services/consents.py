@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -37,7 +38,7 @@ from sqlalchemy.orm import Session
 from needlewise.errors import Conflict, NotFound
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import Consent, Patient
-from needlewise.services import audit, links
+from needlewise.services import audit, idempotency, links
 from needlewise.services.actor import Actor
 from needlewise.services.consent_text import (
     ConsentText,
@@ -47,6 +48,7 @@ from needlewise.services.consent_text import (
     render,
 )
 from needlewise.services.documents import check_language
+from needlewise.services.idempotency import Once, Resource
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.patients import get_in_clinic
 from needlewise.services.records import check_version, edit
@@ -237,9 +239,20 @@ def consent_text_for_link(runtime: Runtime, actor: Actor) -> ConsentText:
 # ------------------------------------------------------------------ signing
 
 
+T = TypeVar("T")
+
+
 def _sign(
-    runtime: Runtime, actor: Actor, patient_id: int, data: _SigningFields, signer_role: str
-) -> tuple[ConsentOut, str]:
+    runtime: Runtime,
+    actor: Actor,
+    patient_id: int,
+    data: _SigningFields,
+    signer_role: str,
+    result_of: Callable[[ConsentOut, str], T],
+    once: Once[T] | None,
+) -> T:
+    """Store the signing; ``result_of(consent, copy text)`` is what the caller returns
+    (and, with ``once``, the answer kept in the same transaction)."""
     shown = render(runtime.kb, data.language)
     if data.text_sha256 is not None and data.text_sha256 != shown.sha256:
         raise Conflict("the consent text has changed since it was shown; show it again to sign")
@@ -266,22 +279,45 @@ def _sign(
         session.add(row)
         session.flush()
         audit.record(session, actor, "create", "consent", row.id, patient.id)
-        return _out(row), copy_as_text(runtime.kb, _copy(row))
+        result = result_of(_out(row), copy_as_text(runtime.kb, _copy(row)))
+        idempotency.keep(
+            session.connection(), once, result, Resource("consent", row.id, patient.id)
+        )
+        return result
 
 
-def sign_consent(runtime: Runtime, actor: Actor, patient_id: int, data: ConsentIn) -> ConsentOut:
-    """Store a consent signed in front of staff (``consents:write``)."""
-    actor.require("consents:write")
-    out, _copy_text = _sign(runtime, actor, patient_id, data, data.signer_role)
+def _consent_only(out: ConsentOut, _copy_text: str) -> ConsentOut:
     return out
 
 
-def sign_via_link(runtime: Runtime, actor: Actor, data: LinkConsentIn) -> tuple[ConsentOut, str]:
+def _with_copy(out: ConsentOut, copy_text: str) -> tuple[ConsentOut, str]:
+    return out, copy_text
+
+
+def sign_consent(
+    runtime: Runtime,
+    actor: Actor,
+    patient_id: int,
+    data: ConsentIn,
+    once: Once[ConsentOut] | None = None,
+) -> ConsentOut:
+    """Store a consent signed in front of staff (``consents:write``). With ``once`` (an
+    ``Idempotency-Key``), the answer is kept in the same transaction."""
+    actor.require("consents:write")
+    return _sign(runtime, actor, patient_id, data, data.signer_role, _consent_only, once)
+
+
+def sign_via_link(
+    runtime: Runtime,
+    actor: Actor,
+    data: LinkConsentIn,
+    once: Once[tuple[ConsentOut, str]] | None = None,
+) -> tuple[ConsentOut, str]:
     """Store a consent signed through a consent link; the link is used up in the same
     transaction. Returns the consent and the patient's copy as text (the link cannot be
     opened again to fetch it)."""
     patient_id = _require_link(actor, "consent")
-    return _sign(runtime, actor, patient_id, data, data.signer_role)
+    return _sign(runtime, actor, patient_id, data, data.signer_role, _with_copy, once)
 
 
 # ------------------------------------------------------------------ reading

@@ -105,8 +105,14 @@ def revoke_link(runtime: Runtime, actor: Actor, link_id: int) -> None:
         audit.record(session, actor, "revoke", "patient-link", link.id, link.patient_id)
 
 
-def open_link(runtime: Runtime, token: str, purpose: str, remote: str | None) -> Actor:
-    """The patient-link actor for ``token`` used for ``purpose``; 404 or 410 otherwise."""
+def open_link(
+    runtime: Runtime, token: str, purpose: str, remote: str | None, *, allow_used: bool = False
+) -> Actor:
+    """The patient-link actor for ``token`` used for ``purpose``; 404 or 410 otherwise.
+
+    ``allow_used`` opens a single-use link that was used already: for a retry carrying an
+    ``Idempotency-Key``, which gets the first answer (a submission through it still gets
+    410 from :func:`use_link`)."""
     signed = runtime.signer.unsign(token)
     if signed is None or signed[1] != purpose:
         raise NotFound("this link is not valid")
@@ -124,7 +130,7 @@ def open_link(runtime: Runtime, token: str, purpose: str, remote: str | None) ->
         raise Gone("this link was cancelled; ask the clinic for a new one")
     if link.expires_at <= utcnow():
         raise Gone("this link has expired; ask the clinic for a new one")
-    if link.purpose in SINGLE_USE and link.used_at is not None:
+    if link.purpose in SINGLE_USE and link.used_at is not None and not allow_used:
         raise Gone("this link was already used; ask the clinic if you need to change something")
     return Actor(
         ref=f"link:{link.id}",

@@ -31,9 +31,10 @@ from needlewise.errors import InputError, NotFound
 from needlewise.interop.fhir.bundle import read_screening_document
 from needlewise.interop.fhir.questionnaire import intake_questionnaire
 from needlewise.persistence.models import Patient, Screening
-from needlewise.services import audit, links
+from needlewise.services import audit, idempotency, links
 from needlewise.services.actor import Actor
 from needlewise.services.documents import check_language
+from needlewise.services.idempotency import Once, Resource
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.patients import get_in_clinic
 from needlewise.services.runtime import Runtime
@@ -191,12 +192,14 @@ def create_screening(
     *,
     electrical_stimulation: bool | None = None,
     language: str = "en",
+    once: Once[ScreeningRecord] | None = None,
 ) -> ScreeningRecord:
     """Screen ``document`` (parsed FHIR JSON) for this patient and store the result.
 
     ``electrical_stimulation``: is it planned (``None``: not known, which counts as
     planned). ``language`` is the language of the result's titles. Raises
-    ``InputError`` (nothing stored) for a document screening cannot read.
+    ``InputError`` (nothing stored) for a document screening cannot read. With ``once``
+    (an ``Idempotency-Key``), the answer is kept in the same transaction.
     """
     actor.require("screenings:write")
     birth_date = _birth_date(runtime, actor, patient_id)
@@ -208,7 +211,10 @@ def create_screening(
         row = _insert(
             session, actor, patient_id, screened, result, decision, electrical_stimulation, runtime
         )
-        return _record(row, with_inputs=True)
+        out = _record(row, with_inputs=True)
+        resource = Resource("screening", row.id, patient_id)
+        idempotency.keep(session.connection(), once, out, resource)
+        return out
 
 
 def _require_link(actor: Actor, purpose: str) -> int:
@@ -227,13 +233,16 @@ def intake_form(runtime: Runtime, actor: Actor) -> dict[str, Any]:
     return intake_questionnaire(runtime.kb, check_language(language))
 
 
-def submit_intake(runtime: Runtime, actor: Actor, document: Any) -> ScreeningRecord:
+def submit_intake(
+    runtime: Runtime, actor: Actor, document: Any, once: Once[ScreeningRecord] | None = None
+) -> ScreeningRecord:
     """Store the intake answers a patient sent through an intake link.
 
     ``document`` must be an intake QuestionnaireResponse. The screening is stored with
     ``created_by`` = ``link:ID`` and the link is marked used in the same transaction
     (a second submission gets 410). Electrical stimulation is not known at intake.
-    The caller must not show the result to the patient: staff review it.
+    The caller must not show the result to the patient: staff review it. With ``once``
+    (an ``Idempotency-Key``), the answer is kept in the same transaction.
     """
     patient_id = _require_link(actor, "intake")
     if not isinstance(document, dict) or document.get("resourceType") != "QuestionnaireResponse":
@@ -247,7 +256,9 @@ def submit_intake(runtime: Runtime, actor: Actor, document: Any) -> ScreeningRec
         links.use_link(session, actor)  # locks the link row: one submission wins
         audit.record(session, actor, "use", "patient-link", actor.link_id, patient_id)
         row = _insert(session, actor, patient_id, screened, result, decision, None, runtime)
-        return _record(row)
+        out = _record(row)
+        idempotency.keep(session.connection(), once, out, Resource("screening", row.id, patient_id))
+        return out
 
 
 def get_screening(runtime: Runtime, actor: Actor, screening_id: int) -> ScreeningRecord:

@@ -28,9 +28,10 @@ from needlewise.errors import InputError, NotFound, RuleViolation
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import Patient, SessionMuscle, TreatmentSession
-from needlewise.services import audit
+from needlewise.services import audit, idempotency
 from needlewise.services.actor import Actor
 from needlewise.services.coding import muscle_id
+from needlewise.services.idempotency import Once, Resource
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.patients import get_in_clinic
 from needlewise.services.records import MAX_ID, check_version, edit
@@ -238,9 +239,16 @@ def _not_future(value: datetime, where: str) -> None:
         raise InputError("cannot be in the future", where)
 
 
-def create_session(runtime: Runtime, actor: Actor, patient_id: int, data: SessionIn) -> SessionOut:
+def create_session(
+    runtime: Runtime,
+    actor: Actor,
+    patient_id: int,
+    data: SessionIn,
+    once: Once[SessionOut] | None = None,
+) -> SessionOut:
     """Record a session after checking every rule (422 ``rule-violation`` otherwise; the
-    refused attempt is audited with outcome ``refused``)."""
+    refused attempt is audited with outcome ``refused``). With ``once`` (an
+    ``Idempotency-Key``), the answer is kept in the same transaction."""
     actor.require("sessions:write")
     _not_future(data.performed_at, "$.performed_at")
     muscles = _needled(runtime.kb, data.muscles)
@@ -282,7 +290,10 @@ def create_session(runtime: Runtime, actor: Actor, patient_id: int, data: Sessio
             audit.record(session, actor, "create", "session", row.id, patient.id)
             if override is not None:
                 audit.record(session, actor, "override", "session", row.id, patient.id)
-            return _out(row)
+            out = _out(row)
+            resource = Resource("session", row.id, patient.id)
+            idempotency.keep(session.connection(), once, out, resource)
+            return out
     except RuleViolation:
         # Who tried to record a session for whom, and when, is worth keeping even though
         # nothing was recorded: the caller hears the rule and its sources.

@@ -13,6 +13,7 @@ from needlewise.persistence.models.clinical import (
     SessionMuscle,
     TreatmentSession,
 )
+from needlewise.persistence.models.idempotency import IdempotencyKey
 
 __all__ = [
     "AdverseEvent",
@@ -22,6 +23,7 @@ __all__ = [
     "CheckIn",
     "Clinic",
     "Consent",
+    "IdempotencyKey",
     "LoginAttempt",
     "Patient",
     "PatientLink",

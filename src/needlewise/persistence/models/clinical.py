@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -189,6 +190,14 @@ class CheckIn(Base):
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Floods through a patient link (services/check_in_flood.py): the digest of the
+    # answers finds an identical repeat, which is counted here instead of stored again,
+    # as is a submission the rate limit refused; either flags the check-in.
+    answers_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    repeat_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    refused_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it
     __table_args__ = (
         Index("ix_check_ins_patient_created", "patient_id", "created_at"),

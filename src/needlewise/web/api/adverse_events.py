@@ -14,7 +14,11 @@ from fastapi.concurrency import run_in_threadpool
 
 from needlewise.services import adverse_events
 from needlewise.services.actor import Actor
+from needlewise.services.documents import validate
+from needlewise.services.idempotency import Answer, Once
 from needlewise.services.pages import Page
+from needlewise.services.records import etag
+from needlewise.web.api import idempotency as idempotent
 from needlewise.web.api.auth_deps import runtime, staff
 from needlewise.web.api.common import (
     CREATE,
@@ -31,6 +35,7 @@ from needlewise.web.api.common import (
     required_version,
     versioned,
 )
+from needlewise.web.api.deps import json_body
 
 router = APIRouter(tags=["adverse events"])
 KIND = "adverse-event"
@@ -40,21 +45,34 @@ KIND = "adverse-event"
     "/api/patients/{patient_id}/adverse-events",
     status_code=201,
     response_model=None,
-    openapi_extra=body_doc(adverse_events.AdverseEventIn, "The adverse event."),
+    openapi_extra=idempotent.documented(
+        body_doc(adverse_events.AdverseEventIn, "The adverse event.")
+    ),
     responses={**created(adverse_events.AdverseEventOut), **CREATE},
 )
 async def create_adverse_event(
     request: Request,
-    response: Response,
     patient_id: RecordId,
     actor: Annotated[Actor, Depends(staff("adverse-events:write"))],
 ) -> Any:
-    """Record an adverse event (clinicians), optionally linked to this patient's session."""
-    data = await body_of(request, adverse_events.AdverseEventIn)
-    out = await run_in_threadpool(
-        adverse_events.create_adverse_event, runtime(request), actor, patient_id, data
-    )
-    return versioned(response, KIND, out)
+    """Record an adverse event (clinicians), optionally linked to this patient's session.
+    Send an `Idempotency-Key` to make a retry safe."""
+    document = await json_body(request)
+    data = validate(adverse_events.AdverseEventIn, document)
+    rt = runtime(request)
+
+    async def create(
+        once: Once[adverse_events.AdverseEventOut] | None,
+    ) -> adverse_events.AdverseEventOut:
+        return await run_in_threadpool(
+            adverse_events.create_adverse_event, rt, actor, patient_id, data, once
+        )
+
+    return await idempotent.run(request, actor, document, _created, create)
+
+
+def _created(out: adverse_events.AdverseEventOut) -> Answer:
+    return Answer(201, out.model_dump(mode="json"), etag(KIND, out.id, out.version))
 
 
 @router.get(

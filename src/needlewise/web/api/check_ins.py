@@ -18,6 +18,7 @@ from needlewise.services.actor import Actor
 from needlewise.services.pages import Page
 from needlewise.services.records import MAX_ID
 from needlewise.services.triage import TriageRequest
+from needlewise.web.api import idempotency as idempotent
 from needlewise.web.api.auth_deps import runtime, staff
 from needlewise.web.api.common import (
     READ,
@@ -26,7 +27,6 @@ from needlewise.web.api.common import (
     Paging,
     RecordId,
     created,
-    json_response,
     ok,
     required_version,
     versioned,
@@ -61,7 +61,7 @@ ACKNOWLEDGE_ERRORS = error_responses(401, 403, 404, 409, 412, 422, 428, 500)
     "/api/patients/{patient_id}/check-ins",
     status_code=201,
     response_model=None,
-    openapi_extra=CHECK_IN_BODY,
+    openapi_extra=idempotent.documented(CHECK_IN_BODY),
     responses={
         **created(check_ins.CheckInOut),
         **error_responses(400, 401, 403, 404, 413, 415, 422, 500),
@@ -80,12 +80,14 @@ async def create_check_in(
         ),
     ] = None,
 ) -> Any:
-    """Record a check-in taken by staff (e.g. a phone call): triaged and stored."""
+    """Record a check-in taken by staff (e.g. a phone call): triaged and stored. Send an
+    `Idempotency-Key` to make a retry safe."""
     document = await json_body(request)
-    out = await check_ins.record_check_in_async(
-        runtime(request), actor, patient_id, document, session_id
+    claim = idempotent.claim_of(request, actor, document)
+    answer = await check_ins.submit_check_in(
+        runtime(request), actor, patient_id, document, session_id, claim
     )
-    return json_response(out.model_dump(mode="json"), 201, (KIND, out.id, out.version))
+    return idempotent.respond(answer)
 
 
 @router.get(
@@ -102,6 +104,10 @@ def list_check_ins(
     unacknowledged: Annotated[
         bool | None, Query(description="true: not yet acknowledged; false: acknowledged")
     ] = None,
+    flagged: Annotated[
+        bool | None,
+        Query(description="true: possible floods (repeats, refused submissions counted on it)"),
+    ] = None,
 ) -> Any:
     """Check-ins, newest first. Each one returned is recorded in the audit log."""
     return check_ins.list_check_ins(
@@ -111,6 +117,7 @@ def list_check_ins(
         patient_id=patient_id,
         disposition=disposition,
         unacknowledged=unacknowledged,
+        flagged=flagged,
     ).model_dump(mode="json")
 
 

@@ -11,7 +11,11 @@ from fastapi.concurrency import run_in_threadpool
 from needlewise.services import consents
 from needlewise.services.actor import Actor
 from needlewise.services.consent_text import ConsentText
+from needlewise.services.documents import validate
+from needlewise.services.idempotency import Answer, Once
 from needlewise.services.pages import Page
+from needlewise.services.records import etag
+from needlewise.web.api import idempotency as idempotent
 from needlewise.web.api.auth_deps import runtime, staff
 from needlewise.web.api.common import (
     CREATE,
@@ -28,6 +32,7 @@ from needlewise.web.api.common import (
     required_version,
     versioned,
 )
+from needlewise.web.api.deps import json_body
 
 router = APIRouter(tags=["consents"])
 
@@ -49,23 +54,31 @@ def get_text(
     "/api/patients/{patient_id}/consents",
     status_code=201,
     response_model=None,
-    openapi_extra=body_doc(
-        consents.ConsentIn, "The signing: language, typed name, drawn signature, signer."
+    openapi_extra=idempotent.documented(
+        body_doc(consents.ConsentIn, "The signing: language, typed name, drawn signature, signer.")
     ),
     responses={**created(consents.ConsentOut), **CREATE},
 )
 async def sign_consent(
     request: Request,
-    response: Response,
     patient_id: RecordId,
     actor: Annotated[Actor, Depends(staff("consents:write"))],
 ) -> Any:
     """Record a consent signed in front of staff. The current text in `language` is
     stored with its sha256 and version; send `text_sha256` to be sure it is the text the
-    signer read (409 if it changed)."""
-    data = await body_of(request, consents.ConsentIn)
-    out = await run_in_threadpool(consents.sign_consent, runtime(request), actor, patient_id, data)
-    return versioned(response, "consent", out)
+    signer read (409 if it changed). Send an `Idempotency-Key` to make a retry safe."""
+    document = await json_body(request)
+    data = validate(consents.ConsentIn, document)
+    rt = runtime(request)
+
+    async def create(once: Once[consents.ConsentOut] | None) -> consents.ConsentOut:
+        return await run_in_threadpool(consents.sign_consent, rt, actor, patient_id, data, once)
+
+    return await idempotent.run(request, actor, document, _signed, create)
+
+
+def _signed(out: consents.ConsentOut) -> Answer:
+    return Answer(201, out.model_dump(mode="json"), etag("consent", out.id, out.version))
 
 
 @router.get(

@@ -2,7 +2,11 @@
 ``check-in`` link (multi-use until it expires; it opens only its own patient).
 
 The patient fetches the aftercare Questionnaire in their language, answers it, and gets
-back the triage disposition with plain-language advice that says when to call 911.
+back the triage disposition with plain-language advice that says when to call 911 —
+every time: when the same answers were sent before (200, ``received: repeat``) and when
+too many check-ins came in a short time (429 with Retry-After, ``received: not-stored``),
+the answer says so and that the clinic already has them
+(:mod:`needlewise.services.check_in_flood`).
 """
 
 from __future__ import annotations
@@ -10,23 +14,37 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.concurrency import run_in_threadpool
 
 from needlewise.interop.fhir.questionnaire import aftercare_questionnaire
 from needlewise.persistence.models import Patient
 from needlewise.services import audit, check_ins
 from needlewise.services.actor import Actor
+from needlewise.web.api import idempotency as idempotent
 from needlewise.web.api.auth_deps import patient_link, runtime
 from needlewise.web.api.check_ins import CHECK_IN_BODY
-from needlewise.web.api.common import created, json_response
+from needlewise.web.api.common import created
 from needlewise.web.api.deps import json_body
 from needlewise.web.lean import LeanRoute
-from needlewise.web.responses import error_responses
+from needlewise.web.responses import ErrorResponse, error_responses
 
 router = APIRouter(prefix="/api/p", tags=["patient links"], route_class=LeanRoute)
 
 READ_ERRORS = error_responses(404, 410, 422, 500)
 SEND_ERRORS = error_responses(400, 404, 410, 413, 415, 422, 500)
+SENT = {
+    **created(check_ins.PatientCheckInOut),
+    200: {
+        "model": check_ins.PatientCheckInOut,
+        "description": "The same answers were sent before: not stored again (received: repeat)",
+    },
+    429: {
+        "model": ErrorResponse,
+        "description": "Too many check-ins in a short time: not stored. Besides `error` (with "
+        "retry_after), the body holds every field of the 201 answer (received: not-stored, "
+        "the patient's own disposition, advice and 911 instructions, notice); wait "
+        "Retry-After seconds before sending new answers.",
+    },
+}
 CheckInLink = Annotated[Actor, Depends(patient_link("check-in"))]
 
 
@@ -56,16 +74,15 @@ def check_in_questionnaire(request: Request, token: str, actor: CheckInLink) -> 
     "/{token}/check-in",
     status_code=201,
     response_model=None,
-    openapi_extra=CHECK_IN_BODY,
-    responses={**created(check_ins.PatientCheckInOut), **SEND_ERRORS},
+    openapi_extra=idempotent.documented(CHECK_IN_BODY),
+    responses={**SENT, **SEND_ERRORS},
 )
 async def send_check_in(request: Request, token: str, actor: CheckInLink) -> Any:
     """Send how you feel after treatment; the answer says what to do now. The link can
-    be used again until it expires."""
+    be used again until it expires; the same answers again are counted, not stored."""
     document = await json_body(request)
-    rt = runtime(request)
-    stored = await check_ins.record_check_in_async(
-        rt, actor, actor.patient_id or -1, document, actor.session_id
+    claim = idempotent.claim_of(request, actor, document)
+    answer = await check_ins.submit_check_in(
+        runtime(request), actor, actor.patient_id or -1, document, actor.session_id, claim
     )
-    out = await run_in_threadpool(check_ins.for_patient, rt, stored)
-    return json_response(out.model_dump(mode="json"), 201)
+    return idempotent.respond(answer)

@@ -2,23 +2,29 @@
 
 An intake link gets the intake Questionnaire and sends the answers once; a consent link
 gets the consent text and signs it once. The link is used up in the same transaction as
-what it submits, so a second submission gets 410. The patient never sees the screening
-decision (staff review it). Every action is audited as ``link:ID`` for the link's patient.
+what it submits, so a second submission gets 410 — except a retry carrying the
+``Idempotency-Key`` of the submission that used it, which gets that submission's answer.
+The patient never sees the screening decision (staff review it). Every action is audited
+as ``link:ID`` for the link's patient.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from needlewise.services import consents, screenings
+from needlewise.services import consents, idempotency, links, screenings
 from needlewise.services.actor import Actor
 from needlewise.services.consent_text import ConsentText
-from needlewise.web.api.auth_deps import patient_link, runtime
-from needlewise.web.api.common import body_doc, body_of
+from needlewise.services.documents import validate
+from needlewise.services.idempotency import Answer, Once
+from needlewise.web.api import idempotency as idempotent
+from needlewise.web.api.auth_deps import patient_link, remote_of, runtime
+from needlewise.web.api.common import body_doc
 from needlewise.web.api.deps import json_body, request_body
 from needlewise.web.responses import error_responses
 
@@ -55,6 +61,30 @@ _INTAKE_BODY = request_body(
 )
 
 
+def _submitting(purpose: str) -> Callable[[Request], Awaitable[Actor]]:
+    """:func:`patient_link` for a single-use submission; with an ``Idempotency-Key`` it
+    also opens a used link, so a retry can get the first answer (a new submission through
+    it still gets 410)."""
+
+    async def dependency(request: Request) -> Actor:
+        if idempotency.HEADER not in request.headers:
+            return await patient_link(purpose)(request)
+        token = request.path_params.get("token", "")
+        return await run_in_threadpool(
+            lambda: links.open_link(
+                runtime(request), token, purpose, remote_of(request), allow_used=True
+            )
+        )
+
+    dependency.link_purpose = purpose  # type: ignore[attr-defined]
+    dependency.__name__ = f"patient_link_{purpose}_submit"
+    return dependency
+
+
+IntakeLink = Annotated[Actor, Depends(_submitting("intake"))]
+ConsentLink = Annotated[Actor, Depends(_submitting("consent"))]
+
+
 @router.get(
     "/{token}/intake-questionnaire",
     response_model=None,
@@ -74,16 +104,22 @@ def intake_questionnaire(
     "/{token}/intake",
     status_code=201,
     response_model=None,
-    openapi_extra=_INTAKE_BODY,
+    openapi_extra=idempotent.documented(_INTAKE_BODY),
     responses={201: {"model": IntakeReceived, "description": "Stored"}, **LINK_BODY_ERRORS},
 )
-async def submit_intake(
-    request: Request, token: str, actor: Annotated[Actor, Depends(patient_link("intake"))]
-) -> Any:
+async def submit_intake(request: Request, token: str, actor: IntakeLink) -> Any:
     """Send the answers (once). They are screened and stored for the clinic to review."""
     document = await json_body(request)
-    await run_in_threadpool(screenings.submit_intake, runtime(request), actor, document)
-    return IntakeReceived().model_dump(mode="json")
+    rt = runtime(request)
+
+    async def create(once: Once[screenings.ScreeningRecord] | None) -> screenings.ScreeningRecord:
+        return await run_in_threadpool(screenings.submit_intake, rt, actor, document, once)
+
+    return await idempotent.run(request, actor, document, _received, create)
+
+
+def _received(_out: screenings.ScreeningRecord) -> Answer:
+    return Answer(201, IntakeReceived().model_dump(mode="json"))
 
 
 @router.get(
@@ -102,10 +138,12 @@ def consent_text(
     "/{token}/consent",
     status_code=201,
     response_model=None,
-    openapi_extra=body_doc(
-        consents.LinkConsentIn,
-        "The signing: language, typed name, drawn signature, and who signs (the patient or "
-        "a parent or guardian). Send text_sha256 from the consent text you showed.",
+    openapi_extra=idempotent.documented(
+        body_doc(
+            consents.LinkConsentIn,
+            "The signing: language, typed name, drawn signature, and who signs (the patient "
+            "or a parent or guardian). Send text_sha256 from the consent text you showed.",
+        )
     ),
     responses={
         201: {"model": ConsentSigned, "description": "Stored"},
@@ -113,12 +151,21 @@ def consent_text(
         **error_responses(409),
     },
 )
-async def sign_consent(
-    request: Request, token: str, actor: Annotated[Actor, Depends(patient_link("consent"))]
-) -> Any:
+async def sign_consent(request: Request, token: str, actor: ConsentLink) -> Any:
     """Sign the consent (once). 409 when the text changed since it was shown."""
-    data = await body_of(request, consents.LinkConsentIn)
-    out, copy_text = await run_in_threadpool(consents.sign_via_link, runtime(request), actor, data)
-    return ConsentSigned(
-        consent_id=out.id, copy_path=out.copy_path, copy_text=copy_text
-    ).model_dump(mode="json")
+    document = await json_body(request)
+    data = validate(consents.LinkConsentIn, document)
+    rt = runtime(request)
+
+    async def create(
+        once: Once[tuple[consents.ConsentOut, str]] | None,
+    ) -> tuple[consents.ConsentOut, str]:
+        return await run_in_threadpool(consents.sign_via_link, rt, actor, data, once)
+
+    return await idempotent.run(request, actor, document, _signed, create)
+
+
+def _signed(result: tuple[consents.ConsentOut, str]) -> Answer:
+    out, copy_text = result
+    body = ConsentSigned(consent_id=out.id, copy_path=out.copy_path, copy_text=copy_text)
+    return Answer(201, body.model_dump(mode="json"))

@@ -10,7 +10,9 @@ from fastapi.concurrency import run_in_threadpool
 
 from needlewise.services import screenings
 from needlewise.services.actor import Actor
+from needlewise.services.idempotency import Answer, Once
 from needlewise.services.pages import Page
+from needlewise.web.api import idempotency as idempotent
 from needlewise.web.api.auth_deps import runtime, staff
 from needlewise.web.api.common import (
     CREATE,
@@ -47,7 +49,7 @@ _BODY = request_body(
     "/api/patients/{patient_id}/screenings",
     status_code=201,
     response_model=None,
-    openapi_extra=_BODY,
+    openapi_extra=idempotent.documented(_BODY),
     responses={**created(screenings.ScreeningRecord), **CREATE},
 )
 async def create_screening(
@@ -60,19 +62,29 @@ async def create_screening(
     language: Annotated[Literal["en", "es"], Query(description="Language of the titles")] = "en",
 ) -> Any:
     """Screen this patient and store the inputs, the result and the knowledge version.
-    Unreadable input gets 422 naming the JSON path, and nothing is stored."""
+    Unreadable input gets 422 naming the JSON path, and nothing is stored. Send an
+    `Idempotency-Key` to make a retry safe."""
     document = await json_body(request)
-    out = await run_in_threadpool(
-        lambda: screenings.create_screening(
-            runtime(request),
-            actor,
-            patient_id,
-            document,
-            electrical_stimulation=electrical_stimulation,
-            language=language,
+    rt = runtime(request)
+
+    async def create(once: Once[screenings.ScreeningRecord] | None) -> screenings.ScreeningRecord:
+        return await run_in_threadpool(
+            lambda: screenings.create_screening(
+                rt,
+                actor,
+                patient_id,
+                document,
+                electrical_stimulation=electrical_stimulation,
+                language=language,
+                once=once,
+            )
         )
-    )
-    return out.model_dump(mode="json")
+
+    return await idempotent.run(request, actor, document, _created, create)
+
+
+def _created(out: screenings.ScreeningRecord) -> Answer:
+    return Answer(201, out.model_dump(mode="json"))
 
 
 @router.get(

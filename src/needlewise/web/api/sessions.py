@@ -19,7 +19,11 @@ from fastapi.concurrency import run_in_threadpool
 
 from needlewise.services import sessions
 from needlewise.services.actor import Actor
+from needlewise.services.documents import validate
+from needlewise.services.idempotency import Answer, Once
 from needlewise.services.pages import Page
+from needlewise.services.records import etag
+from needlewise.web.api import idempotency as idempotent
 from needlewise.web.api.auth_deps import runtime, staff
 from needlewise.web.api.common import (
     CREATE,
@@ -36,6 +40,7 @@ from needlewise.web.api.common import (
     required_version,
     versioned,
 )
+from needlewise.web.api.deps import json_body
 
 router = APIRouter(tags=["treatment sessions"])
 KIND = "session"
@@ -45,23 +50,32 @@ KIND = "session"
     "/api/patients/{patient_id}/sessions",
     status_code=201,
     response_model=None,
-    openapi_extra=body_doc(sessions.SessionIn, "The session (muscles, provider, time …)."),
+    openapi_extra=idempotent.documented(
+        body_doc(sessions.SessionIn, "The session (muscles, provider, time …).")
+    ),
     responses={**created(sessions.SessionOut), **CREATE},
 )
 async def create_session(
     request: Request,
-    response: Response,
     patient_id: RecordId,
     actor: Annotated[Actor, Depends(staff("sessions:write"))],
 ) -> Any:
     """Record a dry-needling session (clinicians). Checks screening, consent and the
     provider's state scope; derives the CPT line from the muscles. An ``override`` with a
-    reason lets a clinician record a session after a not-eligible screening (audited)."""
-    data = await body_of(request, sessions.SessionIn)
-    out = await run_in_threadpool(
-        sessions.create_session, runtime(request), actor, patient_id, data
-    )
-    return versioned(response, KIND, out)
+    reason lets a clinician record a session after a not-eligible screening (audited).
+    Send an `Idempotency-Key` to make a retry safe."""
+    document = await json_body(request)
+    data = validate(sessions.SessionIn, document)
+    rt = runtime(request)
+
+    async def create(once: Once[sessions.SessionOut] | None) -> sessions.SessionOut:
+        return await run_in_threadpool(sessions.create_session, rt, actor, patient_id, data, once)
+
+    return await idempotent.run(request, actor, document, _created, create)
+
+
+def _created(out: sessions.SessionOut) -> Answer:
+    return Answer(201, out.model_dump(mode="json"), etag(KIND, out.id, out.version))
 
 
 @router.get(
