@@ -326,7 +326,14 @@ def main() -> None:
         "measured in turn within every round (default: the setting's default)",
     )
     args = parser.parse_args()
-    names = ["trivial", "screen-floor", "screen-intake", "screen-bundle", "check-in", "check-in-key"]
+    names = [
+        "trivial",
+        "screen-floor",
+        "screen-intake",
+        "screen-bundle",
+        "check-in",
+        "check-in-key",
+    ]
     chosen = {"trivial", *filter(None, args.only.split(","))} if args.only else set(names)
     if unknown := chosen - set(names):
         sys.exit(f"api_bench: unknown endpoint(s) for --only: {', '.join(sorted(unknown))}")
