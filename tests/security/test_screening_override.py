@@ -38,7 +38,12 @@ def intake(kb: KnowledgeBase, **answers: str) -> dict[str, Any]:
             {
                 "linkId": rule.id,
                 "answer": [
-                    {"valueCoding": {"system": YES_NO_SYSTEM, "code": {"yes": "Y", "no": "N"}[word]}}
+                    {
+                        "valueCoding": {
+                            "system": YES_NO_SYSTEM,
+                            "code": {"yes": "Y", "no": "N"}[word],
+                        }
+                    }
                 ],
             }
         )
@@ -141,9 +146,7 @@ def test_only_a_clinician_changes_a_not_eligible_decision(
 
 def test_front_desk_may_still_record_a_not_eligible_screening(service: Service) -> None:
     patient, _ = not_eligible_patient(service)
-    later = screened(
-        service, patient, Role.front_desk, "not-eligible", **{"acute-illness": "yes"}
-    )
+    later = screened(service, patient, Role.front_desk, "not-eligible", **{"acute-illness": "yes"})
     blocked = record_session(service, patient)
     assert blocked.status_code == 422
     assert f"screening {later}" in blocked.json()["error"]["message"]

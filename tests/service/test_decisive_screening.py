@@ -9,10 +9,9 @@ stays decisive until a clinician of the patient's clinic enters a screening afte
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-import uuid
 
 import pytest
 
@@ -52,7 +51,9 @@ CASES = [
     Case("3: latest, the patient's own intake", ((REVIEW, F), (OK, LINK)), 1, "latest"),
     Case("2: a lone not-eligible", ((NE, F),), 0, "not-eligible-stands"),
     Case("2: front desk eligible after", ((NE, C), (OK, F)), 0, "not-eligible-stands", None, (1,)),
-    Case("2: front desk review after", ((NE, C), (REVIEW, F)), 0, "not-eligible-stands", None, (1,)),
+    Case(
+        "2: front desk review after", ((NE, C), (REVIEW, F)), 0, "not-eligible-stands", None, (1,)
+    ),
     Case("2: admin eligible after", ((NE, C), (OK, A)), 0, "not-eligible-stands", None, (1,)),
     Case("2: patient's link after", ((NE, C), (OK, LINK)), 0, "not-eligible-stands", None, (1,)),
     Case("2: system after", ((NE, C), (OK, SYSTEM)), 0, "not-eligible-stands", None, (1,)),
@@ -75,7 +76,9 @@ CASES = [
     Case("2: an older eligible does not hide it", ((OK, C), (NE, LINK)), 1, "not-eligible-stands"),
     Case("2: the latest not-eligible of two", ((NE, C), (NE, F)), 1, "not-eligible-stands"),
     Case("2+3: a clinician clears it", ((NE, F), (OK, C)), 1, "cleared-by-clinician", 0),
-    Case("2+3: a clinician's review clears it", ((NE, F), (REVIEW, C)), 1, "cleared-by-clinician", 0),
+    Case(
+        "2+3: a clinician's review clears it", ((NE, F), (REVIEW, C)), 1, "cleared-by-clinician", 0
+    ),
     Case(
         "2+3: after a clinician, the latest",
         ((NE, C), (OK, C), (REVIEW, F)),
@@ -178,14 +181,16 @@ def test_a_demoted_clinician_no_longer_clears(service: Service) -> None:
     ids = store(service, patient, ((NE, F), (OK, C)))
     with service.runtime.db.read() as session:
         cleared = decisive_screening(session, patient)
-        assert cleared is not None and cleared.screening.id == ids[1]
+        assert cleared is not None
+        assert cleared.screening.id == ids[1]
     with service.runtime.db.write() as session:
         user = session.get(User, service.users[Role.clinician].id)
         assert user is not None
         user.role = Role.front_desk.value
     with service.runtime.db.read() as session:
         stands = decisive_screening(session, patient)
-        assert stands is not None and stands.screening.id == ids[0]
+        assert stands is not None
+        assert stands.screening.id == ids[0]
 
 
 def test_same_time_orders_by_id(service: Service) -> None:
@@ -193,11 +198,13 @@ def test_same_time_orders_by_id(service: Service) -> None:
     ids = store(service, patient, ((NE, F), (OK, C)))
     with service.runtime.db.write() as session:
         first, second = session.get(Screening, ids[0]), session.get(Screening, ids[1])
-        assert first is not None and second is not None
+        assert first is not None
+        assert second is not None
         second.created_at = first.created_at
     with service.runtime.db.read() as session:
         found = decisive_screening(session, patient)
-        assert found is not None and found.screening.id == ids[1]
+        assert found is not None
+        assert found.screening.id == ids[1]
 
 
 @pytest.mark.parametrize(
@@ -227,7 +234,8 @@ def test_storing_a_screening_that_changes_not_eligible_needs_a_clinician(
     with service.runtime.db.read() as session:
         standing = clearing_needs_clinician(session, role, patient, decision)
     if needs:
-        assert standing is not None and standing.id == ids[0]
+        assert standing is not None
+        assert standing.id == ids[0]
     else:
         assert standing is None
 
