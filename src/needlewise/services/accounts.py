@@ -36,6 +36,7 @@ from needlewise.security.secrets import (
 )
 from needlewise.services import audit
 from needlewise.services.actor import Actor
+from needlewise.services.fields import Name
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.runtime import Runtime
 
@@ -69,14 +70,14 @@ class UserOut(BaseModel):
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: EmailStr
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     role: Role
     password: Password
 
 
 class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     active: bool | None = None
     password: Password | None = None

@@ -17,6 +17,7 @@ from needlewise.errors import NotFound
 from needlewise.persistence.models import Patient
 from needlewise.services import audit
 from needlewise.services.actor import Actor
+from needlewise.services.fields import Label, Name
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.records import check_version
 from needlewise.services.runtime import Runtime
@@ -26,12 +27,12 @@ Language = Literal["en", "es"]
 
 class PatientIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
+    given_name: Name = Field(min_length=1, max_length=100)
+    family_name: Name = Field(min_length=1, max_length=100)
     birth_date: date | None = None
     sex: Literal["female", "male", "other", "unknown"] | None = None
     preferred_language: Language = "en"
-    phone: str | None = Field(default=None, max_length=40)
+    phone: Label | None = Field(default=None, max_length=40)
     email: EmailStr | None = None
     address: str | None = Field(default=None, max_length=500)
 
@@ -40,12 +41,12 @@ class PatientPatch(BaseModel):
     """Fields to change; a field left out is unchanged. Names and language cannot be null."""
 
     model_config = ConfigDict(extra="forbid")
-    given_name: str | None = Field(default=None, min_length=1, max_length=100)
-    family_name: str | None = Field(default=None, min_length=1, max_length=100)
+    given_name: Name | None = Field(default=None, min_length=1, max_length=100)
+    family_name: Name | None = Field(default=None, min_length=1, max_length=100)
     birth_date: date | None = None
     sex: Literal["female", "male", "other", "unknown"] | None = None
     preferred_language: Language | None = None
-    phone: str | None = Field(default=None, max_length=40)
+    phone: Label | None = Field(default=None, max_length=40)
     email: EmailStr | None = None
     address: str | None = Field(default=None, max_length=500)
 

@@ -17,6 +17,7 @@ from needlewise.errors import InputError, NotFound
 from needlewise.persistence.models import Provider
 from needlewise.services import audit
 from needlewise.services.actor import Actor
+from needlewise.services.fields import Label, Name
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.records import check_version
 from needlewise.services.runtime import Runtime
@@ -26,10 +27,10 @@ Profession = Literal["pt", "acupuncturist", "physician"]
 
 class ProviderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     profession: Profession
     licence_state: str = Field(min_length=2, max_length=2, description="Two-letter state code")
-    licence_number: str = Field(min_length=1, max_length=50)
+    licence_number: Label = Field(min_length=1, max_length=50)
     training_hours: float | None = Field(default=None, ge=0, le=10_000)
     training_date: date | None = None
     user_id: int | None = None
@@ -37,9 +38,9 @@ class ProviderIn(BaseModel):
 
 class ProviderPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = Field(default=None, min_length=1, max_length=200)
     licence_state: str | None = Field(default=None, min_length=2, max_length=2)
-    licence_number: str | None = Field(default=None, min_length=1, max_length=50)
+    licence_number: Label | None = Field(default=None, min_length=1, max_length=50)
     training_hours: float | None = Field(default=None, ge=0, le=10_000)
     training_date: date | None = None
     active: bool | None = None
