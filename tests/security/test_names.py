@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import base64
 import re
-import uuid
 import struct
+import uuid
 import zlib
 from collections.abc import Callable
 from typing import Any
