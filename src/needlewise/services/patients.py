@@ -120,15 +120,17 @@ def list_patients(
     q: str | None = None,
     language: str | None = None,
 ) -> Page[PatientOut]:
-    """Patients of the clinic; ``q`` matches the start of the given or family name."""
+    """Patients of the clinic; ``q`` matches the start of the given or family name,
+    ignoring case, literally (``%`` and ``_`` are no wildcards)."""
     actor.require("patients:read")
     conditions = [Patient.clinic_id == actor.clinic_id]
     if q:
-        pattern = f"{q.strip().lower()}%"
+        # a literal prefix: autoescape makes % and _ (and the escape character) plain text
+        start = q.strip().lower()
         conditions.append(
             or_(
-                func.lower(Patient.family_name).like(pattern),
-                func.lower(Patient.given_name).like(pattern),
+                func.lower(Patient.family_name).startswith(start, autoescape=True),
+                func.lower(Patient.given_name).startswith(start, autoescape=True),
             )
         )
     if language:
