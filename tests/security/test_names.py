@@ -18,12 +18,15 @@ import struct
 import uuid
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from conftest import Service
+from needlewise.cli import main
 from needlewise.persistence.models import Consent, Patient, Provider, User
 from needlewise.security.roles import Role
 from support.treatment import add_consent, make_patient, make_provider, ready_patient, session_body
@@ -375,3 +378,37 @@ def test_a_name_stored_before_the_fix_still_reads(service: Service) -> None:
     read = service.client.get(f"/api/patients/{patient}", headers=service.headers(Role.front_desk))
     assert read.status_code == 200
     assert read.json()["family_name"] == "Synthetic\u202e"
+
+
+@pytest.mark.parametrize(
+    ("name", "clinic", "where"),
+    [
+        ("Rae\u202eSynthetic", "Synthetic Clinic", "--name"),
+        ("Rae Synthetic", "Synthetic\nClinic", "--clinic"),
+    ],
+)
+def test_the_command_line_refuses_them_with_exit_2(
+    tmp_path: Path, valuesets_dir: Path, name: str, clinic: str, where: str
+) -> None:
+    """``needlewise user create-admin`` reads the same models: exit 2 naming the option."""
+    result = CliRunner(env={"NEEDLEWISE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}).invoke(
+        main,
+        [
+            "--valuesets",
+            str(valuesets_dir),
+            "user",
+            "create-admin",
+            "--email",
+            "admin@clinic.example",
+            "--name",
+            name,
+            "--clinic",
+            clinic,
+            "--password",
+            "a long synthetic passphrase 42",
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 2, result.output
+    assert where in result.stderr
+    assert "one line of visible text" in result.stderr

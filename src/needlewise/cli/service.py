@@ -115,7 +115,11 @@ def create_admin(
         if clinic_id is None:
             if not clinic_name:
                 raise InputError("the database has no clinic yet: give --clinic NAME", "--clinic")
-            clinic_id = create_clinic(runtime, ClinicIn(name=clinic_name))
+            try:
+                clinic = ClinicIn(name=clinic_name)
+            except ValidationError as exc:
+                raise InputError(str(exc.errors()[0]["msg"]), "--clinic") from None
+            clinic_id = create_clinic(runtime, clinic)
         try:
             data = accounts.UserIn(email=email, name=name, role=Role.admin, password=password)
         except ValidationError as exc:
