@@ -1,9 +1,9 @@
-"""The JSON path at a byte offset of raw JSON text, for error messages.
+"""Where in raw JSON text a document breaks a rule, as a JSON path, for error messages.
 
-A parser that refuses a document (a duplicate key, nesting too deep) reports a line and
-a column; callers need the JSON path (``$.entry[3].resource.status``) to say where.
-:func:`path_at` rebuilds it by reading the text up to that point with an explicit stack
-(no recursion, so any depth is safe). Only refused input is read this way.
+:func:`too_deep_at` finds where nesting first goes deeper than a limit, and
+:func:`duplicate_key` the first object that repeats a key. Both read with an explicit
+stack (no recursion, so any depth is safe); only refused input, or input that needs a
+closer look, is read this way.
 """
 
 from __future__ import annotations
@@ -11,21 +11,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 # a string (with its escapes) or one structural character; numbers, literals and white
 # space between them need no attention
 _TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[{}\[\],:]', re.DOTALL)
-
-
-def offset_of(data: bytes, line: int, column: int) -> int:
-    """Byte offset of a 1-based ``line`` (lines end with ``\\n``) and byte ``column``."""
-    start = 0
-    for _ in range(line - 1):
-        found = data.find(b"\n", start)
-        if found < 0:
-            break
-        start = found + 1
-    return min(len(data), start + max(column - 1, 0))
 
 
 def _key(token: bytes) -> str:
@@ -46,22 +36,27 @@ class _Open:
     expecting_key: bool = True
 
 
-def path_at(data: bytes, offset: int) -> str:
-    """The JSON path of the value being read at ``offset`` of ``data``.
+def _path(stack: list[_Open]) -> str:
+    path = "$"
+    for container in stack:
+        if not container.is_object:
+            path += f"[{container.index}]"
+        elif container.key is not None:
+            path += f".{container.key}"
+    return path
 
-    Inside an object, the path ends with the key last read there; inside an array, with
-    the index of the element being read.
-    """
+
+def too_deep_at(data: bytes, limit: int) -> str | None:
+    """The JSON path of the first container nested more than ``limit`` levels deep in the
+    JSON text ``data`` (``None`` when there is none)."""
     stack: list[_Open] = []
     for match in _TOKEN.finditer(data):
-        if match.start() >= offset:
-            break
         token = match.group()
         top = stack[-1] if stack else None
-        if token == b"{":
-            stack.append(_Open(is_object=True))
-        elif token == b"[":
-            stack.append(_Open(is_object=False))
+        if token in (b"{", b"["):
+            if len(stack) >= limit:
+                return _path(stack)
+            stack.append(_Open(is_object=token == b"{"))
         elif token in (b"}", b"]"):
             if stack:
                 stack.pop()
@@ -74,10 +69,30 @@ def path_at(data: bytes, offset: int) -> str:
             top.expecting_key = False
         elif top.is_object and top.expecting_key:
             top.key = _key(token)
-    path = "$"
-    for container in stack:
-        if not container.is_object:
-            path += f"[{container.index}]"
-        elif container.key is not None:
-            path += f".{container.key}"
-    return path
+    return None
+
+
+class _Members(list[tuple[str, Any]]):
+    """A JSON object as the list of its members, in order, duplicates kept."""
+
+
+def duplicate_key(data: bytes) -> tuple[str, str] | None:
+    """(key, JSON path of its second appearance) of the first object in ``data`` that
+    repeats a key — an outer object before the objects inside it — or ``None``.
+
+    ``data`` must be valid JSON nested no deeper than the interpreter's recursion allows
+    (the callers have checked both)."""
+    tree = json.loads(data, object_pairs_hook=_Members)
+    stack: list[tuple[Any, str]] = [(tree, "$")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, _Members):
+            seen: set[str] = set()
+            for key, _value in node:
+                if key in seen:
+                    return key, f"{path}.{key}"
+                seen.add(key)
+            stack.extend((value, f"{path}.{key}") for key, value in reversed(node))
+        elif isinstance(node, list):
+            stack.extend((value, f"{path}[{i}]") for i, value in reversed(list(enumerate(node))))
+    return None
