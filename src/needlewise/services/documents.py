@@ -84,8 +84,7 @@ def parse_json(data: bytes) -> Any:
 def _too_deep(data: bytes) -> None:
     """Raise the 422 for JSON nested deeper than :data:`MAX_JSON_DEPTH`."""
     raise InputError(
-        f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep here; "
-        "send a flatter document",
+        f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep here; send a flatter document",
         too_deep_at(data, MAX_JSON_DEPTH) or "$",
     )
 
