@@ -111,12 +111,12 @@ def not_eligible_detail(screening: Screening, decisive: Decisive) -> str | None:
         return None
     detail = f"screening {decisive.screening.id} is not-eligible and is the decisive screening"
     if decisive.screening.id != screening.id:
-        detail += f" (it supersedes screening {screening.id})"
+        detail += f", which decides instead of screening {screening.id}"
     if decisive.not_counted:
         later = ", ".join(str(i) for i in decisive.not_counted)
         detail += (
             f"; no clinician has screened the patient since, so the later screening(s) {later}"
-            " (entered by front desk, an admin or the patient) do not change it"
+            " (not entered by a clinician) do not change it"
         )
     return detail
 
