@@ -111,6 +111,7 @@ EXPECTED: dict[tuple[str, str], Expectation] = {
     ("POST", "/api/patients/{patient_id}/screenings"): STAFF,
     ("GET", "/api/screenings"): STAFF,
     ("GET", "/api/screenings/{screening_id}"): STAFF,
+    ("GET", "/api/patients/{patient_id}/decisive-screening"): STAFF,
     # consents: everyone reads them (scheduling); only clinicians take or withdraw one
     ("GET", "/api/consents/text"): STAFF,
     ("POST", "/api/patients/{patient_id}/consents"): CLINICIAN,

@@ -132,7 +132,11 @@ def create_admin(
         if clinic_id is None:
             if not clinic_name:
                 raise InputError("the database has no clinic yet: give --clinic NAME", "--clinic")
-            clinic_id = create_clinic(runtime, ClinicIn(name=clinic_name))
+            try:
+                clinic = ClinicIn(name=clinic_name)
+            except ValidationError as exc:
+                raise InputError(str(exc.errors()[0]["msg"]), "--clinic") from None
+            clinic_id = create_clinic(runtime, clinic)
         system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
         try:
             created = accounts.create_user(runtime, system, data)

@@ -44,6 +44,7 @@ from needlewise.services.credentials import (
     revoke_token,
     works,
 )
+from needlewise.services.fields import Name
 from needlewise.services.login import (
     DEVICE_COOKIE,
     LoginIn,
@@ -101,7 +102,7 @@ class UserOut(BaseModel):
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: EmailStr
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     role: Role
     password: Password = Field(
         description="At least 12 characters, not easy to guess (checked offline by zxcvbn)"
@@ -110,7 +111,7 @@ class UserIn(BaseModel):
 
 class UserPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = Field(default=None, min_length=1, max_length=200)
     role: Role | None = None
     active: bool | None = None
     password: Password | None = Field(

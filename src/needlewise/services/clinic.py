@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
@@ -9,6 +11,7 @@ from needlewise.errors import NotFound
 from needlewise.persistence.models import Clinic
 from needlewise.services import audit
 from needlewise.services.actor import Actor
+from needlewise.services.fields import Label, Name
 from needlewise.services.records import check_version, edit
 from needlewise.services.runtime import Runtime
 
@@ -23,8 +26,10 @@ class ClinicOut(BaseModel):
 
 class ClinicIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
-    phones: list[str] = Field(default=[], max_length=10)
+    name: Name = Field(min_length=1, max_length=200)
+    phones: list[Annotated[Label, Field(min_length=1, max_length=40)]] = Field(
+        default=[], max_length=10
+    )
     languages: list[str] = Field(default=["en", "es"], min_length=1, max_length=20)
 
 

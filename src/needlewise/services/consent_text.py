@@ -33,6 +33,7 @@ from pydantic import BaseModel, Field
 
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.schema import ConsentSection, Incidence, Risk, Source, Text, Tier
+from needlewise.services.fields import one_line
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _PER_VISIT = ("treatments", "sessions")
@@ -251,6 +252,9 @@ class SignedCopy(BaseModel):
 
 
 def _signature_rows(kb: KnowledgeBase, copy: SignedCopy) -> list[tuple[str, str]]:
+    """(label, value) of each line under the copy's heading. Every value is rendered by
+    :func:`~needlewise.services.fields.one_line`, so a stored value (even one written
+    before names were checked) cannot start a line or reorder one."""
     labels = kb.data.consent.copy_labels
     lang = copy.language
     role = getattr(labels.roles, copy.signer_role, None)
@@ -271,11 +275,12 @@ def _signature_rows(kb: KnowledgeBase, copy: SignedCopy) -> list[tuple[str, str]
     if copy.withdrawn_at is not None:
         rows.append((labels.withdrawn_on.get(lang), copy.withdrawn_at.strftime("%Y-%m-%d %H:%M")))
         rows.append((labels.reason.get(lang), copy.withdrawal_reason or ""))
-    return rows
+    return [(label, one_line(value)) for label, value in rows]
 
 
 def copy_as_text(kb: KnowledgeBase, copy: SignedCopy) -> str:
-    """The patient's copy as plain text: the signed text, then who signed and when."""
+    """The patient's copy as plain text: the signed text, then who signed and when, one
+    line each (no stored value can add a line)."""
     labels = kb.data.consent.copy_labels
     lines = [copy.text.rstrip("\n"), "", "----", labels.heading.get(copy.language)]
     lines += [f"{label}: {value}" for label, value in _signature_rows(kb, copy)]

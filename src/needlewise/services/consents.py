@@ -48,6 +48,7 @@ from needlewise.services.consent_text import (
     render,
 )
 from needlewise.services.documents import check_language
+from needlewise.services.fields import Label, Name
 from needlewise.services.idempotency import Once, Resource
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.patients import get_in_clinic
@@ -106,11 +107,11 @@ SignaturePng = Annotated[
 class _SigningFields(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     language: Language = Field(description="Language of the text signed")
-    typed_name: str = Field(min_length=1, max_length=200, description="Name typed by the signer")
+    typed_name: Name = Field(min_length=1, max_length=200, description="Name typed by the signer")
     signature_png: SignaturePng
-    signer_name: str = Field(min_length=1, max_length=200, description="Who signed")
-    interpreter_name: str | None = Field(default=None, min_length=1, max_length=200)
-    interpreter_language: str | None = Field(
+    signer_name: Name = Field(min_length=1, max_length=200, description="Who signed")
+    interpreter_name: Name | None = Field(default=None, min_length=1, max_length=200)
+    interpreter_language: Label | None = Field(
         default=None,
         min_length=1,
         max_length=40,
@@ -148,7 +149,7 @@ class LinkConsentIn(_SigningFields):
 
 class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Label = Field(min_length=1, max_length=2000, description="One line")
 
 
 class ConsentOut(BaseModel):

@@ -17,6 +17,7 @@ from needlewise.errors import NotFound
 from needlewise.persistence.models import Patient
 from needlewise.services import audit
 from needlewise.services.actor import Actor
+from needlewise.services.fields import Label, Name
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.records import check_version, edit
 from needlewise.services.runtime import Runtime
@@ -26,12 +27,12 @@ Language = Literal["en", "es"]
 
 class PatientIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    given_name: str = Field(min_length=1, max_length=100)
-    family_name: str = Field(min_length=1, max_length=100)
+    given_name: Name = Field(min_length=1, max_length=100)
+    family_name: Name = Field(min_length=1, max_length=100)
     birth_date: date | None = None
     sex: Literal["female", "male", "other", "unknown"] | None = None
     preferred_language: Language = "en"
-    phone: str | None = Field(default=None, max_length=40)
+    phone: Label | None = Field(default=None, max_length=40)
     email: EmailStr | None = None
     address: str | None = Field(default=None, max_length=500)
 
@@ -40,12 +41,12 @@ class PatientPatch(BaseModel):
     """Fields to change; a field left out is unchanged. Names and language cannot be null."""
 
     model_config = ConfigDict(extra="forbid")
-    given_name: str | None = Field(default=None, min_length=1, max_length=100)
-    family_name: str | None = Field(default=None, min_length=1, max_length=100)
+    given_name: Name | None = Field(default=None, min_length=1, max_length=100)
+    family_name: Name | None = Field(default=None, min_length=1, max_length=100)
     birth_date: date | None = None
     sex: Literal["female", "male", "other", "unknown"] | None = None
     preferred_language: Language | None = None
-    phone: str | None = Field(default=None, max_length=40)
+    phone: Label | None = Field(default=None, max_length=40)
     email: EmailStr | None = None
     address: str | None = Field(default=None, max_length=500)
 
@@ -119,15 +120,17 @@ def list_patients(
     q: str | None = None,
     language: str | None = None,
 ) -> Page[PatientOut]:
-    """Patients of the clinic; ``q`` matches the start of the given or family name."""
+    """Patients of the clinic; ``q`` matches the start of the given or family name,
+    ignoring case, literally (``%`` and ``_`` are no wildcards)."""
     actor.require("patients:read")
     conditions = [Patient.clinic_id == actor.clinic_id]
     if q:
-        pattern = f"{q.strip().lower()}%"
+        # a literal prefix: autoescape makes % and _ (and the escape character) plain text
+        start = q.strip().lower()
         conditions.append(
             or_(
-                func.lower(Patient.family_name).like(pattern),
-                func.lower(Patient.given_name).like(pattern),
+                func.lower(Patient.family_name).startswith(start, autoescape=True),
+                func.lower(Patient.given_name).startswith(start, autoescape=True),
             )
         )
     if language:

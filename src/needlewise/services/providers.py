@@ -1,5 +1,8 @@
 """Providers who needle: profession, licence and training; their state scope.
 
+A provider may name the staff user who is that provider (``user_id``): it must be a user
+of the same clinic; another clinic's user and an unknown id get the same 422.
+
 A provider whose state scope is "not permitted" for their profession cannot be recorded
 as the needling provider of a session (see ``services/sessions.py``).
 """
@@ -11,14 +14,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from needlewise.domain.scope import ScopeResult, scope_lookup
 from needlewise.errors import InputError, NotFound
-from needlewise.persistence.models import Provider
+from needlewise.persistence.models import Provider, User
 from needlewise.services import audit
 from needlewise.services.actor import Actor
+from needlewise.services.fields import Label, Name
 from needlewise.services.pages import Page, PageParams
-from needlewise.services.records import check_version, edit
+from needlewise.services.records import MAX_ID, check_version, edit
 from needlewise.services.runtime import Runtime
 
 Profession = Literal["pt", "acupuncturist", "physician"]
@@ -26,20 +31,25 @@ Profession = Literal["pt", "acupuncturist", "physician"]
 
 class ProviderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     profession: Profession
     licence_state: str = Field(min_length=2, max_length=2, description="Two-letter state code")
-    licence_number: str = Field(min_length=1, max_length=50)
+    licence_number: Label = Field(min_length=1, max_length=50)
     training_hours: float | None = Field(default=None, ge=0, le=10_000)
     training_date: date | None = None
-    user_id: int | None = None
+    user_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="The staff user who is this provider (a user of this clinic)",
+    )
 
 
 class ProviderPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Name | None = Field(default=None, min_length=1, max_length=200)
     licence_state: str | None = Field(default=None, min_length=2, max_length=2)
-    licence_number: str | None = Field(default=None, min_length=1, max_length=50)
+    licence_number: Label | None = Field(default=None, min_length=1, max_length=50)
     training_hours: float | None = Field(default=None, ge=0, le=10_000)
     training_date: date | None = None
     active: bool | None = None
@@ -92,6 +102,8 @@ def create_provider(runtime: Runtime, actor: Actor, data: ProviderIn) -> Provide
     actor.require("providers:write")
     state = _check_state(runtime, data.licence_state, "$.licence_state")
     with runtime.db.write() as session:
+        if data.user_id is not None:
+            _check_user(session, actor, data.user_id)
         provider = Provider(
             clinic_id=actor.clinic_id,
             user_id=data.user_id,
@@ -106,6 +118,16 @@ def create_provider(runtime: Runtime, actor: Actor, data: ProviderIn) -> Provide
         session.flush()
         audit.record(session, actor, "create", "provider", provider.id)
         return _out(runtime, provider)
+
+
+def _check_user(session: Session, actor: Actor, user_id: int) -> None:
+    """``InputError`` at ``$.user_id`` unless ``user_id`` is a user of the actor's clinic.
+
+    A user of another clinic gets exactly the answer an unknown id gets, so the answer
+    never tells one clinic which ids another clinic has."""
+    user = session.get(User, user_id)
+    if user is None or user.clinic_id != actor.clinic_id:
+        raise InputError(f"no user {user_id} in this clinic", "$.user_id")
 
 
 def _get(session: object, actor: Actor, provider_id: int) -> Provider:

@@ -15,7 +15,10 @@ A stored screening runs the same use case as ``POST /api/screen``
 * ``created_by`` — ``user:ID`` for staff, ``link:ID`` when the patient answered the intake
   through a link.
 
-Every read and write is audited. :func:`latest_screening` is what the session rules use.
+Every read and write is audited. While a patient's decisive screening is not-eligible,
+only a clinician may store a screening with another decision (others get 403, audited
+``denied``); a patient's intake through a link is stored but does not change the decisive
+screening (:mod:`needlewise.services.decisive_screening`, what the session rules use).
 """
 
 from __future__ import annotations
@@ -27,12 +30,18 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from needlewise.errors import InputError, NotFound
+from needlewise.errors import Forbidden, InputError, NotFound
 from needlewise.interop.fhir.bundle import read_screening_document
 from needlewise.interop.fhir.questionnaire import intake_questionnaire
 from needlewise.persistence.models import Patient, Screening
 from needlewise.services import audit, idempotency, links
 from needlewise.services.actor import Actor
+from needlewise.services.decisive_screening import (
+    clearing_needs_clinician,
+    clinician_ids,
+    decisive_screening,
+    user_id_of,
+)
 from needlewise.services.documents import check_language
 from needlewise.services.idempotency import Once, Resource
 from needlewise.services.pages import Page, PageParams
@@ -198,8 +207,10 @@ def create_screening(
 
     ``electrical_stimulation``: is it planned (``None``: not known, which counts as
     planned). ``language`` is the language of the result's titles. Raises
-    ``InputError`` (nothing stored) for a document screening cannot read. With ``once``
-    (an ``Idempotency-Key``), the answer is kept in the same transaction.
+    ``InputError`` (nothing stored) for a document screening cannot read, and
+    ``Forbidden`` (nothing stored; audited ``denied``) when a non-clinician's screening
+    would change a not-eligible decision (:mod:`needlewise.services.decisive_screening`).
+    With ``once`` (an ``Idempotency-Key``), the answer is kept in the same transaction.
     """
     actor.require("screenings:write")
     birth_date = _birth_date(runtime, actor, patient_id)
@@ -208,13 +219,32 @@ def create_screening(
     )
     with runtime.db.write() as session:
         get_in_clinic(session, actor, patient_id)
-        row = _insert(
-            session, actor, patient_id, screened, result, decision, electrical_stimulation, runtime
-        )
-        out = _record(row, with_inputs=True)
-        resource = Resource("screening", row.id, patient_id)
-        idempotency.keep(session.connection(), once, out, resource)
-        return out
+        standing = clearing_needs_clinician(session, actor.role, patient_id, decision)
+        if standing is None:
+            row = _insert(
+                session,
+                actor,
+                patient_id,
+                screened,
+                result,
+                decision,
+                electrical_stimulation,
+                runtime,
+            )
+            out = _record(row, with_inputs=True)
+            resource = Resource("screening", row.id, patient_id)
+            idempotency.keep(session.connection(), once, out, resource)
+            return out
+        standing_id = standing.id
+    with runtime.db.write() as session:
+        audit.record(session, actor, "create", "screening", None, patient_id, outcome="denied")
+    raise Forbidden(
+        f"only a clinician may change a not-eligible decision: screening {standing_id} is "
+        f"not-eligible and this screening is {decision}. Nothing was stored; ask a clinician "
+        "to screen the patient",
+        permission="screenings:change-not-eligible",
+        screening_id=standing_id,
+    )
 
 
 def _require_link(actor: Actor, purpose: str) -> int:
@@ -308,8 +338,8 @@ def list_screenings(
 def latest_screening(session: Session, patient_id: int) -> Screening | None:
     """The patient's most recent stored screening (any decision), or ``None``.
 
-    For the session rules, inside the caller's transaction; neither scoped to a clinic
-    nor audited (the caller has checked the patient and audits its own write).
+    Inside the caller's transaction; neither scoped to a clinic nor audited. The session
+    rules use the *decisive* screening instead (:func:`get_decisive` for callers).
     """
     return session.scalars(
         select(Screening)
@@ -317,3 +347,48 @@ def latest_screening(session: Session, patient_id: int) -> Screening | None:
         .order_by(Screening.created_at.desc(), Screening.id.desc())
         .limit(1)
     ).first()
+
+
+class DecisiveOut(BaseModel):
+    """The screening the session rules decide on, who entered it and why it is the one."""
+
+    screening: ScreeningRecord
+    why: str = Field(description="Why this screening is decisive, in words")
+    rule: Literal["latest", "not-eligible-stands", "cleared-by-clinician"] = Field(
+        description="latest: no screening is not-eligible; not-eligible-stands: the latest "
+        "not-eligible screening, no clinician has screened since; cleared-by-clinician: a "
+        "clinician screened after the last not-eligible screening"
+    )
+    entered_by: str = Field(description="user:ID, or link:ID when the patient sent it")
+    entered_by_clinician: bool
+    clears: int | None = Field(
+        description="The not-eligible screening a clinician's later screening superseded"
+    )
+    not_counted: list[int] = Field(
+        description="Later screenings that did not change a standing not-eligible one "
+        "(entered by front desk, an admin or the patient)"
+    )
+
+
+def get_decisive(runtime: Runtime, actor: Actor, patient_id: int) -> DecisiveOut:
+    """The patient's decisive screening (404 when there is none); the read is audited."""
+    actor.require("screenings:read")
+    with runtime.db.read() as session:
+        get_in_clinic(session, actor, patient_id)
+        decisive = decisive_screening(session, patient_id)
+        if decisive is None:
+            raise NotFound(f"patient {patient_id} has no stored screening")
+        row = decisive.screening
+        uid = user_id_of(row.created_by)
+        out = DecisiveOut(
+            screening=_record(row),
+            why=decisive.text,
+            rule=decisive.why,
+            entered_by=row.created_by,
+            entered_by_clinician=uid is not None
+            and uid in clinician_ids(session, patient_id, [row.created_by]),
+            clears=decisive.clears,
+            not_counted=list(decisive.not_counted),
+        )
+    audit.record_reads(runtime.db, actor, "screening", [(out.screening.id, patient_id)])
+    return out

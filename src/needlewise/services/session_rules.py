@@ -9,10 +9,11 @@ rule id                                                when it fires
 =====================================================  ===========================================
 ``session.requires-screening``                         the patient has no stored screening (never
                                                        overridable)
-``session.requires-eligible-screening``                the screening used (or a later one) is
-                                                       ``not-eligible`` and no clinician override
-                                                       with a reason was sent (a ``review``
-                                                       decision does not block)
+``session.requires-eligible-screening``                the screening named, or the patient's
+                                                       decisive screening, is ``not-eligible``
+                                                       and no clinician override with a reason
+                                                       was sent (a ``review`` decision does not
+                                                       block)
 ``session.screening-covers-electrical-stimulation``    the session used electrical stimulation but
                                                        the screening was run for a plan without it
 ``session.requires-consent``                           no signed consent that is not withdrawn
@@ -25,15 +26,20 @@ rule id                                                when it fires
 Each ``session.<name>`` rule is worded in ``knowledge/data/policies.yaml`` as
 ``policy.session-<name>`` (knowledge-base ids must start with ``policy.``).
 
-The screening used is the one named by ``screening_id``, else the patient's latest. The
-consent used is the patient's latest signed consent whose ``withdrawn_at`` is empty.
+The rules decide on the patient's **decisive** screening
+(:mod:`needlewise.services.decisive_screening`): the latest not-eligible screening stays
+decisive until a clinician enters a screening after it; otherwise the latest screening
+is. So a front-desk or patient-entered "eligible" or "review" after a not-eligible
+screening does not clear it. The session is recorded against the screening named by
+``screening_id`` (it must be this patient's; naming one never hides a not-eligible
+decisive screening), else against the decisive one. The consent used is the patient's
+latest signed consent whose ``withdrawn_at`` is empty.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from needlewise.domain.scope import ScopeResult
@@ -42,6 +48,7 @@ from needlewise.knowledge.base import KnowledgeBase
 from needlewise.persistence.models import Consent, Provider, Screening
 from needlewise.security.roles import Role
 from needlewise.services.actor import Actor
+from needlewise.services.decisive_screening import NOT_ELIGIBLE, Decisive, decisive_screening
 from needlewise.services.providers import scope_of
 from needlewise.services.runtime import Runtime
 
@@ -85,40 +92,33 @@ class Checked:
     override_reason: str | None
 
 
-def find_screening(session: Session, patient_id: int, screening_id: int | None) -> Screening | None:
+def find_screening(session: Session, patient_id: int, screening_id: int) -> Screening:
     """The screening named by ``screening_id`` (``InputError`` when it is not this
-    patient's), else the patient's latest (``None`` when there is none)."""
-    if screening_id is not None:
-        screening = session.get(Screening, screening_id)
-        if screening is None or screening.patient_id != patient_id:
-            raise InputError(f"no screening {screening_id} for this patient", "$.screening_id")
-        return screening
-    return session.scalars(
-        select(Screening)
-        .where(Screening.patient_id == patient_id)
-        .order_by(Screening.created_at.desc(), Screening.id.desc())
-        .limit(1)
-    ).first()
+    patient's)."""
+    screening = session.get(Screening, screening_id)
+    if screening is None or screening.patient_id != patient_id:
+        raise InputError(f"no screening {screening_id} for this patient", "$.screening_id")
+    return screening
 
 
-def later_not_eligible(session: Session, screening: Screening) -> int | None:
-    """The id of a not-eligible screening of the same patient made after ``screening``
-    (a newer finding is never hidden by naming an older screening)."""
-    after = or_(
-        Screening.created_at > screening.created_at,
-        and_(Screening.created_at == screening.created_at, Screening.id > screening.id),
-    )
-    found: int | None = session.scalars(
-        select(Screening.id)
-        .where(
-            Screening.patient_id == screening.patient_id,
-            Screening.decision == "not-eligible",
-            after,
+def not_eligible_detail(screening: Screening, decisive: Decisive) -> str | None:
+    """Why the session is blocked by a not-eligible screening (``None``: it is not).
+
+    ``screening`` is the one the session is recorded against (named or decisive)."""
+    if screening.decision == NOT_ELIGIBLE:
+        return f"screening {screening.id} is not-eligible"
+    if not decisive.blocks:
+        return None
+    detail = f"screening {decisive.screening.id} is not-eligible and is the decisive screening"
+    if decisive.screening.id != screening.id:
+        detail += f", which decides instead of screening {screening.id}"
+    if decisive.not_counted:
+        later = ", ".join(str(i) for i in decisive.not_counted)
+        detail += (
+            f"; no clinician has screened the patient since, so the later screening(s) {later}"
+            " (not entered by a clinician) do not change it"
         )
-        .order_by(Screening.created_at.desc(), Screening.id.desc())
-        .limit(1)
-    ).first()
-    return found
+    return detail
 
 
 def find_consent(session: Session, patient_id: int) -> Consent | None:
@@ -176,14 +176,19 @@ def check_session(
     """Apply every session rule (see the module docstring); raise on the first broken."""
     kb = runtime.kb
     provider = find_provider(session, actor, provider_id)
-    screening = find_screening(session, patient_id, screening_id)
-    if screening is None:
+    decisive = decisive_screening(session, patient_id)
+    if decisive is None:
         raise violation(
             kb, REQUIRES_SCREENING, "this patient has no stored screening; screen them first"
         )
-    later = later_not_eligible(session, screening)
+    screening = (
+        decisive.screening
+        if screening_id is None
+        else find_screening(session, patient_id, screening_id)
+    )
+    blocked = not_eligible_detail(screening, decisive)
     if override_reason is not None:
-        if screening.decision != "not-eligible" and later is None:
+        if blocked is None:
             raise InputError(
                 f"nothing to override: screening {screening.id} is {screening.decision}; "
                 "send an override only for a not-eligible screening",
@@ -191,19 +196,12 @@ def check_session(
             )
         if actor.role is not Role.clinician:
             raise Forbidden("only a clinician may override a screening")
-    elif screening.decision == "not-eligible":
+    elif blocked is not None:
         raise violation(
             kb,
             REQUIRES_ELIGIBLE_SCREENING,
-            f"screening {screening.id} is not-eligible; a clinician may record the session "
+            f"{blocked}; a clinician may screen the patient again, or record the session "
             "only with override.reason",
-        )
-    elif later is not None:
-        raise violation(
-            kb,
-            REQUIRES_ELIGIBLE_SCREENING,
-            f"a later screening ({later}) is not-eligible and supersedes screening "
-            f"{screening.id}; a clinician may record the session only with override.reason",
         )
     if electrical_stimulation and screening.electrical_stimulation is False:
         raise violation(

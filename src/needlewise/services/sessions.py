@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -31,6 +31,7 @@ from needlewise.persistence.models import Patient, SessionMuscle, TreatmentSessi
 from needlewise.services import audit, idempotency
 from needlewise.services.actor import Actor
 from needlewise.services.coding import muscle_id
+from needlewise.services.fields import Label
 from needlewise.services.idempotency import Once, Resource
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.patients import get_in_clinic
@@ -59,7 +60,7 @@ class OverrideIn(BaseModel):
     """A clinician's override of a not-eligible screening (stored and audited)."""
 
     model_config = ConfigDict(extra="forbid")
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+    reason: Label = Field(min_length=1, max_length=2000, description="Why (one line)")
 
 
 class SessionIn(BaseModel):

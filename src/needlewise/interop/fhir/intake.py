@@ -4,7 +4,7 @@ Answers are read from items whose ``linkId`` is a contraindication id, at any de
 Accepted answer values: ``valueBoolean``; ``valueCoding`` with HL7 v2-0136 ``Y``/``N``
 or v3-NullFlavor ``UNK``/``ASKU`` ("not sure"). Items with other linkIds are ignored
 (clinics may add their own questions); an item answered twice, or with another value
-type, is an input error.
+type, or nested more than :data:`MAX_ITEM_DEPTH` levels deep, is an input error.
 """
 
 from __future__ import annotations
@@ -19,13 +19,32 @@ from needlewise.interop.fhir.canonical import NULL_FLAVOR_SYSTEM, YES_NO_SYSTEM
 
 _CODED_ANSWERS: dict[str, Answer] = {"Y": "yes", "N": "no", "UNK": "unsure", "ASKU": "unsure"}
 _ANSWER_SYSTEMS = {YES_NO_SYSTEM, NULL_FLAVOR_SYSTEM}
+MAX_ITEM_DEPTH = 32
+"""Deepest nesting of QuestionnaireResponse items read (an item inside an answer counts
+one level, like an item inside an item); real questionnaires nest a few levels."""
 
 
 def walk_items(container: JsonObject, path: str) -> Iterator[tuple[JsonObject, str]]:
     """Every item of a QuestionnaireResponse, depth first, with its path.
 
-    Nested items are followed both under ``item`` and under each answer's ``item``.
+    Nested items are followed both under ``item`` and under each answer's ``item``, with
+    an explicit stack (no recursion, whatever the nesting). An item nested more than
+    :data:`MAX_ITEM_DEPTH` levels deep is an input error naming its path.
     """
+    stack: list[Iterator[tuple[JsonObject, str, int]]] = [_items(container, path, 1)]
+    while stack:
+        found = next(stack[-1], None)
+        if found is None:
+            stack.pop()
+            continue
+        item, where, level = found
+        yield item, where
+        if "item" in item or "answer" in item:
+            stack.append(_below(item, where, level + 1))
+
+
+def _items(container: JsonObject, path: str, level: int) -> Iterator[tuple[JsonObject, str, int]]:
+    """The items directly under ``container`` (at nesting ``level``), checked."""
     items = container.get("item")
     if items is None:
         return
@@ -34,21 +53,31 @@ def walk_items(container: JsonObject, path: str) -> Iterator[tuple[JsonObject, s
     base = f"{path}.item"
     for i, item in enumerate(items):
         where = f"{base}[{i}]"
+        if level > MAX_ITEM_DEPTH:
+            raise InputError(
+                f"items are nested more than {MAX_ITEM_DEPTH} levels deep; "
+                "send a flatter QuestionnaireResponse",
+                where,
+            )
         if type(item) is not dict:
             expect_object(item, where, "an item object")
-        yield item, where
-        if "item" in item:
-            yield from walk_items(item, where)
-        answers = item.get("answer")
-        if answers is None:
-            continue
-        if type(answers) is not list:
-            opt_list(item, "answer", where)  # raises with the path
-        for j, answer in enumerate(answers):
-            if type(answer) is not dict:
-                expect_object(answer, f"{where}.answer[{j}]")
-            if "item" in answer:
-                yield from walk_items(answer, f"{where}.answer[{j}]")
+        yield item, where, level
+
+
+def _below(item: JsonObject, where: str, level: int) -> Iterator[tuple[JsonObject, str, int]]:
+    """The items one level under ``item``: its own ``item``, then each answer's."""
+    if "item" in item:
+        yield from _items(item, where, level)
+    answers = item.get("answer")
+    if answers is None:
+        return
+    if type(answers) is not list:
+        opt_list(item, "answer", where)  # raises with the path
+    for j, answer in enumerate(answers):
+        if type(answer) is not dict:
+            expect_object(answer, f"{where}.answer[{j}]")
+        if "item" in answer:
+            yield from _items(answer, f"{where}.answer[{j}]", level)
 
 
 def single_answer(item: JsonObject, where: str, link_id: str) -> JsonObject | None:

@@ -118,3 +118,19 @@ def get_screening(
 ) -> Any:
     """One stored screening with the document as screened (audited)."""
     return screenings.get_screening(runtime(request), actor, screening_id).model_dump(mode="json")
+
+
+@router.get(
+    "/api/patients/{patient_id}/decisive-screening",
+    response_model=None,
+    responses={**ok(screenings.DecisiveOut), **READ_ONE},
+)
+def get_decisive_screening(
+    request: Request,
+    patient_id: RecordId,
+    actor: Annotated[Actor, Depends(staff("screenings:read"))],
+) -> Any:
+    """The screening the session rules decide on, who entered it and why: the latest
+    not-eligible screening stays decisive until a clinician screens the patient after it;
+    otherwise the latest screening is (audited; 404 when the patient has none)."""
+    return screenings.get_decisive(runtime(request), actor, patient_id).model_dump(mode="json")
