@@ -37,6 +37,7 @@ from needlewise.security.secrets import (
 from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.pages import Page, PageParams
+from needlewise.services.refusals import refused_login
 from needlewise.services.runtime import Runtime
 
 Password = Annotated[str, StringConstraints(min_length=MIN_PASSWORD, max_length=200)]
@@ -131,15 +132,30 @@ def login(
     """Check the password and open a session. Raises ``Unauthorized`` or ``TooManyRequests``."""
     email = credentials.email.strip().lower()
     key = _email_key(email)
-    _check_rate(runtime, key, remote)
+    try:
+        _check_rate(runtime, key, remote)
+    except TooManyRequests:
+        refused_login(runtime.db, email, remote, "rate-limited")
+        raise
     with runtime.db.read() as session:
         user = session.scalar(select(User).where(User.email == email))
     valid = verify_password(user.password_hash if user else DUMMY_HASH, credentials.password)
     ok = bool(user and user.active and valid)
     with runtime.db.write() as session:
         session.add(LoginAttempt(email_key=key, remote=remote, succeeded=ok, at=utcnow()))
-        actor = Actor(ref=f"user:{user.id}" if user else "anonymous", remote=remote)
-        audit.record(session, actor, "login", "session", outcome="ok" if ok else "denied")
+        actor = Actor(
+            ref=f"user:{user.id}" if user else "anonymous",
+            remote=remote,
+            clinic_id=user.clinic_id if user else None,
+        )
+        audit.record(
+            session,
+            actor,
+            "login",
+            "session",
+            outcome="ok" if ok else "denied",
+            reason=None if ok else "wrong-password",
+        )
         if not ok or user is None:
             raise_after = True
         else:
