@@ -15,8 +15,9 @@ so the chain never forks: on PostgreSQL a transaction-scoped advisory lock
 writers in every app process take turns; on SQLite the write transaction (``BEGIN
 IMMEDIATE``) already admits one writer at a time. Under the lock the appender reads the
 chain head and gives the new entries the next ids (head id + 1, + 2, …), so the chain
-order is the id order. A transaction's other work can wait for the lock, so record
-audit entries last in a transaction, just before it commits.
+order is the id order. ``services.audit.record`` adds its entries as the transaction
+commits, and the check-in batch appends after its other inserts, so the lock is held
+only for the end of a transaction.
 
 :func:`walk` checks a chain. The hash has no secret: someone who can rewrite the table
 can recompute every hash after the entry they changed. Keep the head (id and hash,

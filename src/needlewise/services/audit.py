@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from needlewise.persistence import audit_chain
 from needlewise.persistence.db import Database, utcnow
 from needlewise.persistence.models import AuditEntry
+from needlewise.persistence.models.audit import add_at_commit
 from needlewise.services.actor import Actor
 from needlewise.services.pages import Page, PageParams
 
@@ -93,9 +94,8 @@ def record(
     reason: str | None = None,
     clinic_id: int | None = None,
 ) -> None:
-    """Add one audit entry to ``session``: it joins the chain when the session flushes,
-    and is committed with the session. Call it last in a transaction (see
-    :mod:`needlewise.persistence.audit_chain` for why)."""
+    """Add one audit entry to ``session``: it joins the chain, and is committed, when
+    the session commits (nothing is written if it rolls back)."""
     values = entry(
         actor,
         action,
@@ -106,7 +106,7 @@ def record(
         reason=reason,
         clinic_id=clinic_id,
     )
-    session.add(AuditEntry(**values))
+    add_at_commit(session, AuditEntry(**values))
 
 
 def insert_many(connection: Connection, entries: list[dict[str, Any]]) -> None:

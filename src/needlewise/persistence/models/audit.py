@@ -4,9 +4,9 @@ of every refusal.
 Database triggers refuse UPDATE and DELETE on this table (migration 0002) and, on
 PostgreSQL, TRUNCATE (migration 0005). Each entry's ``hash`` chains it to the entry
 before it (:mod:`needlewise.persistence.audit_chain`); new entries get their id and hash
-when they are flushed, whichever way they are added (``session.add`` or
-:func:`~needlewise.persistence.audit_chain.append`). Entries never hold patient data
-beyond ids.
+when they are flushed, whichever way they are added (:func:`add_at_commit`,
+``session.add`` or :func:`~needlewise.persistence.audit_chain.append`). Entries never
+hold patient data beyond ids.
 """
 
 from __future__ import annotations
@@ -49,6 +49,29 @@ class AuditEntry(Base):
         Index("ix_audit_log_actor_at", "actor", "at"),
         Index("ix_audit_log_clinic_id", "clinic_id", "id"),
     )
+
+
+_PENDING = "needlewise.audit.pending"
+
+
+def add_at_commit(session: Session, entry: AuditEntry) -> None:
+    """Add ``entry`` to ``session`` as it commits rather than now: it then joins the
+    chain in the commit's own flush, so the chain lock (PostgreSQL) is held only while
+    the transaction commits, not while the rest of its work runs."""
+    session.info.setdefault(_PENDING, []).append(entry)
+
+
+@event.listens_for(Session, "before_commit")
+def _add_pending_entries(session: Session) -> None:
+    entries = session.info.pop(_PENDING, None)
+    if entries:
+        session.add_all(entries)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending_entries(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # committed (already added) or rolled back
+        session.info.pop(_PENDING, None)
 
 
 @event.listens_for(Session, "before_flush")
