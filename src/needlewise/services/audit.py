@@ -117,23 +117,34 @@ def insert_many(connection: Connection, entries: list[dict[str, Any]]) -> None:
     audit_chain.append(connection, entries)
 
 
-def write_entries(connection: Connection, entries: list[dict[str, Any]]) -> list[None]:
+def write_entries(connection: Connection, plans: list[list[dict[str, Any]]]) -> list[None]:
     """A group-commit writer (:class:`~needlewise.persistence.group_commit.GroupCommit`)
-    for audit entries on their own: the refusals of many requests share one commit."""
-    audit_chain.append(connection, entries)
-    return [None] * len(entries)
+    for audit entries on their own (reads, refusals): each plan is one request's entries,
+    and the requests of a burst share one transaction, one turn of the chain lock and
+    one commit."""
+    audit_chain.append(connection, [values for plan in plans for values in plan])
+    return [None] * len(plans)
+
+
+def record_now(db: Database, entries: list[dict[str, Any]]) -> None:
+    """Commit ``entries`` (made by :func:`entry`) through the group commit and return
+    once they are stored. Call it outside any write transaction of ``db``."""
+    if entries:
+        db.group.run(entries, write_entries)
 
 
 def record_reads(
     db: Database, actor: Actor, resource_type: str, rows: Iterable[tuple[object, int | None]]
 ) -> None:
-    """One ``read`` entry per (resource id, patient id) returned to the caller."""
-    entries = list(rows)
-    if not entries:
-        return
-    with db.write() as session:
-        for resource_id, patient_id in entries:
-            record(session, actor, "read", resource_type, resource_id, patient_id)
+    """One ``read`` entry per (resource id, patient id) returned to the caller, stored
+    before this returns (call it after the read, outside any write transaction)."""
+    record_now(
+        db,
+        [
+            entry(actor, "read", resource_type, resource_id, patient_id)
+            for resource_id, patient_id in rows
+        ],
+    )
 
 
 class AuditOut(BaseModel):
@@ -187,6 +198,5 @@ def list_entries(
             .offset(page.offset)
         ).all()
         items = [AuditOut.model_validate(row, from_attributes=True) for row in rows]
-    with db.write() as session:
-        record(session, actor, "read", "audit-log", None, patient_id)
+    record_now(db, [entry(actor, "read", "audit-log", None, patient_id)])
     return Page[AuditOut](items=items, total=total, limit=page.limit, offset=page.offset)

@@ -39,7 +39,7 @@ def record_refusal(db: Database, values: dict[str, Any]) -> None:
     """Commit one refusal entry (made by :func:`needlewise.services.audit.entry`) now.
     Call it outside any write transaction of ``db``."""
     try:
-        db.group.run(values, audit.write_entries)
+        db.group.run([values], audit.write_entries)
     except Exception as exc:
         log.error("audit: a refusal could not be recorded (%s)", type(exc).__name__)
 
@@ -47,7 +47,7 @@ def record_refusal(db: Database, values: dict[str, Any]) -> None:
 async def record_refusal_async(db: Database, values: dict[str, Any]) -> None:
     """:func:`record_refusal` for async code (no worker thread waits for the commit)."""
     try:
-        await db.group.run_async(values, audit.write_entries)
+        await db.group.run_async([values], audit.write_entries)
     except Exception as exc:
         log.error("audit: a refusal could not be recorded (%s)", type(exc).__name__)
 

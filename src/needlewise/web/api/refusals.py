@@ -16,6 +16,8 @@ body.
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import Request
 
 from needlewise.errors import Forbidden, Gone, NotFound, ServiceError, TooManyRequests, Unauthorized
@@ -24,6 +26,8 @@ from needlewise.services.actor import Actor
 from needlewise.services.records import MAX_ID
 from needlewise.services.refusals import record_refusal_async
 from needlewise.services.runtime import Runtime
+
+log = logging.getLogger("needlewise.audit")
 
 ACTIONS = {"GET": "read", "HEAD": "read", "POST": "create", "PUT": "update", "PATCH": "update"}
 VERBS = frozenset({"withdraw", "acknowledge", "revoke", "login", "logout"})
@@ -101,10 +105,17 @@ def describe(request: Request) -> tuple[str, str, int | None, int | None]:
 
 
 async def record(request: Request, actor: Actor, outcome: audit.Outcome, reason: str) -> None:
-    """Record the refusal of ``request`` (by ``actor``) in the audit log."""
-    action, resource, resource_id, patient_id = describe(request)
+    """Record the refusal of ``request`` (by ``actor``) in the audit log. Never raises:
+    a refusal that cannot be recorded is logged and the request refused all the same."""
+    try:
+        action, resource, resource_id, patient_id = describe(request)
+        values = audit.entry(
+            actor, action, resource, resource_id, patient_id, outcome, reason=reason
+        )
+    except Exception as exc:  # a bug here must not turn a 401/403/404 into a 500
+        log.error("audit: a refusal could not be described (%s)", type(exc).__name__)
+        return
     runtime: Runtime = request.app.state.runtime
-    values = audit.entry(actor, action, resource, resource_id, patient_id, outcome, reason=reason)
     await record_refusal_async(runtime.db, values)
 
 
