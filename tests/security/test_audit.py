@@ -89,10 +89,14 @@ def test_an_admin_reads_only_their_own_clinics_entries(service: Service, other: 
     theirs = other.headers(Role.admin)
     everything = service.client.get("/api/audit", params={"limit": 100}, headers=theirs)
     assert everything.status_code == 200, everything.text
-    actors = {item["actor"] for item in everything.json()["items"]}
+    items = everything.json()["items"]
+    actors = {item["actor"] for item in items}
     assert not actors & {ref(service, role) for role in Role}, actors
     assert all(item["patient_id"] != patient for item in everything.json()["items"])
     assert everything.json()["total"] == len(everything.json()["items"])
+    created = ("system", "create", "clinic", str(other.clinic_id))
+    seen = {(i["actor"], i["action"], i["resource_type"], i["resource_id"]) for i in items}
+    assert created in seen  # the clinic's own creation is the clinic's
 
     for params in (
         {"patient_id": patient},
