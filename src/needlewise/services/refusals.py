@@ -56,10 +56,14 @@ def refused_login(db: Database, email: str, remote: str, reason: str) -> None:
     """Record a refused login (e.g. rate-limited): the targeted account and its clinic
     when the email is a user's, else ``anonymous`` with no clinic. The email itself is
     never stored."""
-    with db.read() as session:
-        found = session.execute(
-            select(User.id, User.clinic_id).where(User.email == email.strip().lower())
-        ).first()
+    try:
+        with db.read() as session:
+            found = session.execute(
+                select(User.id, User.clinic_id).where(User.email == email.strip().lower())
+            ).first()
+    except Exception as exc:  # the refusal stands; it is recorded as anonymous
+        log.error("audit: the account of a refused login is unknown (%s)", type(exc).__name__)
+        found = None
     actor = (
         Actor(ref=f"user:{found.id}", remote=remote, clinic_id=found.clinic_id)
         if found is not None
@@ -70,13 +74,18 @@ def refused_login(db: Database, email: str, remote: str, reason: str) -> None:
 
 def credential_owner(db: Database, token: str, remote: str | None) -> Actor | None:
     """The user behind a session or API token the service knows but no longer accepts
-    (expired, ended, or its user deactivated); ``None`` for a token it never issued."""
-    with db.read() as session:
-        found = session.execute(
-            select(User.id, User.clinic_id)
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .where(AuthSession.token_hash == token_hash(token))
-        ).first()
+    (expired, ended, or its user deactivated); ``None`` for a token it never issued, or
+    when the database cannot say."""
+    try:
+        with db.read() as session:
+            found = session.execute(
+                select(User.id, User.clinic_id)
+                .join(AuthSession, AuthSession.user_id == User.id)
+                .where(AuthSession.token_hash == token_hash(token))
+            ).first()
+    except Exception as exc:  # the refusal stands; it is recorded as anonymous
+        log.error("audit: the owner of a refused credential is unknown (%s)", type(exc).__name__)
+        return None
     if found is None:
         return None
     return Actor(ref=f"user:{found.id}", remote=remote, clinic_id=found.clinic_id)
