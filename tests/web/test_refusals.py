@@ -3,8 +3,6 @@ route template and the ids the caller put in the URL, never from a token or a bo
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from fastapi.routing import APIRoute
 from starlette.requests import Request

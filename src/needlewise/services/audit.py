@@ -1,7 +1,8 @@
 """Write and read the append-only audit log.
 
-Every read or write of patient data calls :func:`record` inside the same transaction as
-the change (writes) or right after the read; every refusal is recorded too
+Every write of patient data calls :func:`record` inside the same transaction as the
+change; every read calls :func:`record_reads` right after it (the entries of many
+requests share a group commit); every refusal is recorded too
 (:mod:`needlewise.services.refusals`). Entries hold ids only, never patient data, and
 each is chained to the one before by its hash (:mod:`needlewise.persistence.audit_chain`).
 
