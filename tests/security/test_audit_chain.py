@@ -32,7 +32,7 @@ from sqlalchemy.exc import DatabaseError
 
 from conftest import Service
 from needlewise.persistence.db import Database, is_sqlite, make_engine, sqlite_path
-from needlewise.persistence.migrate import config, upgrade
+from needlewise.persistence.migrate import config, downgrade, upgrade
 from needlewise.persistence.models import AuditEntry
 from needlewise.persistence.models.base import UtcDateTime
 from needlewise.security.roles import Role
@@ -382,3 +382,19 @@ def test_the_migration_chains_and_scopes_existing_entries(empty_url: str) -> Non
     db.dispose()
     code, report = verify(empty_url)
     assert (code, report["entries"]) == (0, len(old) + 1)
+
+    # down again: the older code's inserts (ids from the table's own sequence) still
+    # work, and the next upgrade chains them with the rest
+    downgrade(empty_url, older)
+    engine = make_engine(empty_url, pool=False)
+    with engine.begin() as connection:
+        connection.execute(
+            log.insert().values(
+                at=now, actor="user:7", action="read", resource_type="patient",
+                resource_id="3", patient_id=3, remote="127.0.0.1", outcome="ok",
+            )
+        )  # fmt: skip
+    engine.dispose()
+    upgrade(empty_url)
+    code, report = verify(empty_url)
+    assert (code, report["entries"]) == (0, len(old) + 2)

@@ -154,6 +154,11 @@ def downgrade() -> None:
     postgres = op.get_bind().dialect.name == "postgresql"
     if postgres:
         op.execute("DROP TRIGGER audit_log_no_truncate ON audit_log")
+        # the chain gave ids itself: the id sequence must not hand out one of them again
+        op.execute(
+            "SELECT setval(pg_get_serial_sequence('audit_log', 'id'), "
+            "GREATEST((SELECT MAX(id) FROM audit_log), 1))"
+        )
     _drop_append_only(postgres)
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
         batch_op.drop_index("ix_audit_log_clinic_id")
