@@ -10,7 +10,11 @@ front desk, anonymous) is called on a clinic with real records:
   ``forbidden`` — and every refusal leaves the stored data exactly as it was;
 * a cookie session needs ``X-CSRF-Token`` on unsafe methods (a bearer token does not);
 * a patient link opens only its own patient, only for its purpose, and never a staff
-  route; a tampered token or a staff token opens no patient route.
+  route; a tampered token or a staff token opens no patient route;
+* every refusal leaves exactly one audit entry (issue 9): outcome ``denied``, the reason
+  (``unauthenticated``, ``unknown-credential``, ``forbidden``, ``csrf``,
+  ``invalid-link``, ``wrong-purpose``), the caller (``anonymous`` or the user or link)
+  and its clinic, and no patient id the caller did not name in the URL.
 
 One app per backend is shared by the whole module (tests that change state make their own
 records), so the matrix stays fast.
@@ -37,7 +41,7 @@ from conftest import PASSWORD, Service, seed_clinic
 from needlewise.config import Settings
 from needlewise.interop.fhir.canonical import YES_NO_SYSTEM
 from needlewise.knowledge.base import KnowledgeBase
-from needlewise.persistence.models import Base, CheckIn, Screening
+from needlewise.persistence.models import AuditEntry, Base, CheckIn, Screening
 from needlewise.security.roles import Role
 from needlewise.services import accounts
 from needlewise.services.actor import Actor
@@ -302,6 +306,36 @@ class World:
                 rows[table.name] = [tuple(row) for row in result]
         return rows
 
+    def audit_mark(self) -> int:
+        """The newest audit entry's id (entries after it are the call's)."""
+        with self.service.runtime.db.read() as session:
+            return session.scalar(select(func.max(AuditEntry.id))) or 0
+
+    def refusal(
+        self,
+        mark: int,
+        *,
+        actor: str,
+        reason: str,
+        clinic: int | None,
+        named: tuple[int, ...] = (),
+        where: str = "",
+    ) -> AuditEntry:
+        """The one audit entry written since ``mark``: a denial by ``actor`` for
+        ``reason`` in ``clinic``, naming no patient but one of ``named`` (ids in the URL)."""
+        with self.service.runtime.db.read() as session:
+            rows = session.scalars(select(AuditEntry).where(AuditEntry.id > mark)).all()
+        assert len(rows) == 1, (where, [(r.actor, r.action, r.reason) for r in rows])
+        entry = rows[0]
+        assert (entry.actor, entry.outcome, entry.reason) == (actor, "denied", reason), where
+        assert entry.clinic_id == clinic, where
+        assert entry.patient_id is None or entry.patient_id in named, where
+        assert entry.resource_id is None or int(entry.resource_id) in named, where
+        return entry
+
+    def user_ref(self, caller: Role | str) -> str:
+        return "anonymous" if caller == ANONYMOUS else f"user:{self.service.users[Role(caller)].id}"
+
     def count(self, model: type[CheckIn] | type[Screening], patient: int) -> int:
         with self.service.runtime.db.read() as session:
             return (
@@ -425,6 +459,7 @@ class Call:
     url: str
     headers: dict[str, str]
     json: Any = None
+    named: tuple[int, ...] = ()  # the record ids in the URL
 
     def send(self, world: World) -> httpx.Response:
         kwargs: dict[str, Any] = {"headers": self.headers}
@@ -549,7 +584,8 @@ def build_call(world: World, method: str, template: str, caller: Role | str) -> 
         url, reader = _ETAG_FROM[key]
         headers = {**headers, "if-match": world.etag(url.format(**values), reader)}
     body = _bodies(world, caller).get(key)
-    return Call(method, template.format(**values), headers, body() if body else None)
+    named = tuple(v for k, v in values.items() if k.endswith("_id") and "{" + k + "}" in template)
+    return Call(method, template.format(**values), headers, body() if body else None, named)
 
 
 # ------------------------------------------------------------------ the matrix
@@ -578,6 +614,7 @@ def test_authorization_matrix(world: World, route: tuple[str, str], caller: Role
     call = build_call(world, method, template, caller)
     refused = expected not in (PUBLIC, LINK) and (caller == ANONYMOUS or caller not in expected)
     before = world.snapshot() if refused else None
+    mark = world.audit_mark()
 
     response = call.send(world)
     status = response.status_code
@@ -593,6 +630,14 @@ def test_authorization_matrix(world: World, route: tuple[str, str], caller: Role
     assert status == refusal[0], where
     assert response.json()["error"]["code"] == refusal[1], where
     assert world.snapshot() == before, f"a refused request changed stored data: {where}"
+    world.refusal(
+        mark,
+        actor=world.user_ref(caller),
+        reason="unauthenticated" if caller == ANONYMOUS else "forbidden",
+        clinic=None if caller == ANONYMOUS else world.service.clinic_id,
+        named=call.named,
+        where=where,
+    )
 
 
 def test_a_role_change_applies_at_once(world: World) -> None:
@@ -628,9 +673,17 @@ def test_a_role_change_applies_at_once(world: World) -> None:
     assert moved.json()["role"] == "front-desk"
 
     before = world.snapshot()
+    mark = world.audit_mark()
     refused = world.client.get(url, headers=mine)
     assert refused.status_code == 401, f"GET {url} right after the role change: {refused}"
     assert refused.json()["error"]["code"] == "unauthorized"
+    world.refusal(
+        mark,
+        actor=f"user:{user['id']}",
+        reason="credential-ended",
+        clinic=world.service.clinic_id,
+        named=(world.session,),
+    )
     written = world.client.post(
         f"/api/patients/{world.patient_a}/sessions",
         json=session_body(world.provider),
@@ -663,8 +716,17 @@ def test_cookie_sessions_need_the_csrf_token_on_unsafe_methods(world: World, rol
 
         before = world.snapshot()
         for headers in ({}, {"x-csrf-token": "0" * len(csrf)}, {"x-csrf-token": ""}):
+            mark = world.audit_mark()
             refused = client.post(url, json=CHECK_IN, headers=headers)
             assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+            entry = world.refusal(
+                mark,
+                actor=world.user_ref(role),
+                reason="csrf",
+                clinic=world.service.clinic_id,
+                named=(world.patient_b,),
+            )
+            assert (entry.action, entry.resource_type) == ("create", "check-in")
         assert world.snapshot() == before
 
         accepted = client.post(url, json=CHECK_IN, headers={"x-csrf-token": csrf})
@@ -789,10 +851,19 @@ def test_a_link_token_is_no_staff_credential(world: World) -> None:
     for purpose in PURPOSES:
         token = world.links["A", purpose]
         for method, url, body in staff_calls:
+            mark = world.audit_mark()
             as_bearer = world.client.request(
                 method, url, json=body, headers={"authorization": f"Bearer {token}"}
             )
             assert as_bearer.status_code == 401, (purpose, method, url, as_bearer.text)
+            world.refusal(
+                mark,
+                actor="anonymous",
+                reason="unknown-credential",
+                clinic=None,
+                named=(world.patient_a,),
+                where=f"{method} {url}",
+            )
             as_cookie = ApiClient(world.service.app)
             try:
                 as_cookie.cookies.set("nw_session", token)
@@ -811,9 +882,17 @@ def test_a_link_opens_only_its_purposes_routes(world: World) -> None:
             template = url.replace(token, "{token}")
             if template == "/api/p/{token}" or LINK_PURPOSE[template] == purpose:
                 continue
+            mark = world.audit_mark()
             response = world.client.request(method, url, json=body)
             assert response.status_code == 404, (purpose, method, template, response.text)
             assert response.json()["error"]["code"] == "not-found"
+            world.refusal(
+                mark,
+                actor=f"link:{world.link_ids['A', purpose]}",
+                reason="wrong-purpose",
+                clinic=world.service.clinic_id,
+                where=f"{purpose} link on {method} {template}",
+            )
     assert world.snapshot() == before
 
 
@@ -835,8 +914,10 @@ def test_a_tampered_link_opens_nothing(world: World) -> None:
         for bad in _tampered(token):
             assert bad != token
             for method, url, body in _link_calls(bad, world):
+                mark = world.audit_mark()
                 response = world.client.request(method, url, json=body)
                 assert response.status_code == 404, (purpose, method, url, response.text)
+                world.refusal(mark, actor="anonymous", reason="invalid-link", clinic=None)
     assert world.snapshot() == before
 
 
@@ -845,6 +926,8 @@ def test_staff_tokens_open_no_patient_route(world: World) -> None:
     for role in (A, C, F):
         token = world.service.tokens[role]
         for method, url, body in _link_calls(token, world):
+            mark = world.audit_mark()
             response = world.client.request(method, url, json=body, headers=world.headers(role))
             assert response.status_code == 404, (role, method, url, response.text)
+            world.refusal(mark, actor="anonymous", reason="invalid-link", clinic=None)
     assert world.snapshot() == before

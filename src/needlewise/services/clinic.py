@@ -73,7 +73,7 @@ def create_clinic(runtime: Runtime, data: ClinicIn) -> int:
         clinic = Clinic(name=data.name, phones=data.phones, languages=data.languages)
         session.add(clinic)
         session.flush()
-        audit.record(session, Actor.system(), "create", "clinic", clinic.id)
+        audit.record(session, Actor.system(), "create", "clinic", clinic.id, clinic_id=clinic.id)
         return clinic.id
 
 

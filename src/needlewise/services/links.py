@@ -6,6 +6,11 @@ treatment). The token in the link is the link's id signed with the server's secr
 opening it checks the signature, the purpose, the expiry and revocation, and (for intake
 and consent, which are single-use) that it was not used yet. An opened link acts as an
 :class:`Actor` that can reach only its own patient.
+
+A refused link raises :class:`LinkNotValid` (404) or :class:`LinkEnded` (410), which
+carry the audit reason and, when the token's signature verified, the link's actor (its
+clinic), so that the refusal is audited as the link's; nothing is taken from a token
+whose signature does not verify.
 """
 
 from __future__ import annotations
@@ -27,6 +32,31 @@ from needlewise.services.runtime import Runtime
 
 Purpose = Literal["intake", "consent", "check-in"]
 SINGLE_USE: frozenset[str] = frozenset({"intake", "consent"})
+
+
+class LinkNotValid(NotFound):
+    """404: not a valid link for this page (tampered, unknown, or another purpose's)."""
+
+    audit_outcome: audit.Outcome = "denied"
+
+    def __init__(self, reason: str, link: Actor | None = None) -> None:
+        super().__init__("this link is not valid")
+        self.audit_reason = reason
+        self.link = link
+
+
+class LinkEnded(Gone):
+    """410: a genuine link that expired, was cancelled, or (single use) was used."""
+
+    audit_outcome: audit.Outcome = "refused"
+
+    def __init__(self, message: str, reason: str, link: Actor | None = None) -> None:
+        super().__init__(message)
+        self.audit_reason = reason
+        self.link = link
+
+
+LinkRefused = (LinkNotValid, LinkEnded)
 
 
 class LinkIn(BaseModel):
@@ -114,9 +144,9 @@ def open_link(
     ``Idempotency-Key``, which gets the first answer (a submission through it still gets
     410 from :func:`use_link`)."""
     signed = runtime.signer.unsign(token)
-    if signed is None or signed[1] != purpose:
-        raise NotFound("this link is not valid")
-    link_id = signed[0]
+    if signed is None:
+        raise LinkNotValid("invalid-link")
+    link_id, signed_purpose = signed
     with runtime.db.read() as session:
         row = session.execute(
             select(PatientLink, Patient.clinic_id)
@@ -124,15 +154,9 @@ def open_link(
             .where(PatientLink.id == link_id)
         ).first()
     if row is None:
-        raise NotFound("this link is not valid")
+        raise LinkNotValid("invalid-link")
     link, clinic_id = row
-    if link.revoked_at is not None:
-        raise Gone("this link was cancelled; ask the clinic for a new one")
-    if link.expires_at <= utcnow():
-        raise Gone("this link has expired; ask the clinic for a new one")
-    if link.purpose in SINGLE_USE and link.used_at is not None and not allow_used:
-        raise Gone("this link was already used; ask the clinic if you need to change something")
-    return Actor(
+    actor = Actor(
         ref=f"link:{link.id}",
         remote=remote,
         clinic_id=clinic_id,
@@ -141,6 +165,23 @@ def open_link(
         patient_id=link.patient_id,
         session_id=link.session_id,
     )
+    if signed_purpose != purpose:
+        raise LinkNotValid("wrong-purpose", actor)
+    if link.revoked_at is not None:
+        raise LinkEnded(
+            "this link was cancelled; ask the clinic for a new one", "revoked-link", actor
+        )
+    if link.expires_at <= utcnow():
+        raise LinkEnded(
+            "this link has expired; ask the clinic for a new one", "expired-link", actor
+        )
+    if link.purpose in SINGLE_USE and link.used_at is not None and not allow_used:
+        raise LinkEnded(
+            "this link was already used; ask the clinic if you need to change something",
+            "used-link",
+            actor,
+        )
+    return actor
 
 
 def use_link(session: Session, actor: Actor) -> None:
@@ -154,7 +195,7 @@ def use_link(session: Session, actor: Actor) -> None:
     # (SQLite's BEGIN IMMEDIATE already serialises writers)
     link = session.get(PatientLink, actor.link_id, with_for_update=True, populate_existing=True)
     if link is None or link.used_at is not None:
-        raise Gone("this link was already used")
+        raise LinkEnded("this link was already used", "used-link", actor)
     link.used_at = utcnow()
 
 

@@ -135,11 +135,17 @@ def record_failure(
     limit = runtime.settings.login_attempts
     since = _since(runtime)
     if _failures(session, since, LoginAttempt.email_key == key) == limit:
-        audit.record(session, actor, "lockout", "account", user_id, outcome="denied")
+        audit.record(
+            session, actor, "lockout", "account", user_id, outcome="denied", reason="locked-out"
+        )
     if _failures(session, since, LoginAttempt.remote == remote) == 4 * limit:
-        audit.record(session, actor, "lockout", "address", remote, outcome="denied")
+        audit.record(
+            session, actor, "lockout", "address", remote, outcome="denied", reason="locked-out"
+        )
     if device_key is not None and device_failures(session, runtime, device_key) == limit:
-        audit.record(session, actor, "lockout", "device", user_id, outcome="denied")
+        audit.record(
+            session, actor, "lockout", "device", user_id, outcome="denied", reason="locked-out"
+        )
 
 
 def _device_after(device: Device | None, user_id: int) -> Device:
@@ -173,10 +179,16 @@ def login(
         user = session.scalar(select(User).where(User.email == email))
         known = device is not None and user is not None and user.id in device.user_ids
         refused = locked(session, runtime, key, remote, device.key if known and device else None)
-    actor = Actor(ref=f"user:{user.id}" if user else "anonymous", remote=remote)
+    actor = Actor(
+        ref=f"user:{user.id}" if user else "anonymous",
+        remote=remote,
+        clinic_id=user.clinic_id if user else None,
+    )
     if refused:
         with runtime.db.write() as session:
-            audit.record(session, actor, "login", "session", outcome="denied")
+            audit.record(
+                session, actor, "login", "session", outcome="refused", reason="rate-limited"
+            )
         raise _too_many(runtime)
 
     valid = verify_password(user.password_hash if user else DUMMY_HASH, credentials.password)
@@ -187,7 +199,9 @@ def login(
             record_failure(
                 session, runtime, actor, key, remote, device_key, user.id if user else None
             )
-            audit.record(session, actor, "login", "session", outcome="denied")
+            audit.record(
+                session, actor, "login", "session", outcome="denied", reason="wrong-password"
+            )
         else:
             session.add(
                 LoginAttempt(

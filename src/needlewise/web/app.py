@@ -57,6 +57,7 @@ from needlewise.web.api import (
     users,
 )
 from needlewise.web.api.auth_deps import permission_of
+from needlewise.web.api.refusals import audit_refusal
 from needlewise.web.api_docs import DOCS_PATH, add_docs
 from needlewise.web.responses import JsonBytes, error_body, error_responses
 
@@ -264,7 +265,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
 
     @app.exception_handler(ServiceError)
-    async def service_error(_request: Request, exc: ServiceError) -> JsonBytes:
+    async def service_error(request: Request, exc: ServiceError) -> JsonBytes:
+        await audit_refusal(request, exc)  # a refusal after authentication is audited
         headers = {}
         if "retry_after" in exc.detail:
             headers["Retry-After"] = str(exc.detail["retry_after"])

@@ -1,22 +1,34 @@
-"""The append-only audit log of every read and write of patient data.
+"""The append-only, hash-chained audit log of every read and write of patient data, and
+of every refusal.
 
-Database triggers (migration 0002) refuse UPDATE and DELETE on this table; entries
-never hold patient data beyond ids.
+Database triggers refuse UPDATE and DELETE on this table (migration 0002) and, on
+PostgreSQL, TRUNCATE (migration 0005). Each entry's ``hash`` chains it to the entry
+before it (:mod:`needlewise.persistence.audit_chain`); new entries get their id and hash
+when they are flushed, whichever way they are added (:func:`add_at_commit`,
+``session.add`` or :func:`~needlewise.persistence.audit_chain.append`). Entries never
+hold patient data beyond ids.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Index, Integer, String, event
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models.base import Base, UtcDateTime
 
 
 class AuditEntry(Base):
-    """Who did what to which patient's data, when and from where."""
+    """Who did (or was refused) what to which record, when and from where.
+
+    ``clinic_id`` scopes the entry: the acting user's or patient link's clinic; ``None``
+    for the system and for callers the service could not place in a clinic (a login
+    with an unknown email, a tampered link, no credential at all): those entries are
+    shown to no clinic's admin, only to operators reading the database.
+    """
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -27,9 +39,46 @@ class AuditEntry(Base):
     resource_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     patient_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     remote: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    outcome: Mapped[str] = mapped_column(String(10), default="ok")  # ok | denied
+    outcome: Mapped[str] = mapped_column(String(10), default="ok")  # ok | denied | refused
+    clinic_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(40), nullable=True)  # a code, no data
+    hash: Mapped[str] = mapped_column(String(64))
     __table_args__ = (
         Index("ix_audit_log_patient_at", "patient_id", "at"),
         Index("ix_audit_log_at", "at"),
         Index("ix_audit_log_actor_at", "actor", "at"),
+        Index("ix_audit_log_clinic_id", "clinic_id", "id"),
     )
+
+
+_PENDING = "needlewise.audit.pending"
+
+
+def add_at_commit(session: Session, entry: AuditEntry) -> None:
+    """Add ``entry`` to ``session`` as it commits rather than now: it then joins the
+    chain in the commit's own flush, so the chain lock (PostgreSQL) is held only while
+    the transaction commits, not while the rest of its work runs."""
+    session.info.setdefault(_PENDING, []).append(entry)
+
+
+@event.listens_for(Session, "before_commit")
+def _add_pending_entries(session: Session) -> None:
+    entries = session.info.pop(_PENDING, None)
+    if entries:
+        session.add_all(entries)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending_entries(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # committed (already added) or rolled back
+        session.info.pop(_PENDING, None)
+
+
+@event.listens_for(Session, "before_flush")
+def _chain_new_entries(session: Session, _context: Any, _instances: Any) -> None:
+    """New audit entries get their place in the chain (id and hash) as they are flushed."""
+    entries = [obj for obj in session.new if isinstance(obj, AuditEntry)]
+    if entries:
+        from needlewise.persistence.audit_chain import stamp_entries
+
+        stamp_entries(session.connection(), entries)
