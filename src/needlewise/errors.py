@@ -8,6 +8,8 @@ location and the offending field's type or code.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 
 class InputError(ValueError):
     """Unusable input. ``str(error)`` is one line: ``<where>: <problem>``."""
@@ -29,6 +31,9 @@ class ServiceError(Exception):
 
     status = 400
     code = "error"
+    #: the service already wrote this refusal's audit entry (see :func:`audited`), so
+    #: the door must not write a second one
+    audited = False
 
     def __init__(self, message: str, **detail: object) -> None:
         super().__init__(message)
@@ -37,6 +42,15 @@ class ServiceError(Exception):
 
     def to_json(self) -> dict[str, object]:
         return {"code": self.code, "message": self.message, "location": None, **self.detail}
+
+
+E = TypeVar("E", bound=ServiceError)
+
+
+def audited(error: E) -> E:
+    """Mark ``error`` as a refusal whose audit entry its service has already written."""
+    error.audited = True
+    return error
 
 
 class Unauthorized(ServiceError):

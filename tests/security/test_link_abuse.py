@@ -258,7 +258,9 @@ REFUSED: list[tuple[str, Any, str]] = [
         ),
         "$.item[0].answer",
     ),
-    ("deep nesting", response(nested(200)), "$.item[0].item[0]"),
+    # 40 levels: past what the Questionnaire asks (2), within the JSON depth limit (200,
+    # tests/security/test_input_limits.py covers deeper documents on every door)
+    ("deep nesting", response(nested(40)), "$.item[0].item[0]"),
     (
         "a symptom listed again and again",
         {"symptoms": ["symptom.chest-pain"] * 100_000},

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from conftest import PASSWORD, Service
 from needlewise.cli import main
-from needlewise.persistence.models import User
+from needlewise.persistence.models import AuditEntry, User
 from needlewise.security.password_policy import weakness
 from needlewise.security.roles import Role
 from needlewise.services.demo import LOGINS
@@ -221,3 +221,12 @@ def test_guessing_the_current_password_through_a_change_is_limited(service: Serv
         headers=token,
     )
     assert right.status_code == 429  # even the right one, until the window has passed
+    # each refusal is audited once: the service's own entry, not a second one by the door
+    with service.runtime.db.read() as session:
+        entries = session.execute(
+            select(AuditEntry.action, AuditEntry.outcome).where(
+                AuditEntry.action == "change-password",
+                AuditEntry.actor == f"user:{service.users[Role.front_desk].id}",
+            )
+        ).all()
+    assert sorted(entries) == [("change-password", "denied")] * (limit + 2)

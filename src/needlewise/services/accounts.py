@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from needlewise.errors import Conflict, InputError, NotFound, TooManyRequests, Unauthorized
+from needlewise.errors import Conflict, InputError, NotFound, TooManyRequests, Unauthorized, audited
 from needlewise.persistence.models import AuthSession, Clinic, User
 from needlewise.security.password_policy import MAX_LENGTH, MIN_LENGTH, weakness
 from needlewise.security.roles import Role
@@ -284,9 +284,11 @@ def change_own_password(
     if limited:
         with runtime.db.write() as session:
             audit.record(session, actor, "change-password", "user", actor.user_id, outcome="denied")
-        raise TooManyRequests(
-            "too many wrong passwords; wait and try again",
-            retry_after=runtime.settings.login_window_minutes * 60,
+        raise audited(
+            TooManyRequests(
+                "too many wrong passwords; wait and try again",
+                retry_after=runtime.settings.login_window_minutes * 60,
+            )
         )
     key = email_key(user.email)
     if not verify_password(user.password_hash, data.current_password):

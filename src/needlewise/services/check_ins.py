@@ -49,7 +49,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from needlewise.errors import Conflict, NotFound, TooManyRequests
+from needlewise.errors import Conflict, NotFound, TooManyRequests, audited
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import CheckIn, Patient
 from needlewise.services import audit, idempotency
@@ -130,8 +130,10 @@ def _stored(runtime: Runtime, written: Written) -> CheckInOut:
     if written.check_in is not None:
         return written.check_in
     if written.answer.status == 429:
-        raise TooManyRequests(
-            "too many check-ins in a short time", retry_after=written.answer.retry_after
+        raise audited(  # the writer recorded the refusal with the batch
+            TooManyRequests(
+                "too many check-ins in a short time", retry_after=written.answer.retry_after
+            )
         )
     with runtime.db.read() as session:
         row = session.get(CheckIn, written.check_in_id)

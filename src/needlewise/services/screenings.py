@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from needlewise.errors import Forbidden, InputError, NotFound
+from needlewise.errors import Forbidden, InputError, NotFound, audited
 from needlewise.interop.fhir.bundle import read_screening_document
 from needlewise.interop.fhir.questionnaire import intake_questionnaire
 from needlewise.persistence.models import Patient, Screening
@@ -238,12 +238,14 @@ def create_screening(
         standing_id = standing.id
     with runtime.db.write() as session:
         audit.record(session, actor, "create", "screening", None, patient_id, outcome="denied")
-    raise Forbidden(
-        f"only a clinician may change a not-eligible decision: screening {standing_id} is "
-        f"not-eligible and this screening is {decision}. Nothing was stored; ask a clinician "
-        "to screen the patient",
-        permission="screenings:change-not-eligible",
-        screening_id=standing_id,
+    raise audited(
+        Forbidden(
+            f"only a clinician may change a not-eligible decision: screening {standing_id} is "
+            f"not-eligible and this screening is {decision}. Nothing was stored; ask a "
+            "clinician to screen the patient",
+            permission="screenings:change-not-eligible",
+            screening_id=standing_id,
+        )
     )
 
 

@@ -124,7 +124,7 @@ async def audit_refusal(request: Request, exc: ServiceError) -> None:
     raised before, by the authentication dependencies or the login, are recorded where
     they are raised). Other errors (bad input, conflicts, versions) are not refusals."""
     actor = getattr(request.state, "actor", None)
-    if not isinstance(actor, Actor):
+    if not isinstance(actor, Actor) or exc.audited:
         return
     for kind, outcome, default in KINDS:
         if isinstance(exc, kind):
