@@ -108,13 +108,12 @@ def create_admin(
     from pydantic import ValidationError
 
     from needlewise.errors import InputError, ServiceError
-    from needlewise.persistence.migrate import ensure_schema
     from needlewise.security.password_policy import weakness
     from needlewise.security.roles import Role
     from needlewise.services import accounts
     from needlewise.services.actor import Actor
     from needlewise.services.clinic import ClinicIn, create_clinic, first_clinic_id
-    from needlewise.services.runtime import Runtime
+    from needlewise.startup import start
 
     try:
         data = accounts.UserIn(email=email, name=name, role=Role.admin, password=password)
@@ -126,8 +125,7 @@ def create_admin(
         raise InputError(problem, "--password")
     settings = obj.settings.model_copy(update={"valuesets_dir": obj.valuesets_dir})
     with database_errors(settings.database_url):
-        ensure_schema(settings.database_url)
-        runtime = Runtime.build(settings)
+        runtime = start(settings)
         clinic_id = first_clinic_id(runtime)
         if clinic_id is None:
             if not clinic_name:

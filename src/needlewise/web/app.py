@@ -11,7 +11,6 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,12 +26,10 @@ import needlewise
 from needlewise.config import Settings
 from needlewise.errors import InputError, ServiceError
 from needlewise.knowledge.base import KnowledgeBase
-from needlewise.persistence.db import sqlite_path
 from needlewise.persistence.faults import fault_of
-from needlewise.persistence.migrate import ensure_schema
 from needlewise.services.documents import json_path
 from needlewise.services.records import lost_race
-from needlewise.services.runtime import Runtime
+from needlewise.startup import start
 from needlewise.web.api import (
     adverse_events,
     audit,
@@ -213,27 +210,11 @@ def _warm_nlp(kb: KnowledgeBase) -> None:
         log.exception("free-text reader warm-up failed")
 
 
-def _warn_if_shared(database_url: str) -> None:
-    """Warn when the SQLite file (made by an older version, or copied) is readable by other
-    users of the host: it holds patient data."""
-    path = sqlite_path(database_url)
-    if path is not None and path.exists() and path.stat().st_mode & 0o077:
-        log.warning(
-            "the database file %s can be read by other users of this host: chmod 600 it "
-            "(and its -wal and -shm files)",
-            Path(path).resolve(),
-        )
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for ``settings`` (``Settings()`` from the environment by default)."""
     settings = settings or Settings()
-    ensure_schema(settings.database_url)  # creates it on a new database; refuses an old one
-    _warn_if_shared(settings.database_url)
-    runtime = Runtime.build(settings)
+    runtime = start(settings)
     kb = runtime.kb
-    for problem in kb.value_set_problems:
-        log.warning("value sets: %s", problem)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
