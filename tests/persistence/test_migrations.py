@@ -25,11 +25,13 @@ from needlewise.config import Settings
 from needlewise.persistence.db import Database, is_sqlite, make_engine
 from needlewise.persistence.migrate import (
     SchemaError,
+    SchemaKind,
     config,
     current,
     downgrade,
     ensure_schema,
     head,
+    state_of,
     upgrade,
 )
 from needlewise.persistence.models import AuditEntry, Base, Clinic
@@ -243,6 +245,54 @@ def test_ensure_schema_refuses_an_outdated_schema(database_url: str) -> None:
     assert f"at {PREVIOUS}" in message
     assert "needlewise db upgrade" in message
     assert "needlewise backup" in message
+
+
+def test_every_door_words_an_outdated_schema_alike(database_url: str) -> None:
+    """Start-up, the CLI commands that use stored records and ``db current`` all say what
+    :meth:`SchemaState.problem` says (one line, exit 2), and change nothing."""
+    downgrade(database_url, "-1")
+    problem = state_of(PREVIOUS).problem()
+    settings = Settings(database_url=database_url)
+    admin = ["user", "create-admin", "--email", "a@clinic.example", "--name", "A"]
+    for args in (
+        ["serve"],
+        [*admin, "--clinic", "Synthetic Clinic", "--password", "granite otter lantern quietly"],
+        ["audit", "verify"],
+    ):
+        result = CliRunner().invoke(main, args, obj=settings, catch_exceptions=False)
+        assert assert_refused(result, problem).endswith(problem), args
+    current_line = db_cli(database_url, "current").stdout
+    assert "this version needs" in current_line
+    assert "needlewise db upgrade" in current_line
+    assert revision_of(database_url) == PREVIOUS
+
+
+def test_a_schema_from_a_newer_version_is_refused_everywhere(database_url: str) -> None:
+    engine = make_engine(database_url, pool=False)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(SchemaError, match="written by a newer needlewise"):
+        ensure_schema(database_url)
+    assert_refused(db_cli(database_url, "upgrade"), "9999", "newer needlewise")
+    status = db_cli(database_url, "current", "--json")
+    assert status.exit_code == 0, status.output
+    assert '"state": "newer"' in status.stdout
+    assert revision_of(database_url) == "9999"
+
+
+def test_schema_states() -> None:
+    assert state_of(head()).kind is SchemaKind.CURRENT
+    assert state_of(head()).problem() == ""
+    assert state_of(PREVIOUS).kind is SchemaKind.BEHIND
+    assert state_of(None).kind is SchemaKind.NEW
+    assert "first start creates it" in state_of(None).problem()
+    foreign = state_of(None, ["d", "c", "b", "a"])
+    assert foreign.kind is SchemaKind.FOREIGN
+    assert "(a, b, c…)" in foreign.problem()
+    newer = state_of("9999")
+    assert (newer.kind, newer.known, newer.newest) == (SchemaKind.NEWER, False, False)
+    assert "unknown to this version" in newer.describe()
 
 
 # ---------------------------------------------------------------- no drift
