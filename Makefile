@@ -34,8 +34,8 @@ run: $(VENV)/.run-deps
 test: lint typecheck unit
 
 lint: $(VENV)/.test-deps
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: $(VENV)/.test-deps
 	$(BIN)/mypy
@@ -51,9 +51,10 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python bench/freetext_bench.py
 	cd bench && ../$(BIN)/python api_bench.py
 
-## docs: regenerate the generated reference docs (CLI, settings, rules)
+## docs: regenerate the generated reference docs (CLI, settings, rules) and README examples
+## (tools/docgen.py, a development tool that is not installed with the package)
 docs: $(VENV)/.test-deps
-	$(BIN)/python -m needlewise.docgen
+	$(BIN)/python tools/docgen.py --root .
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

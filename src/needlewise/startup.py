@@ -7,6 +7,12 @@ newer one with the message :mod:`needlewise.persistence.migrate` words for the o
 warns when a SQLite file is readable by other users of the host, loads the knowledge base
 with its value sets and builds the :class:`~needlewise.services.runtime.Runtime` that every
 use case receives. Nothing here runs at import time.
+
+A command that only reads stored records and must change nothing (``needlewise audit
+verify``, which also checks a restored backup) opens the database with
+:func:`open_for_reading` instead: the same schema rule and warning, but it never creates
+a schema. The ``needlewise db``, ``backup`` and ``restore`` commands work on the schema
+and the files themselves, whatever their state, so they use neither.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ from pathlib import Path
 
 from needlewise.config import Settings
 from needlewise.knowledge.base import KnowledgeBase
-from needlewise.persistence.db import sqlite_path
-from needlewise.persistence.migrate import ensure_schema
+from needlewise.persistence.db import Database, sqlite_path
+from needlewise.persistence.migrate import ensure_schema, require_schema
 from needlewise.services.runtime import Runtime
 
 log = logging.getLogger("needlewise.startup")
@@ -35,6 +41,16 @@ def start(settings: Settings, kb: KnowledgeBase | None = None) -> Runtime:
     for problem in runtime.kb.value_set_problems:
         log.warning("value sets: %s", problem)
     return runtime
+
+
+def open_for_reading(settings: Settings) -> Database:
+    """The database of ``settings``, for reading stored records only (no pool: one
+    command's work). Creates and changes nothing: raises
+    :class:`~needlewise.persistence.migrate.SchemaError` unless the schema is already the
+    one this version needs (a missing SQLite file included). Dispose of it when done."""
+    require_schema(settings.database_url)
+    warn_if_shared(settings.database_url)
+    return Database(settings.database_url, pool=False)
 
 
 def warn_if_shared(database_url: str) -> None:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from needlewise.cli import main
+from needlewise.config import Settings
 from needlewise.persistence.backup import BackupError, backup, restore
 from needlewise.persistence.db import Database, is_sqlite
 from needlewise.persistence.migrate import current, downgrade, head, upgrade
@@ -100,9 +101,10 @@ def revision_of(url: str) -> str | None:
         db.dispose()
 
 
-def cli(monkeypatch: pytest.MonkeyPatch, url: str, *args: str, stdin: str | None = None) -> Result:
-    monkeypatch.setenv("NEEDLEWISE_DATABASE_URL", url)
-    return CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+def cli(url: str, *args: str, stdin: str | None = None) -> Result:
+    """``needlewise ARGS`` on ``url``, in-process (the settings go to the CLI as ``obj``)."""
+    settings = Settings(database_url=url)
+    return CliRunner().invoke(main, list(args), input=stdin, obj=settings, catch_exceptions=False)
 
 
 def assert_refused(result: Result, *expected: str) -> str:
@@ -216,9 +218,7 @@ def test_backup_during_a_burst_of_writes_is_one_consistent_snapshot(
     assert burst == set(written[: len(burst)])  # a prefix of the commits: nothing skipped
 
 
-def test_cli_backup_and_restore(
-    database_url: str, fresh_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_backup_and_restore(database_url: str, fresh_url: str, tmp_path: Path) -> None:
     db = Database(database_url)
     seed(db, "Ada")
     db.dispose()
@@ -226,15 +226,15 @@ def test_cli_backup_and_restore(
     if not is_sqlite(database_url):  # the test server trusts loopback: a password is ignored
         database_url = make_url(database_url).set(password="s3cret-pass").render_as_string(False)
 
-    result = cli(monkeypatch, database_url, "backup", str(dest))
+    result = cli(database_url, "backup", str(dest))
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Backed up ")
     assert f"to {dest}: " in result.stdout
     assert f"schema revision {head()} (newest)" in result.stdout
     assert "s3cret" not in result.output  # the URL is shown with its password hidden
 
-    assert_refused(cli(monkeypatch, database_url, "backup", str(dest)), "already exists", "--force")
-    replaced = cli(monkeypatch, database_url, "backup", "--force", "--json", str(dest))
+    assert_refused(cli(database_url, "backup", str(dest)), "already exists", "--force")
+    replaced = cli(database_url, "backup", "--force", "--json", str(dest))
     assert replaced.exit_code == 0, replaced.output
     made = json.loads(replaced.stdout)
     assert made["path"] == str(dest)
@@ -243,19 +243,19 @@ def test_cli_backup_and_restore(
     assert made["newest"] is True
     assert made["backend"] == ("sqlite" if is_sqlite(database_url) else "postgresql")
 
-    declined = cli(monkeypatch, fresh_url, "restore", str(dest), stdin="n\n")
+    declined = cli(fresh_url, "restore", str(dest), stdin="n\n")
     assert declined.exit_code == 1
     assert "nothing was changed" in declined.stderr
     assert "Replace everything in" in declined.stderr  # the question names the database
 
-    result = cli(monkeypatch, fresh_url, "restore", "--json", "--yes", str(dest))
+    result = cli(fresh_url, "restore", "--json", "--yes", str(dest))
     assert result.exit_code == 0, result.output
     restored = json.loads(result.stdout)
     assert restored["revision"] == head()
     assert restored["upgrade_needed"] is False
     assert patient_names(fresh_url) == {"Ada"}
 
-    result = cli(monkeypatch, fresh_url, "db", "current")
+    result = cli(fresh_url, "db", "current")
     assert result.exit_code == 0
     assert f"schema revision {head()} (newest)" in result.stdout
 
@@ -299,9 +299,7 @@ def run_script(url: str, *args: str) -> subprocess.CompletedProcess[str]:
 # ---------------------------------------------------------------- refusals
 
 
-def test_restore_refuses_a_file_that_is_not_a_database(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_restore_refuses_a_file_that_is_not_a_database(database_url: str, tmp_path: Path) -> None:
     db = Database(database_url)
     seed(db, "Ada")
     db.dispose()
@@ -312,19 +310,17 @@ def test_restore_refuses_a_file_that_is_not_a_database(
         if is_sqlite(database_url)
         else "is not a PostgreSQL custom-format dump"
     )
+    assert_refused(cli(database_url, "restore", "--yes", str(junk)), str(junk), expected)
     assert_refused(
-        cli(monkeypatch, database_url, "restore", "--yes", str(junk)), str(junk), expected
-    )
-    assert_refused(
-        cli(monkeypatch, database_url, "restore", "--yes", str(tmp_path / "missing.nw")),
+        cli(database_url, "restore", "--yes", str(tmp_path / "missing.nw")),
         "cannot read the file",
     )
-    assert_refused(cli(monkeypatch, database_url, "restore", "--yes", str(tmp_path)), "is a folder")
+    assert_refused(cli(database_url, "restore", "--yes", str(tmp_path)), "is a folder")
     assert patient_names(database_url) == {"Ada"}  # nothing changed
 
 
 def test_restore_refuses_a_sqlite_file_without_the_needlewise_schema(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str, tmp_path: Path
 ) -> None:
     db = Database(database_url)
     seed(db, "Ada")
@@ -336,13 +332,11 @@ def test_restore_refuses_a_sqlite_file_without_the_needlewise_schema(
         else "is a SQLite database, but the database is PostgreSQL"
     )
     # without --yes: refused before any question is asked
-    assert_refused(cli(monkeypatch, database_url, "restore", str(other)), str(other), expected)
+    assert_refused(cli(database_url, "restore", str(other)), str(other), expected)
     assert patient_names(database_url) == {"Ada"}
 
 
-def test_restore_refuses_while_the_database_is_in_use(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_restore_refuses_while_the_database_is_in_use(database_url: str, tmp_path: Path) -> None:
     db = Database(database_url)
     clinic_id = seed(db, "Ada")
     dest = tmp_path / "in-use.nw"
@@ -351,23 +345,21 @@ def test_restore_refuses_while_the_database_is_in_use(
     with db.read() as session:  # like a running server: a pooled connection stays open
         session.execute(select(Patient.id)).all()
     try:
-        line = assert_refused(cli(monkeypatch, database_url, "restore", "--yes", str(dest)))
+        line = assert_refused(cli(database_url, "restore", "--yes", str(dest)))
         assert "stop every needlewise process" in line
     finally:
         db.dispose()
     assert patient_names(database_url) == {"Ada", "Later"}
     # once every connection is closed, the same restore goes through
-    result = cli(monkeypatch, database_url, "restore", "--yes", str(dest))
+    result = cli(database_url, "restore", "--yes", str(dest))
     assert result.exit_code == 0, result.output
     assert patient_names(database_url) == {"Ada"}
 
 
-def test_backup_refuses_a_missing_folder_and_a_folder(
-    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_backup_refuses_a_missing_folder_and_a_folder(database_url: str, tmp_path: Path) -> None:
     target = tmp_path / "no-such-folder" / "b.nw"
-    assert_refused(cli(monkeypatch, database_url, "backup", str(target)), "does not exist")
-    assert_refused(cli(monkeypatch, database_url, "backup", str(tmp_path)), "is a folder")
+    assert_refused(cli(database_url, "backup", str(target)), "does not exist")
+    assert_refused(cli(database_url, "backup", str(tmp_path)), "is a folder")
     assert not target.parent.exists()
 
 
@@ -394,7 +386,7 @@ def test_sqlite_backup_is_one_self_contained_file(tmp_path: Path, sqlite_templat
 
 
 def test_sqlite_restore_refuses_a_revision_this_version_does_not_know(
-    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sqlite_template: Path
 ) -> None:
     newer = tmp_path / "newer.sqlite"
     newer.write_bytes(sqlite_template.read_bytes())
@@ -403,18 +395,18 @@ def test_sqlite_restore_refuses_a_revision_this_version_does_not_know(
     con.commit()
     con.close()
     url = f"sqlite:///{tmp_path / 'target.sqlite'}"
-    assert_refused(cli(monkeypatch, url, "restore", "--yes", str(newer)), "9999", "does not know")
+    assert_refused(cli(url, "restore", "--yes", str(newer)), "9999", "does not know")
     assert not (tmp_path / "target.sqlite").exists()
 
 
 def test_sqlite_restore_of_an_older_backup_says_upgrade(
-    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sqlite_template: Path
 ) -> None:
     older = tmp_path / "older.sqlite"
     older.write_bytes(sqlite_template.read_bytes())
     downgrade(f"sqlite:///{older}", "-1")
     url = f"sqlite:///{tmp_path / 'target.sqlite'}"
-    result = cli(monkeypatch, url, "restore", "--yes", str(older))
+    result = cli(url, "restore", "--yes", str(older))
     assert result.exit_code == 0, result.output
     assert "Run `needlewise db upgrade` before starting needlewise." in result.stdout
     assert revision_of(url) != head()
@@ -485,7 +477,7 @@ def test_postgres_client_tools_get_the_password_in_the_environment(
     stub.chmod(0o755)
     monkeypatch.setenv("PATH", str(tools))
     url = "postgresql+psycopg://clinic:s3cret-pass@db.example:6432/needlewise?sslmode=require"
-    result = cli(monkeypatch, url, "backup", str(tmp_path / "b.dump"))
+    result = cli(url, "backup", str(tmp_path / "b.dump"))
     assert_refused(result, "pg_dump", "stub stops here")
     seen = json.loads(record.read_text(encoding="utf-8"))
     assert not any("s3cret" in arg or "clinic" in arg for arg in seen["argv"])
@@ -507,7 +499,7 @@ def test_postgres_backup_without_pg_dump_is_a_clear_error(
     monkeypatch.setenv("PATH", str(tmp_path))
     url = "postgresql+psycopg://clinic:s3cret-pass@127.0.0.1:5432/needlewise"
     line = assert_refused(
-        cli(monkeypatch, url, "backup", str(tmp_path / "b.dump")), "pg_dump", "not found on PATH"
+        cli(url, "backup", str(tmp_path / "b.dump")), "pg_dump", "not found on PATH"
     )
     assert "postgresql-client" in line
     assert "s3cret" not in line

@@ -21,14 +21,17 @@ from sqlalchemy import Column, Integer, MetaData, Table, inspect, select, text
 from sqlalchemy.exc import DatabaseError
 
 from needlewise.cli import main
+from needlewise.config import Settings
 from needlewise.persistence.db import Database, is_sqlite, make_engine
 from needlewise.persistence.migrate import (
     SchemaError,
+    SchemaKind,
     config,
     current,
     downgrade,
     ensure_schema,
     head,
+    state_of,
     upgrade,
 )
 from needlewise.persistence.models import AuditEntry, Base, Clinic
@@ -69,9 +72,13 @@ def tables_of(url: str) -> set[str]:
         engine.dispose()
 
 
-def db_cli(monkeypatch: pytest.MonkeyPatch, url: str, *args: str) -> Result:
-    monkeypatch.setenv("NEEDLEWISE_DATABASE_URL", url)
-    return CliRunner().invoke(main, ["db", *args], catch_exceptions=False)
+def db_cli(url: str, *args: str, input: str | None = None) -> Result:
+    """``needlewise db ARGS`` on ``url``, in-process: the settings go to the CLI as click's
+    ``obj``, the environment is left alone."""
+    settings = Settings(database_url=url)
+    return CliRunner().invoke(
+        main, ["db", *args], input=input, obj=settings, catch_exceptions=False
+    )
 
 
 def assert_refused(result: Result, *expected: str) -> str:
@@ -110,43 +117,41 @@ def change_audit_row(url: str, sql: str, entry_id: int) -> None:
 # ---------------------------------------------------------------- upgrade and downgrade
 
 
-def test_upgrade_from_empty_to_head(empty_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_upgrade_from_empty_to_head(empty_url: str) -> None:
     assert revision_of(empty_url) is None
-    result = db_cli(monkeypatch, empty_url, "current")
+    result = db_cli(empty_url, "current")
     assert result.exit_code == 0, result.output
     assert "no needlewise schema yet" in result.stdout
 
-    result = db_cli(monkeypatch, empty_url, "upgrade")
+    result = db_cli(empty_url, "upgrade")
     assert result.exit_code == 0, result.output
     assert f"upgraded from an empty database to schema revision {head()} (newest)" in result.stdout
     assert revision_of(empty_url) == head()
     assert tables_of(empty_url) == set(Base.metadata.tables) | {"alembic_version"}
 
-    again = db_cli(monkeypatch, empty_url, "upgrade")
+    again = db_cli(empty_url, "upgrade")
     assert again.exit_code == 0
     assert "nothing to do" in again.stdout
 
 
-def test_downgrade_one_step_and_upgrade_again(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_downgrade_one_step_and_upgrade_again(database_url: str) -> None:
     db = Database(database_url)
     with db.write() as session:
         session.add(Clinic(name="Synthetic Migration Clinic", phones=[], languages=["en"]))
     db.dispose()
 
-    result = db_cli(monkeypatch, database_url, "downgrade", "-1", "--yes")
+    result = db_cli(database_url, "downgrade", "-1", "--yes")
     assert result.exit_code == 0, result.output
     assert revision_of(database_url) == PREVIOUS
     assert f"downgraded from {head()} to schema revision {PREVIOUS}" in result.stdout
 
-    status = db_cli(monkeypatch, database_url, "current", "--json")
+    status = db_cli(database_url, "current", "--json")
     assert status.exit_code == 0
     assert '"newest": false' in status.stdout
     with pytest.raises(SchemaError, match="needlewise db upgrade"):
         ensure_schema(database_url)  # the app refuses to start on the older schema
 
-    result = db_cli(monkeypatch, database_url, "upgrade")
+    result = db_cli(database_url, "upgrade")
     assert result.exit_code == 0, result.output
     assert f"upgraded from {PREVIOUS} to schema revision {head()} (newest)" in result.stdout
     assert revision_of(database_url) == head()
@@ -157,33 +162,30 @@ def test_downgrade_one_step_and_upgrade_again(
     db.dispose()
 
 
-def test_downgrade_asks_first(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NEEDLEWISE_DATABASE_URL", database_url)
-    result = CliRunner().invoke(main, ["db", "downgrade", "-1"], input="n\n")
+def test_downgrade_asks_first(database_url: str) -> None:
+    result = db_cli(database_url, "downgrade", "-1", input="n\n")
     assert result.exit_code == 1
     assert "A downgrade can drop data" in result.stderr
     assert "nothing was changed" in result.stderr
     assert revision_of(database_url) == head()
 
 
-def test_unknown_revision_is_one_line(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    line = assert_refused(db_cli(monkeypatch, database_url, "upgrade", "nope"), "'nope'")
+def test_unknown_revision_is_one_line(database_url: str) -> None:
+    line = assert_refused(db_cli(database_url, "upgrade", "nope"), "'nope'")
     assert "0001" in line  # names the revisions it knows
-    assert_refused(db_cli(monkeypatch, database_url, "downgrade", "-9", "--yes"), "'-9'")
+    assert_refused(db_cli(database_url, "downgrade", "-9", "--yes"), "'-9'")
     assert revision_of(database_url) == head()
 
 
-def test_db_commands_on_a_database_that_cannot_be_used(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_db_commands_on_a_database_that_cannot_be_used(tmp_path: Path) -> None:
     missing = f"sqlite:///{tmp_path / 'nothing-here.sqlite'}"
-    assert_refused(db_cli(monkeypatch, missing, "current"), "no database here yet")
+    assert_refused(db_cli(missing, "current"), "no database here yet")
     assert not (tmp_path / "nothing-here.sqlite").exists()  # `current` creates nothing
     junk = tmp_path / "junk.sqlite"
     junk.write_text("this is not a database\n" * 100, encoding="utf-8")
-    assert_refused(db_cli(monkeypatch, f"sqlite:///{junk}", "current"), "cannot use the database")
+    assert_refused(db_cli(f"sqlite:///{junk}", "current"), "cannot use the database")
     unreachable = "postgresql+psycopg://nobody:s3cret@127.0.0.1:1/none"
-    line = assert_refused(db_cli(monkeypatch, unreachable, "current"), "cannot use the database")
+    line = assert_refused(db_cli(unreachable, "current"), "cannot use the database")
     assert "s3cret" not in line
 
 
@@ -224,16 +226,14 @@ def test_ensure_schema_creates_the_schema_on_an_empty_database(empty_url: str) -
     assert revision_of(empty_url) == head()
 
 
-def test_ensure_schema_refuses_a_database_with_foreign_tables(
-    empty_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ensure_schema_refuses_a_database_with_foreign_tables(empty_url: str) -> None:
     engine = make_engine(empty_url, pool=False)
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE inventory (id INTEGER PRIMARY KEY, item TEXT)"))
     engine.dispose()
     with pytest.raises(SchemaError, match="no needlewise schema version"):
         ensure_schema(empty_url)
-    assert_refused(db_cli(monkeypatch, empty_url, "upgrade"), "inventory", "no needlewise schema")
+    assert_refused(db_cli(empty_url, "upgrade"), "inventory", "no needlewise schema")
     assert tables_of(empty_url) == {"inventory"}  # nothing was created
 
 
@@ -245,6 +245,54 @@ def test_ensure_schema_refuses_an_outdated_schema(database_url: str) -> None:
     assert f"at {PREVIOUS}" in message
     assert "needlewise db upgrade" in message
     assert "needlewise backup" in message
+
+
+def test_every_door_words_an_outdated_schema_alike(database_url: str) -> None:
+    """Start-up, the CLI commands that use stored records and ``db current`` all say what
+    :meth:`SchemaState.problem` says (one line, exit 2), and change nothing."""
+    downgrade(database_url, "-1")
+    problem = state_of(PREVIOUS).problem()
+    settings = Settings(database_url=database_url)
+    admin = ["user", "create-admin", "--email", "a@clinic.example", "--name", "A"]
+    for args in (
+        ["serve"],
+        [*admin, "--clinic", "Synthetic Clinic", "--password", "granite otter lantern quietly"],
+        ["audit", "verify"],
+    ):
+        result = CliRunner().invoke(main, args, obj=settings, catch_exceptions=False)
+        assert assert_refused(result, problem).endswith(problem), args
+    current_line = db_cli(database_url, "current").stdout
+    assert "this version needs" in current_line
+    assert "needlewise db upgrade" in current_line
+    assert revision_of(database_url) == PREVIOUS
+
+
+def test_a_schema_from_a_newer_version_is_refused_everywhere(database_url: str) -> None:
+    engine = make_engine(database_url, pool=False)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(SchemaError, match="written by a newer needlewise"):
+        ensure_schema(database_url)
+    assert_refused(db_cli(database_url, "upgrade"), "9999", "newer needlewise")
+    status = db_cli(database_url, "current", "--json")
+    assert status.exit_code == 0, status.output
+    assert '"state": "newer"' in status.stdout
+    assert revision_of(database_url) == "9999"
+
+
+def test_schema_states() -> None:
+    assert state_of(head()).kind is SchemaKind.CURRENT
+    assert state_of(head()).problem() == ""
+    assert state_of(PREVIOUS).kind is SchemaKind.BEHIND
+    assert state_of(None).kind is SchemaKind.NEW
+    assert "first start creates it" in state_of(None).problem()
+    foreign = state_of(None, ["d", "c", "b", "a"])
+    assert foreign.kind is SchemaKind.FOREIGN
+    assert "(a, b, c…)" in foreign.problem()
+    newer = state_of("9999")
+    assert (newer.kind, newer.known, newer.newest) == (SchemaKind.NEWER, False, False)
+    assert "unknown to this version" in newer.describe()
 
 
 # ---------------------------------------------------------------- no drift

@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from conftest import PASSWORD
 from needlewise.config import Settings
@@ -28,7 +27,7 @@ POLLS = 50
 
 
 def test_another_process_ends_the_credentials_when_its_cache_runs_out(
-    database_url: str, valuesets_dir: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str, valuesets_dir: Path
 ) -> None:
     runtime = Runtime.build(
         Settings(database_url=database_url, valuesets_dir=valuesets_dir, secret_key="t")
@@ -53,9 +52,12 @@ def test_another_process_ends_the_credentials_when_its_cache_runs_out(
     token, _ = accounts.mint_api_token(runtime, actor, days=1)
     bearer = {"authorization": f"Bearer {token}"}
 
-    monkeypatch.setenv("NEEDLEWISE_AUTH_CACHE_SECONDS", "1")
-    monkeypatch.setenv("NEEDLEWISE_NLP_WARMUP", "false")
-    server = Server(database_url, valuesets_dir)
+    server = Server(
+        database_url,
+        valuesets_dir,
+        NEEDLEWISE_AUTH_CACHE_SECONDS="1",
+        NEEDLEWISE_NLP_WARMUP="false",
+    )
     try:
         with httpx.Client(base_url=server.base, timeout=30) as client:
             assert client.get("/api/auth/me", headers=bearer).status_code == 200  # cached now

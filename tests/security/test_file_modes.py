@@ -56,9 +56,8 @@ def test_a_new_database_and_its_key_are_private(tmp_path: Path, valuesets_dir: P
 
 def test_backups_and_restored_databases_are_private(database_url: str, tmp_path: Path) -> None:
     runner = CliRunner()
-    env = {"NEEDLEWISE_DATABASE_URL": database_url}
     backup = tmp_path / "needlewise.backup"
-    done = runner.invoke(main, ["backup", str(backup)], env=env)
+    done = runner.invoke(main, ["backup", str(backup)], obj=Settings(database_url=database_url))
     assert done.exit_code == 0, done.output
     assert others_bits(backup) == 0
     if sqlite_path(database_url) is not None:
@@ -67,7 +66,7 @@ def test_backups_and_restored_databases_are_private(database_url: str, tmp_path:
         done = runner.invoke(
             main,
             ["restore", "--yes", str(backup)],
-            env={"NEEDLEWISE_DATABASE_URL": f"sqlite:///{restored}"},
+            obj=Settings(database_url=f"sqlite:///{restored}"),
         )
         assert done.exit_code == 0, done.output
         assert others_bits(restored) == 0

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from conftest import PASSWORD, Service
 from needlewise.cli import main
+from needlewise.config import Settings
 from needlewise.persistence.models import AuditEntry, User
 from needlewise.security.password_policy import weakness
 from needlewise.security.roles import Role
@@ -104,14 +105,15 @@ def test_create_admin_on_the_command_line_refuses_a_weak_password(tmp_path: Path
     url = f"sqlite:///{tmp_path / 'cli.sqlite'}"
     args = ["user", "create-admin", "--email", "boss@clinic.example"]
     args += ["--name", "Boss Synthetic", "--clinic", "Synthetic Clinic"]
-    runner = CliRunner(env={"NEEDLEWISE_DATABASE_URL": url})
-    weak = runner.invoke(main, [*args, "--password", "password1234"])
+    runner = CliRunner()
+    settings = Settings(database_url=url)
+    weak = runner.invoke(main, [*args, "--password", "password1234"], obj=settings)
     assert weak.exit_code == 2, weak.output
     assert "--password" in weak.output
     assert "too easy to guess" in weak.output
-    blank = runner.invoke(main, [*args, "--password", " " * 14])
+    blank = runner.invoke(main, [*args, "--password", " " * 14], obj=settings)
     assert blank.exit_code == 2, blank.output
-    strong = runner.invoke(main, [*args, "--password", STRONG])
+    strong = runner.invoke(main, [*args, "--password", STRONG], obj=settings)
     assert strong.exit_code == 0, strong.output
     assert "Created admin boss@clinic.example" in strong.output
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from conftest import Service
 from needlewise.cli import main
+from needlewise.config import Settings
 from needlewise.persistence.models import AuditEntry
 from needlewise.security.roles import Role
 from support.treatment import make_patient
@@ -62,9 +63,9 @@ def holds_nothing_of(entry: dict[str, Any], *secrets: str) -> None:
 
 
 def cli(url: str, *args: str) -> Result:
-    return CliRunner().invoke(
-        main, ["audit", *args], env={"NEEDLEWISE_DATABASE_URL": url}, catch_exceptions=False
-    )
+    """``needlewise audit ARGS`` on ``url``, in-process (settings given as click's ``obj``)."""
+    settings = Settings(database_url=url)
+    return CliRunner().invoke(main, ["audit", *args], obj=settings, catch_exceptions=False)
 
 
 def verify(url: str, *args: str) -> tuple[int, dict[str, Any]]:

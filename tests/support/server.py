@@ -21,9 +21,12 @@ def free_port() -> int:
 
 
 class Server:
-    """``needlewise`` under uvicorn on a free loopback port, against ``database_url``."""
+    """``needlewise`` under uvicorn on a free loopback port, against ``database_url``;
+    ``env`` adds settings (``NEEDLEWISE_*``) for the server process only."""
 
-    def __init__(self, database_url: str, valuesets_dir: Path, workers: int = 1) -> None:
+    def __init__(
+        self, database_url: str, valuesets_dir: Path, workers: int = 1, **env: str
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -31,6 +34,7 @@ class Server:
             "NEEDLEWISE_DATABASE_URL": database_url,
             "NEEDLEWISE_SECRET_KEY": "test-secret-key",
             "NEEDLEWISE_VALUESETS_DIR": str(valuesets_dir),
+            **env,
         }
         self.process = subprocess.Popen(
             [

@@ -36,22 +36,15 @@ def audit_verify(obj: Context, anchor: str | None, as_json: bool) -> None:
     (the first broken entry is named); 2 unusable input (no database, an outdated
     schema, a malformed --anchor); 1 internal error.
     """
-    from needlewise.cli.operations import _schema_state, database_errors
-    from needlewise.errors import InputError
-    from needlewise.persistence.backup import shown
-    from needlewise.persistence.db import Database
+    from needlewise.cli.operations import database_errors
+    from needlewise.persistence.db import shown
     from needlewise.services.audit_verify import parse_anchor, verify_chain
+    from needlewise.startup import open_for_reading
 
     url = obj.settings.database_url
     anchored = parse_anchor(anchor) if anchor is not None else None
     with database_errors(url):
-        state, _tables = _schema_state(url, must_exist=True)
-        if not state.newest:
-            raise InputError(
-                f"the database is at {state.describe()}; run `needlewise db upgrade` first",
-                shown(url),
-            )
-        db = Database(url, pool=False)
+        db = open_for_reading(obj.settings)  # refuses a missing or outdated database
         try:
             report = verify_chain(db, anchored)
         finally:

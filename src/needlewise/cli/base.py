@@ -2,6 +2,10 @@
 
 Exit codes: 0 success; 2 unusable input (one line on stderr naming the problem and where:
 file and JSON path); 1 internal error. Imports of anything slow happen inside commands.
+
+Settings come from the environment (``NEEDLEWISE_*``, ``.env``) unless the caller gives
+them as click's ``obj``: ``main.main(args, obj=Settings(...))``, or in a test
+``CliRunner().invoke(main, args, obj=Settings(...))``; ``--valuesets`` overrides either.
 """
 
 from __future__ import annotations
@@ -11,9 +15,13 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from needlewise.config import Settings
+    from needlewise.services.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,13 +30,23 @@ EXIT_INTERNAL = 1
 
 
 class Context:
-    """Per-invocation state: settings and the value-set folder in use."""
+    """Per-invocation state: the settings in use (``--valuesets`` applied)."""
 
-    def __init__(self, valuesets: Path | None) -> None:
-        from needlewise.config import Settings
+    def __init__(self, settings: Settings, valuesets: Path | None = None) -> None:
+        if valuesets is not None:
+            settings = settings.model_copy(update={"valuesets_dir": valuesets})
+        self.settings = settings
 
-        self.settings = Settings()
-        self.valuesets_dir = valuesets if valuesets is not None else self.settings.valuesets_dir
+    @property
+    def valuesets_dir(self) -> Path | None:
+        return self.settings.valuesets_dir
+
+    def start(self) -> Runtime:
+        """The runtime for commands that use stored records: :func:`needlewise.startup.start`
+        (creates the schema on a new database; refuses an outdated one)."""
+        from needlewise.startup import start
+
+        return start(self.settings)
 
     def kb(self) -> Any:
         from needlewise.knowledge.loader import load_cached
@@ -116,7 +134,14 @@ def _stamp(knowledge: dict[str, Any]) -> str:
 @click.pass_context
 def main(ctx: click.Context, valuesets: Path | None) -> None:
     """needlewise: dry-needling safety from screening to aftercare."""
-    ctx.obj = Context(valuesets)
+    from needlewise.config import Settings
+
+    settings = ctx.obj  # given as main.main(args, obj=Settings(...)), or None
+    if settings is None:
+        settings = Settings()  # the environment (NEEDLEWISE_*) and .env
+    elif not isinstance(settings, Settings):
+        raise TypeError(f"the CLI's obj must be Settings, not {type(settings).__name__}")
+    ctx.obj = Context(settings, valuesets)
 
 
 LANG = click.option(

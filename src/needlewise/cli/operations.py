@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,29 +19,49 @@ from needlewise.cli.base import (
     main,
 )
 
+if TYPE_CHECKING:
+    from needlewise.errors import InputError
+    from needlewise.persistence.migrate import SchemaState
+
 # ------------------------------------------------------------------ operations
 
 
 @contextmanager
 def database_errors(url: str, revision: str | None = None) -> Iterator[None]:
-    """Connection, SQL and migration failures as one clear line (exit 2), never a traceback."""
+    """Connection, SQL and migration failures and a schema this version cannot use as one
+    clear line (exit 2), never a traceback."""
     from alembic.util import CommandError
     from sqlalchemy.exc import DatabaseError
 
     from needlewise.errors import InputError
-    from needlewise.persistence.backup import shown
+    from needlewise.persistence.db import shown
+    from needlewise.persistence.migrate import SchemaError
 
     try:
         yield
+    except SchemaError as exc:
+        raise refusal(url, exc.state) from None
     except DatabaseError as exc:
         reason = str(exc.orig or exc).strip().splitlines()[0]
         raise InputError(f"cannot use the database ({reason})", shown(url)) from None
     except CommandError as exc:
-        from needlewise.persistence.backup import revisions
+        from needlewise.persistence.migrate import revisions
 
         hint = f"give one of {', '.join(revisions())}, head, base, or a step such as -1"
         reason = str(exc).splitlines()[0].rstrip(".")
         raise InputError(f"{reason}; {hint}", f"revision {revision!r}") from None
+
+
+def refusal(url: str, state: SchemaState) -> InputError:
+    """The schema ``state`` of the database at ``url`` as an input error: what is wrong
+    and what to do (:meth:`SchemaState.problem`), where (the file, or the URL)."""
+    from needlewise.errors import InputError
+    from needlewise.persistence.db import shown, sqlite_path
+    from needlewise.persistence.migrate import SchemaKind
+
+    path = sqlite_path(url)
+    missing = state.kind is SchemaKind.MISSING and path is not None
+    return InputError(state.problem(), str(path) if missing else shown(url))
 
 
 def _size(count: int) -> str:
@@ -57,28 +77,14 @@ def _progress(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _schema_state(url: str, *, must_exist: bool) -> tuple[Any, list[str]]:
-    """(Schema of the database, its other tables). Refuses a missing SQLite file if asked."""
-    from sqlalchemy import inspect
+def _schema_state(url: str, *, must_exist: bool) -> SchemaState:
+    """The database's schema state; refuses a missing SQLite file if asked (never creates it)."""
+    from needlewise.persistence.migrate import SchemaKind, schema_state
 
-    from needlewise.errors import InputError
-    from needlewise.persistence.backup import schema
-    from needlewise.persistence.db import make_engine, sqlite_path
-    from needlewise.persistence.migrate import current
-
-    path = sqlite_path(url)
-    if must_exist and path is not None and not path.is_file():
-        raise InputError(
-            "no database here yet; `needlewise serve` or `needlewise db upgrade` creates it",
-            str(path),
-        )
-    engine = make_engine(url, pool=False)
-    try:
-        revision = current(engine)
-        tables = sorted(set(inspect(engine).get_table_names()) - {"alembic_version"})
-    finally:
-        engine.dispose()
-    return schema(revision), tables
+    state = schema_state(url)
+    if must_exist and state.kind is SchemaKind.MISSING:
+        raise refusal(url, state)
+    return state
 
 
 @main.group()
@@ -96,15 +102,16 @@ def db() -> None:
 @guarded
 def db_current(obj: Context, as_json: bool) -> None:
     """Print the database's schema revision and whether it is the newest."""
-    from needlewise.persistence.backup import shown
+    from needlewise.persistence.db import shown
 
     url = obj.settings.database_url
     with database_errors(url):
-        state, _tables = _schema_state(url, must_exist=True)
+        state = _schema_state(url, must_exist=True)
     if as_json:
         emit_json(
             {
                 "database": shown(url),
+                "state": state.kind.value,
                 "revision": state.revision,
                 "head": state.head,
                 "newest": state.newest,
@@ -112,13 +119,8 @@ def db_current(obj: Context, as_json: bool) -> None:
             }
         )
         return
-    if state.revision is None:
-        click.echo(
-            f"{shown(url)}: no needlewise schema yet (newest is {state.head}); "
-            "`needlewise db upgrade` or the first start creates it"
-        )
-        return
-    click.echo(f"{shown(url)}: {state.describe()}")
+    # no needlewise schema: say what to do about it (create it, or point elsewhere)
+    click.echo(f"{shown(url)}: {state.describe() if state.revision else state.problem()}")
 
 
 @db.command("upgrade", context_settings={"ignore_unknown_options": True})
@@ -131,27 +133,16 @@ def db_upgrade(obj: Context, revision: str) -> None:
     On a new, empty database this creates the schema. Stop needlewise, back up
     (`needlewise backup PATH`), upgrade, then start the new version.
     """
-    from needlewise.errors import InputError
-    from needlewise.persistence.backup import shown
-    from needlewise.persistence.migrate import upgrade
+    from needlewise.persistence.db import shown
+    from needlewise.persistence.migrate import SchemaKind, upgrade
 
     url = obj.settings.database_url
     with database_errors(url, revision):
-        before, tables = _schema_state(url, must_exist=False)
-        if before.revision is None and tables:
-            raise InputError(
-                f"the database has tables ({', '.join(tables[:3])}…) but no needlewise schema; "
-                "point NEEDLEWISE_DATABASE_URL at an empty database or a needlewise one",
-                shown(url),
-            )
-        if before.revision is not None and not before.known:
-            raise InputError(
-                f"the database is at revision {before.revision}, which this version does not "
-                "know (was it upgraded by a newer version?)",
-                shown(url),
-            )
+        before = _schema_state(url, must_exist=False)
+        if before.kind in (SchemaKind.FOREIGN, SchemaKind.NEWER):  # not ours to change
+            raise refusal(url, before)
         upgrade(url, revision)
-        after, _tables = _schema_state(url, must_exist=False)
+        after = _schema_state(url, must_exist=False)
     if after.revision == before.revision:
         click.echo(f"{shown(url)}: already at {after.describe()}; nothing to do")
     else:
@@ -171,19 +162,19 @@ def db_downgrade(obj: Context, revision: str, yes: bool) -> None:
     Asks for confirmation unless --yes. This version of needlewise will not start on the
     older schema until `needlewise db upgrade`.
     """
-    from needlewise.persistence.backup import shown
+    from needlewise.persistence.db import shown
     from needlewise.persistence.migrate import downgrade
 
     url = obj.settings.database_url
     with database_errors(url, revision):
-        before, _tables = _schema_state(url, must_exist=True)
+        before = _schema_state(url, must_exist=True)
         if not yes:
             _confirm(
                 f"Downgrade {shown(url)} from {before.revision} to {revision}? "
                 "A downgrade can drop data; back up first."
             )
         downgrade(url, revision)
-        after, _tables = _schema_state(url, must_exist=True)
+        after = _schema_state(url, must_exist=True)
     click.echo(f"{shown(url)}: downgraded from {before.revision} to {after.describe()}")
 
 
@@ -212,6 +203,7 @@ def backup(obj: Context, path: Path, force: bool, as_json: bool) -> None:
     patient data: encrypt it and keep copies off this host (docs/deploy.md).
     """
     from needlewise.persistence import backup as backups
+    from needlewise.persistence.db import shown
 
     url = obj.settings.database_url
     with database_errors(url):
@@ -220,7 +212,7 @@ def backup(obj: Context, path: Path, force: bool, as_json: bool) -> None:
         emit_json(info.to_json())
         return
     click.echo(
-        f"Backed up {backups.shown(url)} to {path}: {_size(info.bytes)}, "
+        f"Backed up {shown(url)} to {path}: {_size(info.bytes)}, "
         f"{info.schema.describe()}, in {info.seconds:.2f} s"
     )
 
@@ -242,13 +234,14 @@ def restore(obj: Context, path: Path, yes: bool, as_json: bool) -> None:
     upgrade` is needed next.
     """
     from needlewise.persistence import backup as backups
+    from needlewise.persistence.db import shown
 
     url = obj.settings.database_url
     with database_errors(url):
         info = backups.inspect(url, path)
         if not yes:
             _confirm(
-                f"Replace everything in {backups.shown(url)} with the backup {path} "
+                f"Replace everything in {shown(url)} with the backup {path} "
                 f"({info.schema.describe()}, {_size(info.bytes)})? "
                 "Every needlewise process must be stopped."
             )
@@ -256,7 +249,7 @@ def restore(obj: Context, path: Path, yes: bool, as_json: bool) -> None:
     if as_json:
         emit_json(info.to_json())
         return
-    click.echo(f"Restored {path} into {backups.shown(url)}: {info.schema.describe()}")
+    click.echo(f"Restored {path} into {shown(url)}: {info.schema.describe()}")
     if info.schema.newest:
         click.echo("needlewise can start.")
     else:

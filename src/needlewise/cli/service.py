@@ -6,13 +6,7 @@ from typing import Any
 
 import click
 
-from needlewise.cli.base import (
-    EXIT_INPUT,
-    Context,
-    _fail,
-    guarded,
-    main,
-)
+from needlewise.cli.base import Context, guarded, main
 from needlewise.cli.operations import database_errors
 
 
@@ -27,6 +21,7 @@ from needlewise.cli.operations import database_errors
     help="Load the demo clinic into an empty database and print its logins (never on real data).",
 )
 @click.pass_obj
+@guarded
 def serve(obj: Context, host: str | None, port: int | None, demo: bool) -> None:
     """Start the HTTP API (OpenAPI docs at /docs).
 
@@ -37,23 +32,13 @@ def serve(obj: Context, host: str | None, port: int | None, demo: bool) -> None:
     """
     import uvicorn
 
-    from needlewise.docgen import serve_banner
-
     settings = obj.settings.model_copy(
-        update={
-            "valuesets_dir": obj.valuesets_dir,
-            **({"host": host} if host else {}),
-            **({"port": port} if port else {}),
-        }
+        update={**({"host": host} if host else {}), **({"port": port} if port else {})}
     )
-    with database_errors(settings.database_url):
-        from needlewise.persistence.migrate import SchemaError
+    with database_errors(settings.database_url):  # a schema it cannot use: exit 2, one line
         from needlewise.web.app import create_app
 
-        try:
-            app = create_app(settings)
-        except SchemaError as exc:
-            _fail(str(exc), EXIT_INPUT)
+        app = create_app(settings)
         if demo:
             _demo(app.state.runtime)
     click.echo(serve_banner(settings.host, settings.port))
@@ -68,6 +53,11 @@ def serve(obj: Context, host: str | None, port: int | None, demo: bool) -> None:
         # create_app): uvicorn's own default believes them from any local client
         proxy_headers=False,
     )
+
+
+def serve_banner(host: str, port: int) -> str:
+    """The first line ``needlewise serve`` prints (the README shows it too)."""
+    return f"needlewise serving on http://{host}:{port} (API docs at /docs)"
 
 
 def _demo(runtime: Any) -> None:
@@ -113,7 +103,6 @@ def create_admin(
     from needlewise.services import accounts
     from needlewise.services.actor import Actor
     from needlewise.services.clinic import ClinicIn, create_clinic, first_clinic_id
-    from needlewise.startup import start
 
     try:
         data = accounts.UserIn(email=email, name=name, role=Role.admin, password=password)
@@ -123,9 +112,8 @@ def create_admin(
     problem = weakness(password, [str(data.email), name])
     if problem is not None:  # refused before anything is written (the clinic neither)
         raise InputError(problem, "--password")
-    settings = obj.settings.model_copy(update={"valuesets_dir": obj.valuesets_dir})
-    with database_errors(settings.database_url):
-        runtime = start(settings)
+    with database_errors(obj.settings.database_url):
+        runtime = obj.start()
         clinic_id = first_clinic_id(runtime)
         if clinic_id is None:
             if not clinic_name:

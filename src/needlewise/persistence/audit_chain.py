@@ -8,8 +8,9 @@ the format tag ``nw-audit-1``, then ``id``, ``at`` (UTC, microseconds,
 (``null`` when absent), then the previous entry's hash (64 zeros before the first),
 serialised with no spaces and ASCII escapes. Anyone can recompute it (:func:`chain_hash`).
 
-Appending (:func:`append` for SQLAlchemy Core rows, :func:`stamp_entries` for ORM
-objects, called by a ``before_flush`` hook on every session) is serialised per database
+Appending (:func:`append` for SQLAlchemy Core rows; for ORM objects
+:func:`needlewise.persistence.models.audit.stamp_entries`, called by a ``before_flush``
+hook on every session) is serialised per database
 so the chain never forks: on PostgreSQL a transaction-scoped advisory lock
 (``pg_advisory_xact_lock``), held from the first audited flush until commit, makes
 writers in every app process take turns; on SQLite the write transaction (``BEGIN
@@ -19,7 +20,9 @@ order is the id order. ``services.audit.record`` adds its entries as the transac
 commits, and the check-in batch appends after its other inserts, so the lock is held
 only for the end of a transaction.
 
-:func:`walk` checks a chain. The hash has no secret: someone who can rewrite the table
+The functions that read or write the log take its table
+(:func:`needlewise.persistence.models.audit.audit_table`): this module knows the chain,
+the model module knows the table. :func:`walk` checks a chain. The hash has no secret: someone who can rewrite the table
 can recompute every hash after the entry they changed. Keep the head (id and hash,
 printed by ``needlewise audit verify``) somewhere else now and then and check against
 it (``--anchor``) to catch that too.
@@ -84,22 +87,14 @@ def chain_hash(entry: Mapping[Any, Any], previous: str) -> str:
     return hashlib.sha256(canonical(entry, previous)).hexdigest()
 
 
-def _table() -> Table:
-    from needlewise.persistence.models.audit import AuditEntry
-
-    table = AuditEntry.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-def head(connection: Connection) -> tuple[int, str]:
-    """Take the chain lock (PostgreSQL) and return the newest entry's (id, hash), or
-    ``(0, GENESIS)`` for an empty log. The lock is held until the transaction ends."""
+def head(connection: Connection, table: Table) -> tuple[int, str]:
+    """Take the chain lock (PostgreSQL) and return the newest entry's (id, hash) in
+    ``table``, or ``(0, GENESIS)`` for an empty log. The lock is held until the
+    transaction ends."""
     if connection.dialect.name == "postgresql":
         # its own statement: a READ COMMITTED snapshot taken before the lock was granted
         # would miss the entries of the transaction we waited for
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    table = _table()
     row = connection.execute(
         select(table.c.id, table.c.hash).order_by(table.c.id.desc()).limit(1)
     ).first()
@@ -108,8 +103,9 @@ def head(connection: Connection) -> tuple[int, str]:
     return int(row.id), str(row.hash)
 
 
-def _stamp(rows: Sequence[dict[str, Any]], start: tuple[int, str]) -> None:
-    """Give each row (in order) the next id and its chained hash, in place."""
+def stamp(rows: Sequence[dict[str, Any]], start: tuple[int, str]) -> None:
+    """Give each row (in order) the next id after ``start`` (the head: id and hash) and
+    its chained hash, in place."""
     last_id, previous = start
     for row in rows:
         last_id += 1
@@ -117,31 +113,14 @@ def _stamp(rows: Sequence[dict[str, Any]], start: tuple[int, str]) -> None:
         row["hash"] = previous = chain_hash(row, previous)
 
 
-def append(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+def append(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert audit entries (column values; ``id`` and ``hash`` are assigned here) at the
-    end of the chain, on ``connection``, in its transaction."""
+    end of the chain in ``table``, on ``connection``, in its transaction."""
     if not rows:
         return
     stamped = [dict(row) for row in rows]
-    _stamp(stamped, head(connection))
-    connection.execute(insert(_table()), stamped)
-
-
-def stamp_entries(connection: Connection, entries: Sequence[Any]) -> None:
-    """Give new ``AuditEntry`` objects about to be flushed their ids and hashes (missing
-    times and outcomes get their defaults first)."""
-    from needlewise.persistence.db import utcnow
-
-    rows: list[dict[str, Any]] = []
-    for entry in entries:
-        if entry.at is None:
-            entry.at = utcnow()
-        if entry.outcome is None:
-            entry.outcome = "ok"
-        rows.append({name: getattr(entry, name) for name in FIELDS})
-    _stamp(rows, head(connection))
-    for entry, row in zip(entries, rows, strict=True):
-        entry.id, entry.hash = row["id"], row["hash"]
+    stamp(stamped, head(connection, table))
+    connection.execute(insert(table), stamped)
 
 
 # ------------------------------------------------------------------ checking
@@ -164,13 +143,13 @@ class Step:
     broken: Break | None
 
 
-def walk(connection: Connection, batch: int = 2000) -> Iterator[Step]:
-    """Check every entry in id order, streaming (memory stays flat on a large log).
+def walk(connection: Connection, table: Table, batch: int = 2000) -> Iterator[Step]:
+    """Check every entry of ``table`` in id order, streaming (memory stays flat on a large
+    log).
 
     After a broken entry the walk goes on from that entry's stored hash, so one changed
     entry breaks itself only, and an entry removed from the middle breaks the one after.
     """
-    table = _table()
     query = select(*(table.c[name] for name in FIELDS), table.c.hash).order_by(table.c.id)
     previous, previous_id = GENESIS, None
     result = connection.execution_options(yield_per=batch).execute(query)

@@ -19,76 +19,42 @@ fsynced, stale ``-wal``/``-shm``/``-journal`` files are removed and the copy is 
 over the database. PostgreSQL: ``pg_restore --clean --if-exists --no-owner`` in one
 transaction, so a failed restore changes nothing.
 
-Errors are :class:`BackupError` (one line, no patient data, never the password). The
-work of each backend is in ``backup_sqlite`` and ``backup_postgres``.
+Errors are :class:`BackupError` (one line, no patient data, never the password). This
+module only checks and dispatches: the work of each backend is in ``backup_sqlite`` and
+``backup_postgres``, and what they share (the error, progress, temporary files, fsync) in
+``backup_files``. What a backup's schema revision means is
+:func:`needlewise.persistence.migrate.state_of`.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy.engine import make_url
 
-from needlewise.errors import InputError
+from needlewise.persistence import backup_postgres, backup_sqlite
+from needlewise.persistence.backup_files import (
+    BackupError,
+    Progress,
+    Throttled,
+    fsync,
+    fsync_dir,
+    temp_beside,
+)
+from needlewise.persistence.db import shown
+from needlewise.persistence.migrate import SchemaState, state_of
 
-Progress = Callable[[str], None]
+__all__ = ["BackupError", "BackupInfo", "backup", "inspect", "restore"]
+
 Backend = Literal["sqlite", "postgresql"]
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 PGDUMP_MAGIC = b"PGDMP"
 STEP_PAGES = 4096  # pages per backup step (16 MiB at SQLite's default page size)
-_QUIET_SECONDS = 1.0  # progress is shown only for work that takes longer than this
-
-
-class BackupError(InputError):
-    """A backup or restore that cannot be done; nothing was changed."""
-
-
-@dataclass(frozen=True)
-class Schema:
-    """A schema revision seen with the eyes of this version of needlewise."""
-
-    revision: str | None  # None: no needlewise schema
-    head: str  # the newest revision this version knows
-    known: bool
-
-    @property
-    def newest(self) -> bool:
-        return self.revision == self.head
-
-    def describe(self) -> str:
-        if self.revision is None:
-            return "no needlewise schema"
-        if self.newest:
-            return f"schema revision {self.revision} (newest)"
-        if not self.known:
-            return (
-                f"schema revision {self.revision} (unknown to this version: made by a newer one?)"
-            )
-        return f"schema revision {self.revision} (this version needs {self.head}: run `needlewise db upgrade`)"
-
-
-def revisions() -> list[str]:
-    """Every schema revision this version knows, oldest first."""
-    from alembic.script import ScriptDirectory
-
-    from needlewise.persistence.migrate import config
-
-    script = ScriptDirectory.from_config(config("sqlite://"))
-    return [r.revision for r in reversed(list(script.walk_revisions()))]
-
-
-def schema(revision: str | None) -> Schema:
-    """What ``revision`` means for this version: known? the newest?"""
-    known = revisions()
-    return Schema(revision=revision, head=known[-1], known=revision in known)
 
 
 @dataclass(frozen=True)
@@ -98,7 +64,7 @@ class BackupInfo:
     path: Path
     bytes: int
     backend: Backend
-    schema: Schema
+    schema: SchemaState
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -112,11 +78,6 @@ class BackupInfo:
             "upgrade_needed": not self.schema.newest,
             "seconds": round(self.seconds, 3),
         }
-
-
-def shown(url: str) -> str:
-    """The URL with its password hidden, for messages."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 def backend_of(url: str) -> Backend:
@@ -143,12 +104,8 @@ def backup(
     _check_dest(dest, force)
     with temp_beside(dest) as tmp:
         if kind == "sqlite":
-            from needlewise.persistence import backup_sqlite
-
             backup_sqlite.backup(url, tmp, step_pages, Throttled(progress))
         else:
-            from needlewise.persistence import backup_postgres
-
             backup_postgres.backup(url, tmp, Throttled(progress))
         revision = _read_revision(kind, tmp)
         size = tmp.stat().st_size
@@ -157,7 +114,7 @@ def backup(
             raise BackupError("already exists; pass --force to replace it", str(dest))
         os.replace(tmp, dest)
     fsync_dir(dest.parent)
-    return BackupInfo(dest, size, kind, schema(revision), time.monotonic() - started)
+    return BackupInfo(dest, size, kind, state_of(revision), time.monotonic() - started)
 
 
 def inspect(url: str, source: Path) -> BackupInfo:
@@ -176,7 +133,7 @@ def inspect(url: str, source: Path) -> BackupInfo:
     if kind == "postgresql" and magic == SQLITE_MAGIC:
         raise BackupError("is a SQLite database, but the database is PostgreSQL", str(source))
     revision = _read_revision(kind, source, magic)
-    found = schema(revision)
+    found = state_of(revision)
     if revision is None:
         raise BackupError(
             "holds no needlewise schema (no alembic_version table or revision)", str(source)
@@ -195,12 +152,8 @@ def restore(url: str, source: Path, *, progress: Progress | None = None) -> Back
     started = time.monotonic()
     info = inspect(url, source)
     if info.backend == "sqlite":
-        from needlewise.persistence import backup_sqlite
-
         backup_sqlite.restore(url, source, Throttled(progress))
     else:
-        from needlewise.persistence import backup_postgres
-
         backup_postgres.restore(url, source, Throttled(progress))
     return BackupInfo(source, info.bytes, info.backend, info.schema, time.monotonic() - started)
 
@@ -213,33 +166,15 @@ def _read_revision(kind: Backend, path: Path, magic: bytes | None = None) -> str
     if kind == "sqlite":
         if magic != SQLITE_MAGIC:
             raise BackupError("is not a SQLite database", str(path))
-        from needlewise.persistence import backup_sqlite
-
         return backup_sqlite.revision(path)
     if not magic.startswith(PGDUMP_MAGIC):
         raise BackupError(
             "is not a PostgreSQL custom-format dump (pg_dump --format=custom)", str(path)
         )
-    from needlewise.persistence import backup_postgres
-
     return backup_postgres.archive(path)[0]
 
 
 # ------------------------------------------------------------------ files
-
-
-class Throttled:
-    """Passes progress on, at most once a second and only once the work took a second."""
-
-    def __init__(self, sink: Progress | None) -> None:
-        self.sink = sink
-        self.last = time.monotonic()
-
-    def __call__(self, message: str) -> None:
-        now = time.monotonic()
-        if self.sink is not None and now - self.last >= _QUIET_SECONDS:
-            self.last = now
-            self.sink(message)
 
 
 def _check_dest(dest: Path, force: bool) -> None:
@@ -249,33 +184,3 @@ def _check_dest(dest: Path, force: bool) -> None:
         raise BackupError(f"the folder {dest.parent} does not exist", str(dest))
     if dest.exists() and not force:
         raise BackupError("already exists; pass --force to replace it", str(dest))
-
-
-@contextmanager
-def temp_beside(path: Path) -> Iterator[Path]:
-    """A new, private (mode 600) temporary file in ``path``'s folder, removed unless renamed."""
-    try:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise BackupError(f"cannot write in {path.parent} ({exc.strerror})", str(path)) from None
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-    except OSError as exc:
-        raise BackupError(f"cannot write ({exc.strerror})", str(path)) from None
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def fsync(path: Path) -> None:
-    with path.open("rb+") as file:
-        os.fsync(file.fileno())
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -19,8 +19,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError
 
-from needlewise.persistence.backup import BackupError, Progress, shown
-from needlewise.persistence.db import make_engine
+from needlewise.persistence.backup_files import BackupError, Progress
+from needlewise.persistence.db import make_engine, shown
 
 # libpq settings that may appear in the URL's query, and their environment variables.
 _QUERY_ENV = {

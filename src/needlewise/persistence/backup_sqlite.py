@@ -12,8 +12,8 @@ import os
 import sqlite3
 from pathlib import Path
 
-from needlewise.persistence.backup import BackupError, Progress, fsync_dir, shown, temp_beside
-from needlewise.persistence.db import BUSY_TIMEOUT_MS, sqlite_path
+from needlewise.persistence.backup_files import BackupError, Progress, fsync_dir, temp_beside
+from needlewise.persistence.db import BUSY_TIMEOUT_MS, shown, sqlite_path
 
 _CHUNK = 16 * 1024 * 1024
 

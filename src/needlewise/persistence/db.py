@@ -55,6 +55,11 @@ def is_sqlite(url: str | URL) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def shown(url: str) -> str:
+    """The URL with its password hidden, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def sqlite_path(url: str | URL) -> Path | None:
     """The file of a SQLite URL (``None`` for in-memory databases)."""
     parsed = make_url(url)
@@ -154,7 +159,7 @@ class Database:
         # order, instead of in SQLite's busy handler, which sleeps and retries and gave
         # writes a long latency tail; other processes still wait on the busy timeout.
         self._write_lock = threading.Lock() if self.sqlite else None
-        self.group = GroupCommit(self)  # its thread starts with the first job
+        self.group = GroupCommit(self.write)  # its thread starts with the first job
 
     @contextmanager
     def read(self) -> Iterator[Session]:

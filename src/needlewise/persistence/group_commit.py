@@ -30,13 +30,12 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
-
-if TYPE_CHECKING:
-    from needlewise.persistence.db import Database
+from sqlalchemy.orm import Session
 
 log = logging.getLogger("needlewise.persistence")
 
@@ -47,6 +46,9 @@ MAX_BATCH = 64  # jobs per transaction (a 32-connection burst fits in one)
 
 
 Writer = Callable[[Connection, list[P]], Sequence[T | BaseException]]
+#: opens a write transaction: a session that commits when the block ends without an
+#: exception and rolls back otherwise (:meth:`needlewise.persistence.db.Database.write`)
+Transaction = Callable[[], AbstractContextManager[Session]]
 
 
 @dataclass
@@ -60,10 +62,11 @@ _STOP = object()
 
 
 class GroupCommit:
-    """One writer thread for ``db``, started on the first job (see the module docstring)."""
+    """One writer thread, started on the first job (see the module docstring); each batch
+    runs in a transaction opened by ``transaction`` (``Database.write``)."""
 
-    def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
-        self._db = db
+    def __init__(self, transaction: Transaction, max_batch: int = MAX_BATCH) -> None:
+        self._transaction = transaction
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -134,7 +137,7 @@ class GroupCommit:
         """One transaction for ``batch``; if a write fails, each job again on its own."""
         outcomes: list[tuple[_Job[Any, Any], Any]] = []
         try:
-            with self._db.write() as session:
+            with self._transaction() as session:
                 connection = session.connection()
                 by_writer: dict[Writer[Any, Any], list[_Job[Any, Any]]] = {}
                 for job in batch:

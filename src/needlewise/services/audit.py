@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from needlewise.persistence import audit_chain
 from needlewise.persistence.db import Database, utcnow
 from needlewise.persistence.models import AuditEntry
-from needlewise.persistence.models.audit import add_at_commit
+from needlewise.persistence.models.audit import add_at_commit, audit_table
 from needlewise.services.actor import Actor
 from needlewise.services.pages import Page, PageParams
 
@@ -116,7 +116,7 @@ def insert_many(connection: Connection, entries: list[dict[str, Any]]) -> None:
     (a write session's connection), in the same transaction as the change they record.
 
     For hot write paths that insert their rows with SQLAlchemy Core (check-ins)."""
-    audit_chain.append(connection, entries)
+    audit_chain.append(connection, audit_table(), entries)
 
 
 def write_entries(connection: Connection, plans: list[list[dict[str, Any]]]) -> list[None]:
@@ -124,7 +124,7 @@ def write_entries(connection: Connection, plans: list[list[dict[str, Any]]]) -> 
     for audit entries on their own (reads, refusals): each plan is one request's entries,
     and the requests of a burst share one transaction, one turn of the chain lock and
     one commit."""
-    audit_chain.append(connection, [values for plan in plans for values in plan])
+    audit_chain.append(connection, audit_table(), [values for plan in plans for values in plan])
     return [None] * len(plans)
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from needlewise.errors import InputError
 from needlewise.persistence import audit_chain
 from needlewise.persistence.db import Database
+from needlewise.persistence.models.audit import audit_table
 
 MAX_LISTED = 100
 _ANCHOR = re.compile(r"^([1-9][0-9]{0,18}):([0-9a-f]{64})$")
@@ -70,7 +71,7 @@ def verify_chain(db: Database, anchor: Anchor | None = None) -> ChainReport:
     breaks: list[audit_chain.Break] = []
     count, last, anchor_seen = 0, None, False
     with db.read() as session:
-        for step in audit_chain.walk(session.connection()):
+        for step in audit_chain.walk(session.connection(), audit_table()):
             count += 1
             last = step
             if step.broken is not None:

@@ -38,21 +38,17 @@ def _not_ready(exc: SQLAlchemyError, what: str) -> NotReady:
 
 
 def check_ready(runtime: Runtime) -> dict[str, str]:
-    """``{"status": "ready", "knowledge": …, "schema": …}``, or ``NotReady`` saying why."""
+    """``{"status": "ready", "knowledge": …, "schema": …}``, or ``NotReady`` saying why
+    (for the schema, in the words of :meth:`~needlewise.persistence.migrate.SchemaState.problem`)."""
     try:
-        revision = migrate.current(runtime.db.engine)
+        state = migrate.read_state(runtime.db.engine)
     except SQLAlchemyError as exc:
         raise _not_ready(exc, "reading") from None
-    newest = migrate.head()
-    if revision != newest:
-        raise NotReady(
-            f"the database schema is at {revision or 'nothing'}, this version needs {newest}: "
-            "run `needlewise db upgrade`",
-            retry_after=RETRY_AFTER_SECONDS,
-        )
+    if not state.newest:
+        raise NotReady(state.problem(), retry_after=RETRY_AFTER_SECONDS)
     try:
         with runtime.db.write() as session:
             session.execute(_PROBE)
     except SQLAlchemyError as exc:
         raise _not_ready(exc, "a test write") from None
-    return {"status": "ready", "knowledge": runtime.kb.version, "schema": newest}
+    return {"status": "ready", "knowledge": runtime.kb.version, "schema": state.head}

@@ -5,18 +5,21 @@ Database triggers refuse UPDATE and DELETE on this table (migration 0002) and, o
 PostgreSQL, TRUNCATE (migration 0005). Each entry's ``hash`` chains it to the entry
 before it (:mod:`needlewise.persistence.audit_chain`); new entries get their id and hash
 when they are flushed, whichever way they are added (:func:`add_at_commit`,
-``session.add`` or :func:`~needlewise.persistence.audit_chain.append`). Entries never
-hold patient data beyond ids.
+``session.add`` or :func:`~needlewise.persistence.audit_chain.append`): importing this
+module (as importing ``needlewise.persistence.models`` does) installs the session hooks
+that stamp them. Entries never hold patient data beyond ids.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, event
+from sqlalchemy import Connection, Index, Integer, String, Table, event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from needlewise.persistence import audit_chain
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models.base import Base, UtcDateTime
 
@@ -51,6 +54,29 @@ class AuditEntry(Base):
     )
 
 
+def audit_table() -> Table:
+    """The audit log's table, for :mod:`needlewise.persistence.audit_chain`'s functions."""
+    table = AuditEntry.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def stamp_entries(connection: Connection, entries: Sequence[Any]) -> None:
+    """Give new ``AuditEntry`` objects about to be flushed their ids and hashes, at the end
+    of the chain (missing times and outcomes get their defaults first: typed ``Any``, as
+    before the flush these columns can still be ``None``)."""
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        if entry.at is None:
+            entry.at = utcnow()
+        if entry.outcome is None:
+            entry.outcome = "ok"
+        rows.append({name: getattr(entry, name) for name in audit_chain.FIELDS})
+    audit_chain.stamp(rows, audit_chain.head(connection, audit_table()))
+    for entry, row in zip(entries, rows, strict=True):
+        entry.id, entry.hash = row["id"], row["hash"]
+
+
 _PENDING = "needlewise.audit.pending"
 
 
@@ -79,6 +105,4 @@ def _chain_new_entries(session: Session, _context: Any, _instances: Any) -> None
     """New audit entries get their place in the chain (id and hash) as they are flushed."""
     entries = [obj for obj in session.new if isinstance(obj, AuditEntry)]
     if entries:
-        from needlewise.persistence.audit_chain import stamp_entries
-
         stamp_entries(session.connection(), entries)
