@@ -43,6 +43,11 @@ class ServiceError(Exception):
     def to_json(self) -> dict[str, object]:
         return {"code": self.code, "message": self.message, "location": None, **self.detail}
 
+    def retry_after(self) -> int | None:
+        """Seconds after which the same request may succeed (a door's ``Retry-After``)."""
+        value = self.detail.get("retry_after")
+        return value if isinstance(value, int) else None
+
 
 E = TypeVar("E", bound=ServiceError)
 
@@ -105,6 +110,23 @@ class TooManyRequests(ServiceError):
     """Too many failed logins; ``retry_after`` is in seconds."""
 
     status, code = 429, "too-many-requests"
+
+
+class Unavailable(ServiceError):
+    """The database cannot take the request now (read-only, full, unreachable, busy: see
+    :mod:`needlewise.persistence.faults`). The same request may succeed once the fault
+    clears; the message says when in words, :meth:`retry_after` in seconds (not in the
+    body)."""
+
+    status, code = 503, "database-unavailable"
+
+    def __init__(self, message: str, *, reason: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self._retry_after = retry_after
+
+    def retry_after(self) -> int | None:
+        return self._retry_after
 
 
 class NotReady(ServiceError):

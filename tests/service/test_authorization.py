@@ -45,7 +45,8 @@ from needlewise.persistence.models import AuditEntry, Base, CheckIn, Screening
 from needlewise.security.roles import Role
 from needlewise.services import accounts
 from needlewise.services.actor import Actor
-from needlewise.web.app import api_routes, create_app
+from needlewise.web.app import create_app
+from needlewise.web.openapi import api_routes
 from support.http import ApiClient
 from support.treatment import session_body
 

@@ -38,7 +38,8 @@ from needlewise.web.api.schemas import (
     ScreeningOut,
     TriageOut,
 )
-from needlewise.web.app import api_routes, create_app
+from needlewise.web.app import create_app
+from needlewise.web.openapi import api_routes
 from needlewise.web.responses import ErrorResponse
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"

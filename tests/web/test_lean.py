@@ -4,25 +4,28 @@ Each request of the table is sent twice to the same app: once through the lean h
 once with ``app.dependency_overrides`` made non-empty, which makes every lean route use
 FastAPI's standard handler. Status, error body and (for computed answers) the whole
 body must be the same. Then: which routes are lean, that a signature the lean plan
-cannot serve falls back, and that no lean router is included with router-level
+cannot serve fails at start-up, and that no lean router is included with router-level
 dependencies (which the lean plan would not run).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, FastAPI, Header, Request
+import pytest
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from conftest import Service
 from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.security.roles import Role
 from needlewise.services.patients import PatientIn, create_patient
-from needlewise.web.app import api_routes
-from needlewise.web.lean import LeanRoute, is_lean, lean_plan
+from needlewise.web.lean import LeanRoute, NotLean, is_lean
+from needlewise.web.openapi import api_routes
+from support.http import ApiClient
 
 HOT_ROUTES = {
     ("GET", "/healthz"),
@@ -41,6 +44,17 @@ THREE_MUSCLES = {
     ]
 }
 CHECK_IN = {"symptoms": ["symptom.soreness"], "hours_since_treatment": 20, "language": "en"}
+
+
+class Named(BaseModel):
+    """A body model (declared at module level, so FastAPI resolves the annotation)."""
+
+    name: str
+
+
+def sync_dependency(request: Request) -> str:
+    """A dependency the lean plan cannot run (it is not async)."""
+    return request.url.path
 
 
 def _unused() -> None:
@@ -141,33 +155,63 @@ def test_hot_routes_are_lean_and_others_are_not(service: Service) -> None:
     assert lean == HOT_ROUTES
 
 
-def test_unsupported_signatures_fall_back_to_fastapi() -> None:
-    class Body(BaseModel):
-        name: str
+def test_a_route_the_lean_plan_cannot_serve_fails_at_start_up() -> None:
+    """Declaring an unplannable route on a lean router raises, naming the route and
+    every reason, instead of silently taking FastAPI's handler."""
 
     router = APIRouter(route_class=LeanRoute)
 
-    @router.post("/body")
-    async def with_body(body: Body) -> dict[str, str]:
+    async def with_body(body: Named) -> dict[str, str]:
         return {"name": body.name}
 
-    @router.get("/header")
     async def with_header(x_thing: str = Header()) -> dict[str, str]:
         return {"thing": x_thing}
 
-    @router.get("/sync")
     def sync_endpoint(request: Request) -> dict[str, str]:
         return {"path": request.url.path}
 
-    @router.get("/list")
-    async def with_list(tag: list[str] | None = None) -> dict[str, Any]:
+    async def with_list(tag: Annotated[list[str] | None, Query()] = None) -> dict[str, Any]:
         return {"tags": tag}
 
+    async def with_sync_dependency(path: Annotated[str, Depends(sync_dependency)]) -> Any:
+        return path
+
+    async def with_model(request: Request) -> Named:
+        return Named(name=request.url.path)
+
+    cases = [
+        ("POST", "/body", with_body, "it takes a body parameter"),
+        ("GET", "/header", with_header, "it takes header parameters"),
+        ("GET", "/sync", sync_endpoint, "the endpoint is not an async function"),
+        ("GET", "/list", with_list, "its parameter 'tag' is not a single value"),
+        ("GET", "/dep", with_sync_dependency, "its dependency 'path' is not an async function"),
+        ("GET", "/model", with_model, "it declares a response model"),
+    ]
+    for method, path, endpoint, reason in cases:
+        with pytest.raises(NotLean) as refused:
+            router.add_api_route(path, endpoint, methods=[method])
+        assert f"{method} {path} ({endpoint.__name__})" in str(refused.value)
+        assert reason in str(refused.value), str(refused.value)
+    assert router.routes == []  # nothing was declared
+
+    # the same signatures are fine on a plain router, and the plannable one on a lean one
+    plain = APIRouter()
+    for method, path, endpoint, _reason in cases:
+        plain.add_api_route(path, endpoint, methods=[method])
+
+    async def lean(request: Request, limit: int = 3) -> JSONResponse:
+        return JSONResponse({"path": request.url.path, "limit": limit})
+
+    router.add_api_route("/lean", lean, methods=["GET"], response_model=None)
     app = FastAPI()
     app.include_router(router)
-    for route in router.routes:
-        assert isinstance(route, LeanRoute)
-        assert lean_plan(route) is None, route.path
+    app.include_router(plain)
+    client = ApiClient(app)
+    try:
+        assert client.get("/lean?limit=4").json() == {"path": "/lean", "limit": 4}
+        assert client.get("/sync").json() == {"path": "/sync"}
+    finally:
+        client.close()
 
 
 def test_lean_routers_have_no_router_level_dependencies(service: Service) -> None:

@@ -8,8 +8,9 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 
 from needlewise.config import Settings
-from needlewise.web.api.refusals import describe
-from needlewise.web.app import api_routes, create_app
+from needlewise.web.app import create_app
+from needlewise.web.openapi import api_routes
+from needlewise.web.refusals import describe
 
 TOKEN = "MTIz.c2lnbmF0dXJl"
 

@@ -34,19 +34,10 @@ a larger integer cannot be bound as a SQLite parameter and would fail as a serve
 
 
 def etag(kind: str, record_id: int, version: int) -> str:
-    """Strong ETag of one version of a record (``"patient-7-v3"``)."""
+    """Strong ETag of one version of a record (``"patient-7-v3"``). The web layer answers
+    with it and reads it back from ``If-Match`` (:mod:`needlewise.web.etags`); use cases
+    receive the version as a plain ``int``."""
     return f'"{kind}-{record_id}-v{version}"'
-
-
-def parse_if_match(header: str | None, kind: str, record_id: int) -> int | None:
-    """The version an ``If-Match`` header names, ``None`` when absent or not ours."""
-    if not header:
-        return None
-    value = header.strip().removeprefix("W/")
-    prefix = f'"{kind}-{record_id}-v'
-    if value.startswith(prefix) and value.endswith('"') and value[len(prefix) : -1].isdigit():
-        return int(value[len(prefix) : -1])
-    return -1  # an ETag of another record or another format never matches
 
 
 def check_version(kind: str, current: int, expected: int) -> None:

@@ -1,4 +1,13 @@
-"""Fast JSON responses and the documented error shape."""
+"""How the web layer answers in JSON: fast responses and the documented error shape.
+
+* :class:`JsonBytes` renders with orjson; it is the app's default response class.
+* :func:`json_response` answers content that is already JSON-ready (no
+  ``jsonable_encoder`` walk).
+* :func:`respond` answers an :class:`~needlewise.services.idempotency.Answer` (status,
+  body, ETag, Retry-After): the one place an ``ETag`` header is written (see
+  :mod:`needlewise.web.etags`).
+* :class:`ErrorResponse` documents every 4xx/5xx body; :func:`error_body` builds one.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +17,33 @@ import orjson
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from needlewise.services.idempotency import Answer
+
 
 class JsonBytes(JSONResponse):
     """``application/json`` rendered with orjson (no response-model validation cost)."""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+def json_response(content: Any, status: int = 200) -> JsonBytes:
+    """The response, serialised by orjson as is.
+
+    Returning a dict lets FastAPI walk it with ``jsonable_encoder`` first, which cost a
+    quarter of a screening request; our content is already JSON-ready.
+    """
+    return JsonBytes(content, status_code=status)
+
+
+def respond(answer: Answer) -> JsonBytes:
+    """The HTTP response of an answer, with its ``ETag`` and ``Retry-After`` if it has them."""
+    headers: dict[str, str] = {}
+    if answer.etag is not None:
+        headers["ETag"] = answer.etag
+    if answer.retry_after is not None:
+        headers["Retry-After"] = str(answer.retry_after)
+    return JsonBytes(answer.body, status_code=answer.status, headers=headers or None)
 
 
 class ErrorDetail(BaseModel):
@@ -54,23 +84,3 @@ class ErrorResponse(BaseModel):
 
 def error_body(code: str, message: str, location: str | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "location": location}}
-
-
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for the given error statuses."""
-    descriptions = {
-        400: "The body is empty or not valid JSON.",
-        401: "Not logged in, or the session or token has ended.",
-        403: "Your role may not do this, or the X-CSRF-Token header is missing or wrong.",
-        404: "Not found.",
-        409: "Conflicts with the current state (e.g. a duplicate).",
-        410: "The patient link has expired, was revoked, or was already used.",
-        412: "If-Match names an older version: someone changed the record first; reload it.",
-        428: "Send If-Match with the ETag you read, so no edit is lost.",
-        429: "Too many failed logins; wait Retry-After seconds.",
-        413: "The body is larger than NEEDLEWISE_MAX_BODY_BYTES.",
-        415: "The body is not application/json or application/fhir+json.",
-        422: "Valid JSON that cannot be used (wrong resource type, unknown id, bad value); the location says where.",
-        500: "Internal error (a bug); no details are exposed.",
-    }
-    return {s: {"model": ErrorResponse, "description": descriptions[s]} for s in statuses}

@@ -7,35 +7,25 @@ is 422 at ``$.event_type``.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query, Request
 
 from needlewise.services import adverse_events
-from needlewise.services.actor import Actor
-from needlewise.services.documents import validate
-from needlewise.services.idempotency import Answer, Once
 from needlewise.services.pages import Page
-from needlewise.services.records import etag
 from needlewise.web.api import idempotency as idempotent
-from needlewise.web.api.auth_deps import runtime, staff
-from needlewise.web.api.common import (
-    CREATE,
-    READ,
-    READ_ONE,
-    UPDATE,
+from needlewise.web.api import record_routes
+from needlewise.web.api.deps import (
+    AdverseEventsRead,
+    AdverseEventsWrite,
     IdFilter,
     Paging,
     RecordId,
-    body_doc,
-    body_of,
-    created,
-    ok,
-    required_version,
-    versioned,
+    RuntimeDep,
 )
-from needlewise.web.api.deps import json_body
+from needlewise.web.etags import versioned
+from needlewise.web.openapi import CREATE, READ, READ_ONE, UPDATE, body_doc, created, ok
 
 router = APIRouter(tags=["adverse events"])
 KIND = "adverse-event"
@@ -51,28 +41,14 @@ KIND = "adverse-event"
     responses={**created(adverse_events.AdverseEventOut), **CREATE},
 )
 async def create_adverse_event(
-    request: Request,
-    patient_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("adverse-events:write"))],
+    request: Request, rt: RuntimeDep, patient_id: RecordId, actor: AdverseEventsWrite
 ) -> Any:
     """Record an adverse event (clinicians), optionally linked to this patient's session.
     Send an `Idempotency-Key` to make a retry safe."""
-    document = await json_body(request)
-    data = validate(adverse_events.AdverseEventIn, document)
-    rt = runtime(request)
-
-    async def create(
-        once: Once[adverse_events.AdverseEventOut] | None,
-    ) -> adverse_events.AdverseEventOut:
-        return await run_in_threadpool(
-            adverse_events.create_adverse_event, rt, actor, patient_id, data, once
-        )
-
-    return await idempotent.run(request, actor, document, _created, create)
-
-
-def _created(out: adverse_events.AdverseEventOut) -> Answer:
-    return Answer(201, out.model_dump(mode="json"), etag(KIND, out.id, out.version))
+    service = partial(adverse_events.create_adverse_event, rt, actor, patient_id)
+    return await record_routes.create_once(
+        request, actor, KIND, adverse_events.AdverseEventIn, service
+    )
 
 
 @router.get(
@@ -81,16 +57,16 @@ def _created(out: adverse_events.AdverseEventOut) -> Answer:
     responses={**ok(Page[adverse_events.AdverseEventOut]), **READ},
 )
 def list_adverse_events(
-    request: Request,
+    rt: RuntimeDep,
     page: Paging,
-    actor: Annotated[Actor, Depends(staff("adverse-events:read"))],
+    actor: AdverseEventsRead,
     patient_id: IdFilter = None,
     serious: Annotated[bool | None, Query()] = None,
     since: Annotated[datetime | None, Query(description="Onset at or after (no zone: UTC)")] = None,
 ) -> Any:
     """Adverse events, newest onset first. Each one returned is recorded in the audit log."""
     return adverse_events.list_adverse_events(
-        runtime(request), actor, page, patient_id=patient_id, serious=serious, since=since
+        rt, actor, page, patient_id=patient_id, serious=serious, since=since
     ).model_dump(mode="json")
 
 
@@ -99,14 +75,8 @@ def list_adverse_events(
     response_model=None,
     responses={**ok(adverse_events.AdverseEventOut), **READ_ONE},
 )
-def get_adverse_event(
-    request: Request,
-    response: Response,
-    event_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("adverse-events:read"))],
-) -> Any:
-    out = adverse_events.get_adverse_event(runtime(request), actor, event_id)
-    return versioned(response, KIND, out)
+def get_adverse_event(rt: RuntimeDep, event_id: RecordId, actor: AdverseEventsRead) -> Any:
+    return versioned(KIND, adverse_events.get_adverse_event(rt, actor, event_id))
 
 
 @router.patch(
@@ -116,15 +86,10 @@ def get_adverse_event(
     responses={**ok(adverse_events.AdverseEventOut), **UPDATE},
 )
 async def patch_adverse_event(
-    request: Request,
-    response: Response,
-    event_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("adverse-events:write"))],
+    request: Request, rt: RuntimeDep, event_id: RecordId, actor: AdverseEventsWrite
 ) -> Any:
     """Change an adverse event (e.g. its outcome once resolved). A stale If-Match gets 412."""
-    data = await body_of(request, adverse_events.AdverseEventPatch)
-    version = required_version(request, KIND, event_id)
-    out = await run_in_threadpool(
-        adverse_events.update_adverse_event, runtime(request), actor, event_id, version, data
+    service = partial(adverse_events.update_adverse_event, rt, actor, event_id)
+    return await record_routes.change(
+        request, KIND, event_id, adverse_events.AdverseEventPatch, service
     )
-    return versioned(response, KIND, out)

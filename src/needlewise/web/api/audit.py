@@ -6,22 +6,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from needlewise.services import audit
-from needlewise.services.actor import Actor
 from needlewise.services.pages import Page
-from needlewise.web.api.auth_deps import runtime, staff
-from needlewise.web.api.common import READ, IdFilter, Paging, ok
+from needlewise.web.api.deps import AuditRead, IdFilter, Paging, RuntimeDep
+from needlewise.web.openapi import READ, ok
 
 router = APIRouter(prefix="/api/audit", tags=["audit"])
 
 
 @router.get("", response_model=None, responses={**ok(Page[audit.AuditOut]), **READ})
 def list_audit(
-    request: Request,
+    rt: RuntimeDep,
     page: Paging,
-    actor: Annotated[Actor, Depends(staff("audit:read"))],
+    actor: AuditRead,
     patient_id: IdFilter = None,
     actor_ref: Annotated[str | None, Query(alias="actor", max_length=40)] = None,
     action: Annotated[str | None, Query(max_length=20)] = None,
@@ -34,7 +33,7 @@ def list_audit(
     """Who read or changed which patient's data, or was refused, when and from where
     (newest first; this clinic's entries only). Reading the log is audited in turn."""
     return audit.list_entries(
-        runtime(request).db,
+        rt.db,
         actor,
         page,
         patient_id=patient_id,

@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from needlewise.services import accounts
-from needlewise.services.actor import Actor
 from needlewise.services.documents import validate
 from needlewise.services.records import MAX_ID
-from needlewise.web.api.auth_deps import COOKIE, credentials, remote_of, runtime, staff
-from needlewise.web.api.common import RecordId, body_doc, ok
-from needlewise.web.api.deps import inline_schema, json_body, request_body
-from needlewise.web.responses import error_responses
+from needlewise.web.api.deps import AnyStaff, RecordId, RuntimeDep
+from needlewise.web.auth import COOKIE, credentials, remote_of
+from needlewise.web.bodies import json_body
+from needlewise.web.openapi import body_doc, error_responses, inline_schema, ok, request_body
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
 #: the device cookie goes only where it is read: the login
@@ -47,14 +46,13 @@ class TokenOut(BaseModel):
     ),
     responses={**ok(LoginOut), **error_responses(400, 401, 413, 415, 422, 429, 500)},
 )
-async def login(request: Request, response: Response) -> Any:
+async def login(request: Request, response: Response, rt: RuntimeDep) -> Any:
     """Log in. Sets the session cookie (secure, http-only, SameSite=Lax) and returns the
     CSRF token. Failed logins are rate limited (429 with Retry-After) per email and per
     address; the browser also gets a signed device cookie (http-only, on /api/auth only),
     and from a browser its user logged in on before the right password gets through such
     a lockout (wrong ones still count, and the device has a limit of its own)."""
     credentials_in = validate(accounts.LoginIn, await json_body(request))
-    rt = runtime(request)
     result = await run_in_threadpool(
         accounts.login,
         rt,
@@ -86,28 +84,24 @@ async def login(request: Request, response: Response) -> Any:
     ).model_dump(mode="json")
 
 
-@router.post(
-    "/logout", response_model=None, responses={**ok(dict), **error_responses(401, 403, 500)}
-)
-def logout(
-    request: Request, response: Response, actor: Annotated[Actor, Depends(staff(None))]
-) -> Any:
+@router.post("/logout", response_model=None, responses={**ok(dict), **error_responses(500)})
+def logout(request: Request, response: Response, rt: RuntimeDep, actor: AnyStaff) -> Any:
     """End this session (the cookie or bearer token stops working). API tokens minted
     from a browser session are not ended with it: list them with GET /api/auth/tokens
     and end them with DELETE /api/auth/tokens/{token_id}."""
     found = credentials(request)
     if found is not None:
-        accounts.logout(runtime(request), found[0], actor)
+        accounts.logout(rt, found[0], actor)
     response.delete_cookie(COOKIE, path="/")
     return {"logged_out": True}
 
 
-@router.get("/me", response_model=None, responses={**ok(MeOut), **error_responses(401, 500)})
-def me(request: Request, actor: Annotated[Actor, Depends(staff(None))]) -> Any:
+@router.get("/me", response_model=None, responses={**ok(MeOut), **error_responses(500)})
+def me(request: Request, rt: RuntimeDep, actor: AnyStaff) -> Any:
     """The logged-in user, and the session's CSRF token for browser sessions."""
     session = request.state.auth_session
     csrf = session.csrf_token if session.kind == "browser" else None
-    return MeOut(user=accounts.me(runtime(request), actor), csrf_token=csrf).model_dump(mode="json")
+    return MeOut(user=accounts.me(rt, actor), csrf_token=csrf).model_dump(mode="json")
 
 
 @router.post(
@@ -118,16 +112,16 @@ def me(request: Request, actor: Annotated[Actor, Depends(staff(None))]) -> Any:
         "what it is for. Unknown fields are refused.",
         inline_schema(accounts.TokenIn.model_json_schema()),
     ),
-    responses={**ok(TokenOut), **error_responses(400, 401, 403, 413, 415, 422, 500)},
+    responses={**ok(TokenOut), **error_responses(400, 413, 415, 422, 500)},
 )
-async def mint_token(request: Request, actor: Annotated[Actor, Depends(staff(None))]) -> Any:
+async def mint_token(request: Request, rt: RuntimeDep, actor: AnyStaff) -> Any:
     """An API token for scripts and integrations (acts as you; no CSRF token needed). It
     ends when it expires, when you or an admin revoke it, or when your password, activity
     or role changes; logging out of the browser session that made it does not end it."""
     data = validate(accounts.TokenIn, await json_body(request))
     token, expires = await run_in_threadpool(
         lambda: accounts.mint_api_token(
-            runtime(request),
+            rt,
             actor,
             data.days,
             label=data.label,
@@ -140,11 +134,12 @@ async def mint_token(request: Request, actor: Annotated[Actor, Depends(staff(Non
 @router.get(
     "/tokens",
     response_model=None,
-    responses={**ok(accounts.TokenList), **error_responses(401, 403, 404, 422, 500)},
+    responses={**ok(accounts.TokenList), **error_responses(404, 422, 500)},
 )
 def list_tokens(
     request: Request,
-    actor: Annotated[Actor, Depends(staff(None))],
+    rt: RuntimeDep,
+    actor: AnyStaff,
     user_id: Annotated[
         int | None,
         Query(ge=1, le=MAX_ID, description="Another user's tokens (admins, own clinic only)"),
@@ -153,21 +148,19 @@ def list_tokens(
     """Your API tokens that still work (never the tokens themselves), newest first; an
     admin may list those of a user of their clinic with ``user_id``."""
     current = request.state.auth_session.id
-    out = accounts.list_tokens(runtime(request), actor, user_id, current)
+    out = accounts.list_tokens(rt, actor, user_id, current)
     return out.model_dump(mode="json")
 
 
 @router.delete(
     "/tokens/{token_id}",
     response_model=None,
-    responses={**ok(accounts.TokenInfo), **error_responses(401, 403, 404, 422, 500)},
+    responses={**ok(accounts.TokenInfo), **error_responses(404, 422, 500)},
 )
-def revoke_token(
-    request: Request, token_id: RecordId, actor: Annotated[Actor, Depends(staff(None))]
-) -> Any:
+def revoke_token(rt: RuntimeDep, token_id: RecordId, actor: AnyStaff) -> Any:
     """End one API token: one of yours, or (admins) one of a user of your clinic. Any
     other token, or one already ended, is 404."""
-    return accounts.revoke_token(runtime(request), actor, token_id).model_dump(mode="json")
+    return accounts.revoke_token(rt, actor, token_id).model_dump(mode="json")
 
 
 @router.post(
@@ -180,16 +173,16 @@ def revoke_token(
     ),
     responses={
         **ok(accounts.PasswordChanged),
-        **error_responses(400, 401, 403, 413, 415, 422, 429, 500),
+        **error_responses(400, 413, 415, 422, 429, 500),
     },
 )
-async def change_password(request: Request, actor: Annotated[Actor, Depends(staff(None))]) -> Any:
+async def change_password(request: Request, rt: RuntimeDep, actor: AnyStaff) -> Any:
     """Change your own password. Every other session and API token of yours ends; the
     session or token making this request goes on."""
     data = validate(accounts.PasswordChange, await json_body(request))
     out = await run_in_threadpool(
         accounts.change_own_password,
-        runtime(request),
+        rt,
         actor,
         request.state.auth_session,
         data,

@@ -5,37 +5,47 @@ QuestionnaireResponse, as ``POST /api/triage`` takes), list the work queue
 (``?unacknowledged=true&disposition=emergency``) and acknowledge one (clinicians, with
 If-Match; a second acknowledgement is 409). Patients send theirs through
 ``/api/p/{token}/check-in``.
+
+Recording a check-in is a hot path: it is on :data:`lean_router` (the lean fast path,
+:mod:`needlewise.web.lean`); the work queue is on :data:`router`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request
 
 from needlewise.services import check_ins
-from needlewise.services.actor import Actor
 from needlewise.services.pages import Page
 from needlewise.services.records import MAX_ID
 from needlewise.services.triage import TriageRequest
 from needlewise.web.api import idempotency as idempotent
-from needlewise.web.api.auth_deps import runtime, staff
-from needlewise.web.api.common import (
-    READ,
-    READ_ONE,
+from needlewise.web.api.deps import (
+    CheckInsAcknowledge,
+    CheckInsRead,
+    CheckInsWrite,
     IdFilter,
     Paging,
     RecordId,
-    created,
-    ok,
-    required_version,
-    versioned,
+    RuntimeDep,
 )
-from needlewise.web.api.deps import inline_schema, json_body, request_body
+from needlewise.web.bodies import json_body
+from needlewise.web.etags import if_match, versioned
 from needlewise.web.lean import LeanRoute
-from needlewise.web.responses import error_responses
+from needlewise.web.openapi import (
+    READ,
+    READ_ONE,
+    created,
+    error_responses,
+    inline_schema,
+    ok,
+    request_body,
+)
+from needlewise.web.responses import respond
 
-router = APIRouter(tags=["aftercare check-ins"], route_class=LeanRoute)
+lean_router = APIRouter(tags=["aftercare check-ins"], route_class=LeanRoute)
+router = APIRouter(tags=["aftercare check-ins"])
 KIND = "check-in"
 
 CHECK_IN_BODY = request_body(
@@ -54,23 +64,24 @@ CHECK_IN_BODY = request_body(
         ]
     },
 )
-ACKNOWLEDGE_ERRORS = error_responses(401, 403, 404, 409, 412, 422, 428, 500)
+ACKNOWLEDGE_ERRORS = error_responses(404, 409, 412, 422, 428, 500)
 
 
-@router.post(
+@lean_router.post(
     "/api/patients/{patient_id}/check-ins",
     status_code=201,
     response_model=None,
     openapi_extra=idempotent.documented(CHECK_IN_BODY),
     responses={
         **created(check_ins.CheckInOut),
-        **error_responses(400, 401, 403, 404, 413, 415, 422, 500),
+        **error_responses(400, 404, 413, 415, 422, 500),
     },
 )
 async def create_check_in(
     request: Request,
+    rt: RuntimeDep,
     patient_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("check-ins:write"))],
+    actor: CheckInsWrite,
     session_id: Annotated[
         int | None,
         Query(
@@ -84,19 +95,17 @@ async def create_check_in(
     `Idempotency-Key` to make a retry safe."""
     document = await json_body(request)
     claim = idempotent.claim_of(request, actor, document)
-    answer = await check_ins.submit_check_in(
-        runtime(request), actor, patient_id, document, session_id, claim
-    )
-    return idempotent.respond(answer)
+    answer = await check_ins.submit_check_in(rt, actor, patient_id, document, session_id, claim)
+    return respond(answer)
 
 
 @router.get(
     "/api/check-ins", response_model=None, responses={**ok(Page[check_ins.CheckInOut]), **READ}
 )
 def list_check_ins(
-    request: Request,
+    rt: RuntimeDep,
     page: Paging,
-    actor: Annotated[Actor, Depends(staff("check-ins:read"))],
+    actor: CheckInsRead,
     patient_id: IdFilter = None,
     disposition: Annotated[
         Literal["emergency", "call-provider", "self-care"] | None, Query()
@@ -111,7 +120,7 @@ def list_check_ins(
 ) -> Any:
     """Check-ins, newest first. Each one returned is recorded in the audit log."""
     return check_ins.list_check_ins(
-        runtime(request),
+        rt,
         actor,
         page,
         patient_id=patient_id,
@@ -126,14 +135,8 @@ def list_check_ins(
     response_model=None,
     responses={**ok(check_ins.CheckInOut), **READ_ONE},
 )
-def get_check_in(
-    request: Request,
-    response: Response,
-    check_in_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("check-ins:read"))],
-) -> Any:
-    out = check_ins.get_check_in(runtime(request), actor, check_in_id)
-    return versioned(response, KIND, out)
+def get_check_in(rt: RuntimeDep, check_in_id: RecordId, actor: CheckInsRead) -> Any:
+    return versioned(KIND, check_ins.get_check_in(rt, actor, check_in_id))
 
 
 @router.post(
@@ -142,12 +145,8 @@ def get_check_in(
     responses={**ok(check_ins.CheckInOut), **ACKNOWLEDGE_ERRORS},
 )
 def acknowledge_check_in(
-    request: Request,
-    response: Response,
-    check_in_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("check-ins:acknowledge"))],
+    request: Request, rt: RuntimeDep, check_in_id: RecordId, actor: CheckInsAcknowledge
 ) -> Any:
     """A clinician has seen this check-in (send If-Match; a second time is 409)."""
-    version = required_version(request, KIND, check_in_id)
-    out = check_ins.acknowledge_check_in(runtime(request), actor, check_in_id, version)
-    return versioned(response, KIND, out)
+    version = if_match(request, KIND, check_in_id)
+    return versioned(KIND, check_ins.acknowledge_check_in(rt, actor, check_in_id, version))

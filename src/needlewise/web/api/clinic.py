@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from functools import partial
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request
 
 from needlewise.services import clinic
-from needlewise.services.actor import Actor
-from needlewise.web.api.auth_deps import runtime, staff
-from needlewise.web.api.common import (
-    READ_ONE,
-    UPDATE,
-    body_doc,
-    body_of,
-    ok,
-    required_version,
-    versioned,
-)
+from needlewise.web.api import record_routes
+from needlewise.web.api.deps import ClinicRead, ClinicWrite, RuntimeDep
+from needlewise.web.etags import versioned
+from needlewise.web.openapi import READ_ONE, UPDATE, body_doc, ok
 
 router = APIRouter(prefix="/api/clinic", tags=["clinic"])
+KIND = "clinic"
 
 
 @router.get("", response_model=None, responses={**ok(clinic.ClinicOut), **READ_ONE})
-def get_clinic(
-    request: Request, response: Response, actor: Annotated[Actor, Depends(staff("clinic:read"))]
-) -> Any:
+def get_clinic(rt: RuntimeDep, actor: ClinicRead) -> Any:
     """The clinic (with its ETag for updates)."""
-    out = clinic.get_clinic(runtime(request), actor)
-    return versioned(response, "clinic", out)
+    return versioned(KIND, clinic.get_clinic(rt, actor))
 
 
 @router.put(
@@ -38,12 +29,7 @@ def get_clinic(
     openapi_extra=body_doc(clinic.ClinicIn, "The clinic's details."),
     responses={**ok(clinic.ClinicOut), **UPDATE},
 )
-async def put_clinic(
-    request: Request, response: Response, actor: Annotated[Actor, Depends(staff("clinic:write"))]
-) -> Any:
+async def put_clinic(request: Request, rt: RuntimeDep, actor: ClinicWrite) -> Any:
     """Replace the clinic's details (send If-Match)."""
-    data = await body_of(request, clinic.ClinicIn)
-    rt = runtime(request)
-    version = required_version(request, "clinic", actor.clinic_id or 0)
-    out = await run_in_threadpool(clinic.update_clinic, rt, actor, version, data)
-    return versioned(response, "clinic", out)
+    service = partial(clinic.update_clinic, rt, actor)
+    return await record_routes.change(request, KIND, actor.clinic_id or 0, clinic.ClinicIn, service)

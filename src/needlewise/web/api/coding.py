@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
-from needlewise.knowledge.base import KnowledgeBase
-from needlewise.services.actor import Actor
 from needlewise.services.coding import SessionRequest, code_session_document
-from needlewise.web.api.auth_deps import staff
-from needlewise.web.api.common import json_response
-from needlewise.web.api.deps import inline_schema, json_body, knowledge, request_body
+from needlewise.web.api.deps import Knowledge, ToolsUse
 from needlewise.web.api.schemas import CodingOut
+from needlewise.web.bodies import json_body
 from needlewise.web.lean import LeanRoute
-from needlewise.web.responses import error_responses
+from needlewise.web.openapi import error_responses, inline_schema, request_body
+from needlewise.web.responses import json_response
 
 router = APIRouter(prefix="/api", tags=["sessions"], route_class=LeanRoute)
 
@@ -29,10 +27,6 @@ _BODY = request_body(
     openapi_extra=_BODY,
     responses={200: {"model": CodingOut}, **error_responses(400, 413, 415, 422, 500)},
 )
-async def code_session(
-    request: Request,
-    kb: Annotated[KnowledgeBase, Depends(knowledge)],
-    _actor: Annotated[Actor, Depends(staff("tools:use"))],
-) -> Any:
+async def code_session(request: Request, kb: Knowledge, _actor: ToolsUse) -> Any:
     """One CPT line per session (20560 for 1-2 muscles, 20561 for 3 or more)."""
     return json_response(code_session_document(await json_body(request), kb).to_json())

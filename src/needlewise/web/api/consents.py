@@ -3,51 +3,42 @@ copy and withdrawal (every read and write of a consent is audited)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query, Request, Response
 
 from needlewise.services import consents
-from needlewise.services.actor import Actor
 from needlewise.services.consent_text import ConsentText
-from needlewise.services.documents import validate
-from needlewise.services.idempotency import Answer, Once
 from needlewise.services.pages import Page
-from needlewise.services.records import etag
 from needlewise.web.api import idempotency as idempotent
-from needlewise.web.api.auth_deps import runtime, staff
-from needlewise.web.api.common import (
-    CREATE,
-    READ,
-    READ_ONE,
-    UPDATE,
+from needlewise.web.api import record_routes
+from needlewise.web.api.deps import (
+    ConsentsRead,
+    ConsentsWrite,
     IdFilter,
     Paging,
     RecordId,
-    body_doc,
-    body_of,
-    created,
-    ok,
-    required_version,
-    versioned,
+    RuntimeDep,
 )
-from needlewise.web.api.deps import json_body
+from needlewise.web.etags import versioned
+from needlewise.web.openapi import CREATE, READ, READ_ONE, UPDATE, body_doc, created, ok
 
 router = APIRouter(tags=["consents"])
+KIND = "consent"
 
 _COPY_MEDIA = {"text": "text/plain; charset=utf-8", "html": "text/html; charset=utf-8"}
 
 
 @router.get("/api/consents/text", response_model=None, responses={**ok(ConsentText), **READ})
 def get_text(
-    request: Request,
-    actor: Annotated[Actor, Depends(staff("consents:read"))],
+    rt: RuntimeDep,
+    actor: ConsentsRead,
     language: Annotated[Literal["en", "es"], Query()] = "en",
 ) -> Any:
     """The consent text a patient signs now: the template with every risk and how often
     it happens. `text` is what is stored when they sign; show it as is."""
-    return consents.consent_text(runtime(request), actor, language).model_dump(mode="json")
+    return consents.consent_text(rt, actor, language).model_dump(mode="json")
 
 
 @router.post(
@@ -60,41 +51,24 @@ def get_text(
     responses={**created(consents.ConsentOut), **CREATE},
 )
 async def sign_consent(
-    request: Request,
-    patient_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("consents:write"))],
+    request: Request, rt: RuntimeDep, patient_id: RecordId, actor: ConsentsWrite
 ) -> Any:
     """Record a consent signed in front of staff. The current text in `language` is
     stored with its sha256 and version; send `text_sha256` to be sure it is the text the
     signer read (409 if it changed). Send an `Idempotency-Key` to make a retry safe."""
-    document = await json_body(request)
-    data = validate(consents.ConsentIn, document)
-    rt = runtime(request)
-
-    async def create(once: Once[consents.ConsentOut] | None) -> consents.ConsentOut:
-        return await run_in_threadpool(consents.sign_consent, rt, actor, patient_id, data, once)
-
-    return await idempotent.run(request, actor, document, _signed, create)
-
-
-def _signed(out: consents.ConsentOut) -> Answer:
-    return Answer(201, out.model_dump(mode="json"), etag("consent", out.id, out.version))
+    service = partial(consents.sign_consent, rt, actor, patient_id)
+    return await record_routes.create_once(request, actor, KIND, consents.ConsentIn, service)
 
 
 @router.get(
     "/api/consents", response_model=None, responses={**ok(Page[consents.ConsentOut]), **READ}
 )
 def list_consents(
-    request: Request,
-    page: Paging,
-    actor: Annotated[Actor, Depends(staff("consents:read"))],
-    patient_id: IdFilter = None,
+    rt: RuntimeDep, page: Paging, actor: ConsentsRead, patient_id: IdFilter = None
 ) -> Any:
     """Consents, newest signature first (without text or signature image). Each one
     returned is recorded in the audit log."""
-    return consents.list_consents(runtime(request), actor, page, patient_id=patient_id).model_dump(
-        mode="json"
-    )
+    return consents.list_consents(rt, actor, page, patient_id=patient_id).model_dump(mode="json")
 
 
 @router.get(
@@ -102,15 +76,9 @@ def list_consents(
     response_model=None,
     responses={**ok(consents.ConsentDetail), **READ_ONE},
 )
-def get_consent(
-    request: Request,
-    response: Response,
-    consent_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("consents:read"))],
-) -> Any:
+def get_consent(rt: RuntimeDep, consent_id: RecordId, actor: ConsentsRead) -> Any:
     """One consent with the exact text signed and the signature (base64 PNG)."""
-    out = consents.get_consent(runtime(request), actor, consent_id)
-    return versioned(response, "consent", out)
+    return versioned(KIND, consents.get_consent(rt, actor, consent_id))
 
 
 @router.post(
@@ -120,19 +88,12 @@ def get_consent(
     responses={**ok(consents.ConsentOut), **UPDATE},
 )
 async def withdraw_consent(
-    request: Request,
-    response: Response,
-    consent_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("consents:write"))],
+    request: Request, rt: RuntimeDep, consent_id: RecordId, actor: ConsentsWrite
 ) -> Any:
     """Record that the patient took back this consent. Needs If-Match (428 without,
     412 when stale); 409 when it was already withdrawn."""
-    data = await body_of(request, consents.WithdrawIn)
-    version = required_version(request, "consent", consent_id)
-    out = await run_in_threadpool(
-        consents.withdraw_consent, runtime(request), actor, consent_id, version, data
-    )
-    return versioned(response, "consent", out)
+    service = partial(consents.withdraw_consent, rt, actor, consent_id)
+    return await record_routes.change(request, KIND, consent_id, consents.WithdrawIn, service)
 
 
 @router.get(
@@ -150,13 +111,13 @@ async def withdraw_consent(
     },
 )
 def consent_copy(
-    request: Request,
+    rt: RuntimeDep,
     consent_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("consents:read"))],
+    actor: ConsentsRead,
     fmt: Annotated[Literal["text", "html"], Query(alias="format")] = "text",
 ) -> Response:
     """The copy to give the patient: the signed text, who signed and when, any
     interpreter, and the withdrawal if there was one. `format=html` gives a page to print
     or e-mail (`text/html; charset=utf-8`); the default is plain text."""
-    body = consents.consent_copy(runtime(request), actor, consent_id, fmt)
+    body = consents.consent_copy(rt, actor, consent_id, fmt)
     return Response(body, media_type=_COPY_MEDIA[fmt])

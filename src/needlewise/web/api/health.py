@@ -4,20 +4,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
 from needlewise.errors import NotReady
-from needlewise.knowledge.base import KnowledgeBase
 from needlewise.services.readiness import check_ready
-from needlewise.web.api.auth_deps import runtime
-from needlewise.web.api.common import json_response
-from needlewise.web.api.deps import knowledge
+from needlewise.web.api.deps import Knowledge, RuntimeDep
 from needlewise.web.api.schemas import HealthOut, ReadyOut
 from needlewise.web.lean import LeanRoute
-from needlewise.web.responses import ErrorResponse, error_responses
+from needlewise.web.openapi import error_responses
+from needlewise.web.responses import ErrorResponse, json_response
 
 router = APIRouter(tags=["operations"], route_class=LeanRoute)
 
@@ -27,7 +25,7 @@ router = APIRouter(tags=["operations"], route_class=LeanRoute)
     response_model=None,
     responses={200: {"model": HealthOut}, **error_responses(500)},
 )
-async def healthz(kb: Annotated[KnowledgeBase, Depends(knowledge)]) -> Any:
+async def healthz(kb: Knowledge) -> Any:
     """The service is up and its knowledge base is loaded."""
     return json_response({"status": "ok", "knowledge": kb.version})
 
@@ -50,14 +48,12 @@ READY_TIMEOUT_SECONDS = 5.0
         **error_responses(500),
     },
 )
-async def readyz(request: Request) -> Any:
+async def readyz(rt: RuntimeDep) -> Any:
     """Ready to serve: the database answers, its schema is current and it takes a write
     (one that changes nothing). Point a load balancer's readiness check here, and its
     liveness check at `/healthz`."""
     try:
-        body = await asyncio.wait_for(
-            run_in_threadpool(check_ready, runtime(request)), READY_TIMEOUT_SECONDS
-        )
+        body = await asyncio.wait_for(run_in_threadpool(check_ready, rt), READY_TIMEOUT_SECONDS)
     except TimeoutError:
         raise NotReady(f"the database did not answer within {READY_TIMEOUT_SECONDS:g} s") from None
     return json_response(body)

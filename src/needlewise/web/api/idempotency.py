@@ -3,8 +3,8 @@
 A door reads the header with :func:`claim_of` (422 naming the header when unusable),
 lets the service keep its answer in the record's own transaction, and answers with
 :func:`run` (replaying a kept answer, or the other request's when two raced) or, for the
-group-committed check-ins, :func:`respond`. :func:`documented` adds the header to a
-route's OpenAPI operation. The header is read from the request itself (not declared as a
+group-committed check-ins, :func:`needlewise.web.responses.respond`. :func:`documented`
+adds the header to a route's OpenAPI operation. The header is read from the request itself (not declared as a
 FastAPI parameter), so the lean routes stay lean.
 """
 
@@ -19,8 +19,8 @@ from needlewise.errors import Conflict
 from needlewise.services import idempotency
 from needlewise.services.actor import Actor
 from needlewise.services.idempotency import Answer, Claim, KeyTaken, Once
-from needlewise.web.api.auth_deps import runtime
-from needlewise.web.responses import JsonBytes
+from needlewise.web.responses import JsonBytes, respond
+from needlewise.web.state import runtime_of
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ def claim_of(request: Request, actor: Actor, document: Any) -> Claim | None:
     if key is None:
         return None
     return idempotency.claim_for(
-        runtime(request),
+        runtime_of(request),
         actor,
         key,
         request.method,
@@ -60,16 +60,6 @@ def claim_of(request: Request, actor: Actor, document: Any) -> Claim | None:
         request.url.query,
         document,
     )
-
-
-def respond(answer: Answer) -> JsonBytes:
-    """The HTTP response of an answer (with its ETag and Retry-After)."""
-    headers: dict[str, str] = {}
-    if answer.etag is not None:
-        headers["ETag"] = answer.etag
-    if answer.retry_after is not None:
-        headers["Retry-After"] = str(answer.retry_after)
-    return JsonBytes(answer.body, status_code=answer.status, headers=headers or None)
 
 
 async def run(
@@ -88,7 +78,7 @@ async def run(
     claim = claim_of(request, actor, document)
     if claim is None:
         return respond(render(await create(None)))
-    rt = runtime(request)
+    rt = runtime_of(request)
     kept = await run_in_threadpool(idempotency.replay, rt, actor, claim)
     if kept is not None:
         return respond(kept)

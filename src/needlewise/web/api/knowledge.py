@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from needlewise.interop.fhir.questionnaire import questionnaire
-from needlewise.knowledge.base import KnowledgeBase
 from needlewise.services.knowledge import summary
-from needlewise.web.api.deps import knowledge
+from needlewise.web.api.deps import Knowledge
 from needlewise.web.api.schemas import KnowledgeOut
-from needlewise.web.responses import error_responses
+from needlewise.web.openapi import error_responses
 
 router = APIRouter(prefix="/api", tags=["knowledge"])
 
@@ -21,7 +20,7 @@ router = APIRouter(prefix="/api", tags=["knowledge"])
     response_model=None,
     responses={200: {"model": KnowledgeOut}, **error_responses(500)},
 )
-async def knowledge_summary(kb: Annotated[KnowledgeBase, Depends(knowledge)]) -> Any:
+async def knowledge_summary(kb: Knowledge) -> Any:
     """Version, content sha256 and item counts of the knowledge base, and value-set status."""
     return summary(kb)
 
@@ -36,7 +35,7 @@ async def knowledge_summary(kb: Annotated[KnowledgeBase, Depends(knowledge)]) ->
 )
 async def get_questionnaire(
     which: Literal["intake", "aftercare"],
-    kb: Annotated[KnowledgeBase, Depends(knowledge)],
+    kb: Knowledge,
     language: Annotated[Literal["en", "es"], Query()] = "en",
 ) -> Any:
     """The intake or aftercare Questionnaire, generated from the knowledge base."""

@@ -7,27 +7,29 @@ every time: when the same answers were sent before (200, ``received: repeat``) a
 too many check-ins came in a short time (429 with Retry-After, ``received: not-stored``),
 the answer says so and that the clinic already has them
 (:mod:`needlewise.services.check_in_flood`).
+
+Sending a check-in is a hot path: it is on :data:`lean_router` (the lean fast path,
+:mod:`needlewise.web.lean`); the Questionnaire is on :data:`router`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
-from needlewise.interop.fhir.questionnaire import aftercare_questionnaire
-from needlewise.persistence.models import Patient
-from needlewise.services import audit, check_ins
-from needlewise.services.actor import Actor
+from needlewise.services import check_ins
+from needlewise.services.check_in_form import check_in_form
 from needlewise.web.api import idempotency as idempotent
-from needlewise.web.api.auth_deps import patient_link, runtime
 from needlewise.web.api.check_ins import CHECK_IN_BODY
-from needlewise.web.api.common import created
-from needlewise.web.api.deps import json_body
+from needlewise.web.api.deps import CheckInLink, RuntimeDep
+from needlewise.web.bodies import json_body
 from needlewise.web.lean import LeanRoute
-from needlewise.web.responses import ErrorResponse, error_responses
+from needlewise.web.openapi import created, error_responses
+from needlewise.web.responses import ErrorResponse, respond
 
-router = APIRouter(prefix="/api/p", tags=["patient links"], route_class=LeanRoute)
+router = APIRouter(prefix="/api/p", tags=["patient links"])
+lean_router = APIRouter(prefix="/api/p", tags=["patient links"], route_class=LeanRoute)
 
 READ_ERRORS = error_responses(404, 410, 422, 500)
 SEND_ERRORS = error_responses(400, 404, 410, 413, 415, 422, 500)
@@ -45,16 +47,6 @@ SENT = {
         "Retry-After seconds before sending new answers.",
     },
 }
-CheckInLink = Annotated[Actor, Depends(patient_link("check-in"))]
-
-
-def _questionnaire(request: Request, actor: CheckInLink) -> dict[str, Any]:
-    rt = runtime(request)
-    with rt.db.read() as session:
-        patient = session.get(Patient, actor.patient_id or -1)
-        language = patient.preferred_language if patient is not None else "en"
-    audit.record_reads(rt.db, actor, "patient-link", [(actor.link_id, actor.patient_id)])
-    return aftercare_questionnaire(rt.kb, language)
 
 
 @router.get(
@@ -65,24 +57,24 @@ def _questionnaire(request: Request, actor: CheckInLink) -> dict[str, Any]:
         **READ_ERRORS,
     },
 )
-def check_in_questionnaire(request: Request, token: str, actor: CheckInLink) -> Any:
+def check_in_questionnaire(rt: RuntimeDep, token: str, actor: CheckInLink) -> Any:
     """The aftercare Questionnaire in the patient's preferred language."""
-    return _questionnaire(request, actor)
+    return check_in_form(rt, actor)
 
 
-@router.post(
+@lean_router.post(
     "/{token}/check-in",
     status_code=201,
     response_model=None,
     openapi_extra=idempotent.documented(CHECK_IN_BODY),
     responses={**SENT, **SEND_ERRORS},
 )
-async def send_check_in(request: Request, token: str, actor: CheckInLink) -> Any:
+async def send_check_in(request: Request, rt: RuntimeDep, token: str, actor: CheckInLink) -> Any:
     """Send how you feel after treatment; the answer says what to do now. The link can
     be used again until it expires; the same answers again are counted, not stored."""
     document = await json_body(request)
     claim = idempotent.claim_of(request, actor, document)
     answer = await check_ins.submit_check_in(
-        runtime(request), actor, actor.patient_id or -1, document, actor.session_id, claim
+        rt, actor, actor.patient_id or -1, document, actor.session_id, claim
     )
-    return idempotent.respond(answer)
+    return respond(answer)

@@ -10,23 +10,26 @@ as ``link:ID`` for the link's patient.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from needlewise.services import consents, idempotency, links, screenings
-from needlewise.services.actor import Actor
+from needlewise.services import consents, screenings
 from needlewise.services.consent_text import ConsentText
 from needlewise.services.documents import validate
 from needlewise.services.idempotency import Answer, Once
 from needlewise.web.api import idempotency as idempotent
-from needlewise.web.api.auth_deps import patient_link, remote_of, runtime
-from needlewise.web.api.common import body_doc
-from needlewise.web.api.deps import json_body, request_body
-from needlewise.web.responses import error_responses
+from needlewise.web.api.deps import (
+    ConsentLink,
+    ConsentSubmission,
+    IntakeLink,
+    IntakeSubmission,
+    RuntimeDep,
+)
+from needlewise.web.bodies import json_body
+from needlewise.web.openapi import body_doc, error_responses, request_body
 
 router = APIRouter(prefix="/api/p", tags=["patient links"])
 
@@ -61,30 +64,6 @@ _INTAKE_BODY = request_body(
 )
 
 
-def _submitting(purpose: str) -> Callable[[Request], Awaitable[Actor]]:
-    """:func:`patient_link` for a single-use submission; with an ``Idempotency-Key`` it
-    also opens a used link, so a retry can get the first answer (a new submission through
-    it still gets 410)."""
-
-    async def dependency(request: Request) -> Actor:
-        if idempotency.HEADER not in request.headers:
-            return await patient_link(purpose)(request)
-        token = request.path_params.get("token", "")
-        return await run_in_threadpool(
-            lambda: links.open_link(
-                runtime(request), token, purpose, remote_of(request), allow_used=True
-            )
-        )
-
-    dependency.link_purpose = purpose  # type: ignore[attr-defined]
-    dependency.__name__ = f"patient_link_{purpose}_submit"
-    return dependency
-
-
-IntakeLink = Annotated[Actor, Depends(_submitting("intake"))]
-ConsentLink = Annotated[Actor, Depends(_submitting("consent"))]
-
-
 @router.get(
     "/{token}/intake-questionnaire",
     response_model=None,
@@ -93,11 +72,9 @@ ConsentLink = Annotated[Actor, Depends(_submitting("consent"))]
         **LINK_ERRORS,
     },
 )
-def intake_questionnaire(
-    request: Request, token: str, actor: Annotated[Actor, Depends(patient_link("intake"))]
-) -> Any:
+def intake_questionnaire(rt: RuntimeDep, token: str, actor: IntakeLink) -> Any:
     """The health questions, in the patient's preferred language."""
-    return screenings.intake_form(runtime(request), actor)
+    return screenings.intake_form(rt, actor)
 
 
 @router.post(
@@ -107,10 +84,11 @@ def intake_questionnaire(
     openapi_extra=idempotent.documented(_INTAKE_BODY),
     responses={201: {"model": IntakeReceived, "description": "Stored"}, **LINK_BODY_ERRORS},
 )
-async def submit_intake(request: Request, token: str, actor: IntakeLink) -> Any:
+async def submit_intake(
+    request: Request, rt: RuntimeDep, token: str, actor: IntakeSubmission
+) -> Any:
     """Send the answers (once). They are screened and stored for the clinic to review."""
     document = await json_body(request)
-    rt = runtime(request)
 
     async def create(once: Once[screenings.ScreeningRecord] | None) -> screenings.ScreeningRecord:
         return await run_in_threadpool(screenings.submit_intake, rt, actor, document, once)
@@ -127,11 +105,9 @@ def _received(_out: screenings.ScreeningRecord) -> Answer:
     response_model=None,
     responses={200: {"model": ConsentText}, **LINK_ERRORS},
 )
-def consent_text(
-    request: Request, token: str, actor: Annotated[Actor, Depends(patient_link("consent"))]
-) -> Any:
+def consent_text(rt: RuntimeDep, token: str, actor: ConsentLink) -> Any:
     """The consent text, in the patient's preferred language."""
-    return consents.consent_text_for_link(runtime(request), actor).model_dump(mode="json")
+    return consents.consent_text_for_link(rt, actor).model_dump(mode="json")
 
 
 @router.post(
@@ -151,11 +127,12 @@ def consent_text(
         **error_responses(409),
     },
 )
-async def sign_consent(request: Request, token: str, actor: ConsentLink) -> Any:
+async def sign_consent(
+    request: Request, rt: RuntimeDep, token: str, actor: ConsentSubmission
+) -> Any:
     """Sign the consent (once). 409 when the text changed since it was shown."""
     document = await json_body(request)
     data = validate(consents.LinkConsentIn, document)
-    rt = runtime(request)
 
     async def create(
         once: Once[tuple[consents.ConsentOut, str]] | None,

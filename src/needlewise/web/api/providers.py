@@ -2,42 +2,31 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query, Request
 
 from needlewise.services import providers
-from needlewise.services.actor import Actor
 from needlewise.services.pages import Page
-from needlewise.web.api.auth_deps import runtime, staff
-from needlewise.web.api.common import (
-    CREATE,
-    READ,
-    READ_ONE,
-    UPDATE,
-    Paging,
-    RecordId,
-    body_doc,
-    body_of,
-    created,
-    ok,
-    required_version,
-    versioned,
-)
+from needlewise.web.api import record_routes
+from needlewise.web.api.deps import Paging, ProvidersRead, ProvidersWrite, RecordId, RuntimeDep
 from needlewise.web.api.schemas import ScopeOut
+from needlewise.web.etags import versioned
+from needlewise.web.openapi import CREATE, READ, READ_ONE, UPDATE, body_doc, created, ok
 
 router = APIRouter(prefix="/api/providers", tags=["providers"])
+KIND = "provider"
 
 
 @router.get("", response_model=None, responses={**ok(Page[providers.ProviderOut]), **READ})
 def list_providers(
-    request: Request,
+    rt: RuntimeDep,
     page: Paging,
-    actor: Annotated[Actor, Depends(staff("providers:read"))],
+    actor: ProvidersRead,
     active: Annotated[bool | None, Query()] = None,
 ) -> Any:
-    return providers.list_providers(runtime(request), actor, page, active).model_dump(mode="json")
+    return providers.list_providers(rt, actor, page, active).model_dump(mode="json")
 
 
 @router.post(
@@ -47,36 +36,27 @@ def list_providers(
     openapi_extra=body_doc(providers.ProviderIn, "The provider."),
     responses={**created(providers.ProviderOut), **CREATE},
 )
-async def create_provider(
-    request: Request, response: Response, actor: Annotated[Actor, Depends(staff("providers:write"))]
-) -> Any:
-    data = await body_of(request, providers.ProviderIn)
-    out = await run_in_threadpool(providers.create_provider, runtime(request), actor, data)
-    return versioned(response, "provider", out)
+async def create_provider(request: Request, rt: RuntimeDep, actor: ProvidersWrite) -> Any:
+    service = partial(providers.create_provider, rt, actor)
+    return await record_routes.create(request, KIND, providers.ProviderIn, service)
 
 
 @router.get(
     "/{provider_id}", response_model=None, responses={**ok(providers.ProviderOut), **READ_ONE}
 )
-def get_provider(
-    request: Request,
-    response: Response,
-    provider_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("providers:read"))],
-) -> Any:
-    out = providers.get_provider(runtime(request), actor, provider_id)
-    return versioned(response, "provider", out)
+def get_provider(rt: RuntimeDep, provider_id: RecordId, actor: ProvidersRead) -> Any:
+    return versioned(KIND, providers.get_provider(rt, actor, provider_id))
 
 
 @router.get("/{provider_id}/scope", response_model=None, responses={**ok(ScopeOut), **READ_ONE})
 def get_provider_scope(
-    request: Request,
+    rt: RuntimeDep,
     provider_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("providers:read"))],
+    actor: ProvidersRead,
     language: Annotated[Literal["en", "es"], Query()] = "en",
 ) -> Any:
     """May this provider dry-needle in their licence state? With requirements and source."""
-    return providers.provider_scope(runtime(request), actor, provider_id, language).to_json()
+    return providers.provider_scope(rt, actor, provider_id, language).to_json()
 
 
 @router.patch(
@@ -86,14 +66,7 @@ def get_provider_scope(
     responses={**ok(providers.ProviderOut), **UPDATE},
 )
 async def patch_provider(
-    request: Request,
-    response: Response,
-    provider_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("providers:write"))],
+    request: Request, rt: RuntimeDep, provider_id: RecordId, actor: ProvidersWrite
 ) -> Any:
-    data = await body_of(request, providers.ProviderPatch)
-    version = required_version(request, "provider", provider_id)
-    out = await run_in_threadpool(
-        providers.update_provider, runtime(request), actor, provider_id, version, data
-    )
-    return versioned(response, "provider", out)
+    service = partial(providers.update_provider, rt, actor, provider_id)
+    return await record_routes.change(request, KIND, provider_id, providers.ProviderPatch, service)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from needlewise.knowledge.base import KnowledgeBase
 from needlewise.services.scope import lookup_scope
-from needlewise.web.api.deps import knowledge
+from needlewise.web.api.deps import Knowledge
 from needlewise.web.api.schemas import ScopeOut
-from needlewise.web.responses import error_responses
+from needlewise.web.openapi import error_responses
 
 router = APIRouter(prefix="/api", tags=["scope"])
 
@@ -22,7 +21,7 @@ router = APIRouter(prefix="/api", tags=["scope"])
 )
 async def scope(
     state: str,
-    kb: Annotated[KnowledgeBase, Depends(knowledge)],
+    kb: Knowledge,
     profession: Annotated[Literal["pt", "acupuncturist", "physician"], Query()] = "pt",
     language: Annotated[Literal["en", "es"], Query()] = "en",
 ) -> Any:

@@ -5,17 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
-from needlewise.knowledge.base import KnowledgeBase
-from needlewise.services.actor import Actor
 from needlewise.services.screening import screen_document
-from needlewise.web.api.auth_deps import staff
-from needlewise.web.api.common import json_response
-from needlewise.web.api.deps import json_body, knowledge, request_body
+from needlewise.web.api.deps import Knowledge, ToolsUse
 from needlewise.web.api.schemas import ScreeningOut
+from needlewise.web.bodies import json_body
 from needlewise.web.lean import LeanRoute
-from needlewise.web.responses import error_responses
+from needlewise.web.openapi import error_responses, request_body
+from needlewise.web.responses import json_response
 
 router = APIRouter(prefix="/api", tags=["screening"], route_class=LeanRoute)
 
@@ -42,8 +40,8 @@ _BODY = request_body(
 )
 async def screen(
     request: Request,
-    kb: Annotated[KnowledgeBase, Depends(knowledge)],
-    _actor: Annotated[Actor, Depends(staff("tools:use"))],
+    kb: Knowledge,
+    _actor: ToolsUse,
     electrical_stimulation: Annotated[
         bool | None, Query(description="Is electrical stimulation planned? Omit when not known.")
     ] = None,

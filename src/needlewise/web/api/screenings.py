@@ -5,26 +5,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from needlewise.services import screenings
-from needlewise.services.actor import Actor
 from needlewise.services.idempotency import Answer, Once
 from needlewise.services.pages import Page
 from needlewise.web.api import idempotency as idempotent
-from needlewise.web.api.auth_deps import runtime, staff
-from needlewise.web.api.common import (
-    CREATE,
-    READ,
-    READ_ONE,
+from needlewise.web.api.deps import (
     IdFilter,
     Paging,
     RecordId,
-    created,
-    ok,
+    RuntimeDep,
+    ScreeningsRead,
+    ScreeningsWrite,
 )
-from needlewise.web.api.deps import json_body, request_body
+from needlewise.web.bodies import json_body
+from needlewise.web.openapi import CREATE, READ, READ_ONE, created, ok, request_body
 
 router = APIRouter(tags=["screenings"])
 
@@ -54,8 +51,9 @@ _BODY = request_body(
 )
 async def create_screening(
     request: Request,
+    rt: RuntimeDep,
     patient_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("screenings:write"))],
+    actor: ScreeningsWrite,
     electrical_stimulation: Annotated[
         bool | None, Query(description="Is electrical stimulation planned? Omit when not known.")
     ] = None,
@@ -65,7 +63,6 @@ async def create_screening(
     Unreadable input gets 422 naming the JSON path, and nothing is stored. Send an
     `Idempotency-Key` to make a retry safe."""
     document = await json_body(request)
-    rt = runtime(request)
 
     async def create(once: Once[screenings.ScreeningRecord] | None) -> screenings.ScreeningRecord:
         return await run_in_threadpool(
@@ -93,16 +90,16 @@ def _created(out: screenings.ScreeningRecord) -> Answer:
     responses={**ok(Page[screenings.ScreeningRecord]), **READ},
 )
 def list_screenings(
-    request: Request,
+    rt: RuntimeDep,
     page: Paging,
-    actor: Annotated[Actor, Depends(staff("screenings:read"))],
+    actor: ScreeningsRead,
     patient_id: IdFilter = None,
     decision: Annotated[Literal["eligible", "review", "not-eligible"] | None, Query()] = None,
 ) -> Any:
     """Stored screenings, newest first, without their inputs. Each one returned is
     recorded in the audit log."""
     return screenings.list_screenings(
-        runtime(request), actor, page, patient_id=patient_id, decision=decision
+        rt, actor, page, patient_id=patient_id, decision=decision
     ).model_dump(mode="json")
 
 
@@ -111,13 +108,9 @@ def list_screenings(
     response_model=None,
     responses={**ok(screenings.ScreeningRecord), **READ_ONE},
 )
-def get_screening(
-    request: Request,
-    screening_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("screenings:read"))],
-) -> Any:
+def get_screening(rt: RuntimeDep, screening_id: RecordId, actor: ScreeningsRead) -> Any:
     """One stored screening with the document as screened (audited)."""
-    return screenings.get_screening(runtime(request), actor, screening_id).model_dump(mode="json")
+    return screenings.get_screening(rt, actor, screening_id).model_dump(mode="json")
 
 
 @router.get(
@@ -125,12 +118,8 @@ def get_screening(
     response_model=None,
     responses={**ok(screenings.DecisiveOut), **READ_ONE},
 )
-def get_decisive_screening(
-    request: Request,
-    patient_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("screenings:read"))],
-) -> Any:
+def get_decisive_screening(rt: RuntimeDep, patient_id: RecordId, actor: ScreeningsRead) -> Any:
     """The screening the session rules decide on, who entered it and why: the latest
     not-eligible screening stays decisive until a clinician screens the patient after it;
     otherwise the latest screening is (audited; 404 when the patient has none)."""
-    return screenings.get_decisive(runtime(request), actor, patient_id).model_dump(mode="json")
+    return screenings.get_decisive(rt, actor, patient_id).model_dump(mode="json")

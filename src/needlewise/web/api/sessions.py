@@ -12,35 +12,25 @@ licence state (``state.<xx>``, with ``profession``). The CPT line is derived, ne
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query, Request
 
 from needlewise.services import sessions
-from needlewise.services.actor import Actor
-from needlewise.services.documents import validate
-from needlewise.services.idempotency import Answer, Once
 from needlewise.services.pages import Page
-from needlewise.services.records import etag
 from needlewise.web.api import idempotency as idempotent
-from needlewise.web.api.auth_deps import runtime, staff
-from needlewise.web.api.common import (
-    CREATE,
-    READ,
-    READ_ONE,
-    UPDATE,
+from needlewise.web.api import record_routes
+from needlewise.web.api.deps import (
     IdFilter,
     Paging,
     RecordId,
-    body_doc,
-    body_of,
-    created,
-    ok,
-    required_version,
-    versioned,
+    RuntimeDep,
+    SessionsRead,
+    SessionsWrite,
 )
-from needlewise.web.api.deps import json_body
+from needlewise.web.etags import versioned
+from needlewise.web.openapi import CREATE, READ, READ_ONE, UPDATE, body_doc, created, ok
 
 router = APIRouter(tags=["treatment sessions"])
 KIND = "session"
@@ -56,35 +46,23 @@ KIND = "session"
     responses={**created(sessions.SessionOut), **CREATE},
 )
 async def create_session(
-    request: Request,
-    patient_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("sessions:write"))],
+    request: Request, rt: RuntimeDep, patient_id: RecordId, actor: SessionsWrite
 ) -> Any:
     """Record a dry-needling session (clinicians). Checks screening, consent and the
     provider's state scope; derives the CPT line from the muscles. An ``override`` with a
     reason lets a clinician record a session after a not-eligible screening (audited).
     Send an `Idempotency-Key` to make a retry safe."""
-    document = await json_body(request)
-    data = validate(sessions.SessionIn, document)
-    rt = runtime(request)
-
-    async def create(once: Once[sessions.SessionOut] | None) -> sessions.SessionOut:
-        return await run_in_threadpool(sessions.create_session, rt, actor, patient_id, data, once)
-
-    return await idempotent.run(request, actor, document, _created, create)
-
-
-def _created(out: sessions.SessionOut) -> Answer:
-    return Answer(201, out.model_dump(mode="json"), etag(KIND, out.id, out.version))
+    service = partial(sessions.create_session, rt, actor, patient_id)
+    return await record_routes.create_once(request, actor, KIND, sessions.SessionIn, service)
 
 
 @router.get(
     "/api/sessions", response_model=None, responses={**ok(Page[sessions.SessionOut]), **READ}
 )
 def list_sessions(
-    request: Request,
+    rt: RuntimeDep,
     page: Paging,
-    actor: Annotated[Actor, Depends(staff("sessions:read"))],
+    actor: SessionsRead,
     patient_id: IdFilter = None,
     provider_id: IdFilter = None,
     since: Annotated[
@@ -94,7 +72,7 @@ def list_sessions(
 ) -> Any:
     """Sessions, newest first. Each session returned is recorded in the audit log."""
     return sessions.list_sessions(
-        runtime(request),
+        rt,
         actor,
         page,
         patient_id=patient_id,
@@ -109,15 +87,9 @@ def list_sessions(
     response_model=None,
     responses={**ok(sessions.SessionOut), **READ_ONE},
 )
-def get_session(
-    request: Request,
-    response: Response,
-    session_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("sessions:read"))],
-) -> Any:
+def get_session(rt: RuntimeDep, session_id: RecordId, actor: SessionsRead) -> Any:
     """One session with its muscles and derived coding."""
-    out = sessions.get_session(runtime(request), actor, session_id)
-    return versioned(response, KIND, out)
+    return versioned(KIND, sessions.get_session(rt, actor, session_id))
 
 
 @router.patch(
@@ -127,16 +99,9 @@ def get_session(
     responses={**ok(sessions.SessionOut), **UPDATE},
 )
 async def patch_session(
-    request: Request,
-    response: Response,
-    session_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("sessions:write"))],
+    request: Request, rt: RuntimeDep, session_id: RecordId, actor: SessionsWrite
 ) -> Any:
     """Change notes, technique, response, events, retention or the muscles (the whole
     list; the CPT line is derived again). A stale If-Match gets 412."""
-    data = await body_of(request, sessions.SessionPatch)
-    version = required_version(request, KIND, session_id)
-    out = await run_in_threadpool(
-        sessions.update_session, runtime(request), actor, session_id, version, data
-    )
-    return versioned(response, KIND, out)
+    service = partial(sessions.update_session, rt, actor, session_id)
+    return await record_routes.change(request, KIND, session_id, sessions.SessionPatch, service)

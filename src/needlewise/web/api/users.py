@@ -2,39 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from functools import partial
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Request
 
 from needlewise.services import accounts
-from needlewise.services.actor import Actor
 from needlewise.services.pages import Page
-from needlewise.web.api.auth_deps import runtime, staff
-from needlewise.web.api.common import (
-    CREATE,
-    READ,
-    READ_ONE,
-    UPDATE,
-    Paging,
-    RecordId,
-    body_doc,
-    body_of,
-    created,
-    ok,
-    required_version,
-    versioned,
-)
+from needlewise.web.api import record_routes
+from needlewise.web.api.deps import Paging, RecordId, RuntimeDep, UsersRead, UsersWrite
+from needlewise.web.etags import versioned
+from needlewise.web.openapi import CREATE, READ, READ_ONE, UPDATE, body_doc, created, ok
 
 router = APIRouter(prefix="/api/users", tags=["accounts"])
+KIND = "user"
 
 
 @router.get("", response_model=None, responses={**ok(Page[accounts.UserOut]), **READ})
-def list_users(
-    request: Request, page: Paging, actor: Annotated[Actor, Depends(staff("users:read"))]
-) -> Any:
+def list_users(rt: RuntimeDep, page: Paging, actor: UsersRead) -> Any:
     """Staff accounts of the clinic."""
-    return accounts.list_users(runtime(request), actor, page).model_dump(mode="json")
+    return accounts.list_users(rt, actor, page).model_dump(mode="json")
 
 
 @router.post(
@@ -48,23 +35,14 @@ def list_users(
     ),
     responses={**created(accounts.UserOut), **CREATE},
 )
-async def create_user(
-    request: Request, response: Response, actor: Annotated[Actor, Depends(staff("users:write"))]
-) -> Any:
-    data = await body_of(request, accounts.UserIn)
-    out = await run_in_threadpool(accounts.create_user, runtime(request), actor, data)
-    return versioned(response, "user", out)
+async def create_user(request: Request, rt: RuntimeDep, actor: UsersWrite) -> Any:
+    service = partial(accounts.create_user, rt, actor)
+    return await record_routes.create(request, KIND, accounts.UserIn, service)
 
 
 @router.get("/{user_id}", response_model=None, responses={**ok(accounts.UserOut), **READ_ONE})
-def get_user(
-    request: Request,
-    response: Response,
-    user_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("users:read"))],
-) -> Any:
-    out = accounts.get_user(runtime(request), actor, user_id)
-    return versioned(response, "user", out)
+def get_user(rt: RuntimeDep, user_id: RecordId, actor: UsersRead) -> Any:
+    return versioned(KIND, accounts.get_user(rt, actor, user_id))
 
 
 @router.patch(
@@ -73,18 +51,9 @@ def get_user(
     openapi_extra=body_doc(accounts.UserPatch, "Fields to change (send If-Match)."),
     responses={**ok(accounts.UserOut), **UPDATE},
 )
-async def patch_user(
-    request: Request,
-    response: Response,
-    user_id: RecordId,
-    actor: Annotated[Actor, Depends(staff("users:write"))],
-) -> Any:
+async def patch_user(request: Request, rt: RuntimeDep, user_id: RecordId, actor: UsersWrite) -> Any:
     """Change a user. Any change of password, activity or role ends every session and
     API token of the user, whatever else the edit contains. The clinic's last active
     admin cannot be deactivated or demoted (409)."""
-    data = await body_of(request, accounts.UserPatch)
-    version = required_version(request, "user", user_id)
-    out = await run_in_threadpool(
-        accounts.update_user, runtime(request), actor, user_id, version, data
-    )
-    return versioned(response, "user", out)
+    service = partial(accounts.update_user, rt, actor, user_id)
+    return await record_routes.change(request, KIND, user_id, accounts.UserPatch, service)

@@ -1,10 +1,10 @@
-"""Audit the API's refusals: what a refused request was, read from its route.
+"""Audit the refusals of the web doors: what a refused request was, read from its route.
 
-The authentication dependencies (:mod:`needlewise.web.api.auth_deps`) record the
+The authentication dependencies (:mod:`needlewise.web.auth`) record the
 refusals they make themselves (no, unknown or ended credential; a role without the
 permission; a missing CSRF token; a patient link that is not valid). Once a caller is
 authenticated the dependency leaves its :class:`Actor` on ``request.state.actor``, and
-the app's error handler calls :func:`audit_refusal` for any later 401, 403, 404, 410 or
+the app's error handler (:mod:`needlewise.web.errors`) calls :func:`audit_refusal` for any later 401, 403, 404, 410 or
 429 (another clinic's record, a rule, a link used up in the meantime, a rate limit).
 
 What a request was comes from its route template and nothing else: the action (the
@@ -25,7 +25,7 @@ from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.records import MAX_ID
 from needlewise.services.refusals import record_refusal_async
-from needlewise.services.runtime import Runtime
+from needlewise.web.state import runtime_of
 
 log = logging.getLogger("needlewise.audit")
 
@@ -115,8 +115,7 @@ async def record(request: Request, actor: Actor, outcome: audit.Outcome, reason:
     except Exception as exc:  # a bug here must not turn a 401/403/404 into a 500
         log.error("audit: a refusal could not be described (%s)", type(exc).__name__)
         return
-    runtime: Runtime = request.app.state.runtime
-    await record_refusal_async(runtime.db, values)
+    await record_refusal_async(runtime_of(request).db, values)
 
 
 async def audit_refusal(request: Request, exc: ServiceError) -> None:
