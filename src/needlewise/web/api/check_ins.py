@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from needlewise.services import check_ins
+from needlewise.services import check_in_review, check_ins
 from needlewise.services.actor import Actor
+from needlewise.services.check_in_models import CheckInOut
 from needlewise.services.pages import Page
 from needlewise.services.records import MAX_ID
 from needlewise.services.triage import TriageRequest
@@ -63,7 +64,7 @@ ACKNOWLEDGE_ERRORS = error_responses(401, 403, 404, 409, 412, 422, 428, 500)
     response_model=None,
     openapi_extra=idempotent.documented(CHECK_IN_BODY),
     responses={
-        **created(check_ins.CheckInOut),
+        **created(CheckInOut),
         **error_responses(400, 401, 403, 404, 413, 415, 422, 500),
     },
 )
@@ -90,9 +91,7 @@ async def create_check_in(
     return idempotent.respond(answer)
 
 
-@router.get(
-    "/api/check-ins", response_model=None, responses={**ok(Page[check_ins.CheckInOut]), **READ}
-)
+@router.get("/api/check-ins", response_model=None, responses={**ok(Page[CheckInOut]), **READ})
 def list_check_ins(
     request: Request,
     page: Paging,
@@ -110,7 +109,7 @@ def list_check_ins(
     ] = None,
 ) -> Any:
     """Check-ins, newest first. Each one returned is recorded in the audit log."""
-    return check_ins.list_check_ins(
+    return check_in_review.list_check_ins(
         runtime(request),
         actor,
         page,
@@ -124,7 +123,7 @@ def list_check_ins(
 @router.get(
     "/api/check-ins/{check_in_id}",
     response_model=None,
-    responses={**ok(check_ins.CheckInOut), **READ_ONE},
+    responses={**ok(CheckInOut), **READ_ONE},
 )
 def get_check_in(
     request: Request,
@@ -132,14 +131,14 @@ def get_check_in(
     check_in_id: RecordId,
     actor: Annotated[Actor, Depends(staff("check-ins:read"))],
 ) -> Any:
-    out = check_ins.get_check_in(runtime(request), actor, check_in_id)
+    out = check_in_review.get_check_in(runtime(request), actor, check_in_id)
     return versioned(response, KIND, out)
 
 
 @router.post(
     "/api/check-ins/{check_in_id}/acknowledge",
     response_model=None,
-    responses={**ok(check_ins.CheckInOut), **ACKNOWLEDGE_ERRORS},
+    responses={**ok(CheckInOut), **ACKNOWLEDGE_ERRORS},
 )
 def acknowledge_check_in(
     request: Request,
@@ -149,5 +148,5 @@ def acknowledge_check_in(
 ) -> Any:
     """A clinician has seen this check-in (send If-Match; a second time is 409)."""
     version = required_version(request, KIND, check_in_id)
-    out = check_ins.acknowledge_check_in(runtime(request), actor, check_in_id, version)
+    out = check_in_review.acknowledge_check_in(runtime(request), actor, check_in_id, version)
     return versioned(response, KIND, out)

@@ -19,6 +19,7 @@ from needlewise.interop.fhir.questionnaire import aftercare_questionnaire
 from needlewise.persistence.models import Patient
 from needlewise.services import audit, check_ins
 from needlewise.services.actor import Actor
+from needlewise.services.check_in_models import PatientCheckInOut
 from needlewise.web.api import idempotency as idempotent
 from needlewise.web.api.auth_deps import patient_link, runtime
 from needlewise.web.api.check_ins import CHECK_IN_BODY
@@ -32,9 +33,9 @@ router = APIRouter(prefix="/api/p", tags=["patient links"], route_class=LeanRout
 READ_ERRORS = error_responses(404, 410, 422, 500)
 SEND_ERRORS = error_responses(400, 404, 410, 413, 415, 422, 500)
 SENT = {
-    **created(check_ins.PatientCheckInOut),
+    **created(PatientCheckInOut),
     200: {
-        "model": check_ins.PatientCheckInOut,
+        "model": PatientCheckInOut,
         "description": "The same answers were sent before: not stored again (received: repeat)",
     },
     429: {
