@@ -30,7 +30,6 @@ from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import Clinic, User
 from needlewise.security.roles import Role
 from needlewise.services import (
-    accounts,
     check_ins,
     consents,
     links,
@@ -42,6 +41,7 @@ from needlewise.services import (
 from needlewise.services.actor import Actor
 from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.runtime import Runtime
+from needlewise.services.users import UserIn, create_user
 
 CLINIC_NAME = "Demo Dry Needling Clinic"
 
@@ -112,10 +112,10 @@ def load_demo(runtime: Runtime) -> bool:
     system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
     users: dict[str, Actor] = {}
     for login in LOGINS:
-        user = accounts.create_user(
+        user = create_user(
             runtime,
             system,
-            accounts.UserIn(
+            UserIn(
                 email=login.email,
                 name=login.name,
                 role=login.role,

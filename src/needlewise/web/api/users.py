@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from needlewise.services import accounts
+from needlewise.services import users
 from needlewise.services.actor import Actor
 from needlewise.services.pages import Page
 from needlewise.web.api.auth_deps import runtime, staff
@@ -29,12 +29,12 @@ from needlewise.web.api.common import (
 router = APIRouter(prefix="/api/users", tags=["accounts"])
 
 
-@router.get("", response_model=None, responses={**ok(Page[accounts.UserOut]), **READ})
+@router.get("", response_model=None, responses={**ok(Page[users.UserOut]), **READ})
 def list_users(
     request: Request, page: Paging, actor: Annotated[Actor, Depends(staff("users:read"))]
 ) -> Any:
     """Staff accounts of the clinic."""
-    return accounts.list_users(runtime(request), actor, page).model_dump(mode="json")
+    return users.list_users(runtime(request), actor, page).model_dump(mode="json")
 
 
 @router.post(
@@ -42,36 +42,36 @@ def list_users(
     status_code=201,
     response_model=None,
     openapi_extra=body_doc(
-        accounts.UserIn,
+        users.UserIn,
         "The new account (password at least 12 characters and not easy to guess: a weak "
         "one is refused with advice on what to change).",
     ),
-    responses={**created(accounts.UserOut), **CREATE},
+    responses={**created(users.UserOut), **CREATE},
 )
 async def create_user(
     request: Request, response: Response, actor: Annotated[Actor, Depends(staff("users:write"))]
 ) -> Any:
-    data = await body_of(request, accounts.UserIn)
-    out = await run_in_threadpool(accounts.create_user, runtime(request), actor, data)
+    data = await body_of(request, users.UserIn)
+    out = await run_in_threadpool(users.create_user, runtime(request), actor, data)
     return versioned(response, "user", out)
 
 
-@router.get("/{user_id}", response_model=None, responses={**ok(accounts.UserOut), **READ_ONE})
+@router.get("/{user_id}", response_model=None, responses={**ok(users.UserOut), **READ_ONE})
 def get_user(
     request: Request,
     response: Response,
     user_id: RecordId,
     actor: Annotated[Actor, Depends(staff("users:read"))],
 ) -> Any:
-    out = accounts.get_user(runtime(request), actor, user_id)
+    out = users.get_user(runtime(request), actor, user_id)
     return versioned(response, "user", out)
 
 
 @router.patch(
     "/{user_id}",
     response_model=None,
-    openapi_extra=body_doc(accounts.UserPatch, "Fields to change (send If-Match)."),
-    responses={**ok(accounts.UserOut), **UPDATE},
+    openapi_extra=body_doc(users.UserPatch, "Fields to change (send If-Match)."),
+    responses={**ok(users.UserOut), **UPDATE},
 )
 async def patch_user(
     request: Request,
@@ -82,9 +82,9 @@ async def patch_user(
     """Change a user. Any change of password, activity or role ends every session and
     API token of the user, whatever else the edit contains. The clinic's last active
     admin cannot be deactivated or demoted (409)."""
-    data = await body_of(request, accounts.UserPatch)
+    data = await body_of(request, users.UserPatch)
     version = required_version(request, "user", user_id)
     out = await run_in_threadpool(
-        accounts.update_user, runtime(request), actor, user_id, version, data
+        users.update_user, runtime(request), actor, user_id, version, data
     )
     return versioned(response, "user", out)
