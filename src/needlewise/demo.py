@@ -1,7 +1,8 @@
 """A demo clinic for trying needlewise (``make run`` loads it into an empty database).
 
-Everything is synthetic and is created through the same use cases staff would call, so
-every rule applies and every write is in the audit log:
+Not a use case: a loader, like a test fixture, that calls the use cases in
+:mod:`needlewise.services`. Everything is synthetic and is created through the same use
+cases staff would call, so every rule applies and every write is in the audit log:
 
 * an admin, front desk, and two physical therapists: one licensed in Colorado (dry
   needling allowed) and one in New York (not permitted, so the service refuses to record

@@ -71,7 +71,7 @@ def serve(obj: Context, host: str | None, port: int | None, demo: bool) -> None:
 
 
 def _demo(runtime: Any) -> None:
-    from needlewise.services.demo import LOGINS, demo_ready, load_demo
+    from needlewise.demo import LOGINS, demo_ready, load_demo
 
     if load_demo(runtime):
         click.echo("Loaded the demo clinic (synthetic data).")
