@@ -40,13 +40,8 @@ from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import Consent, Patient
 from needlewise.services import audit, idempotency, links
 from needlewise.services.actor import Actor
-from needlewise.services.consent_text import (
-    ConsentText,
-    SignedCopy,
-    copy_as_html,
-    copy_as_text,
-    render,
-)
+from needlewise.services.consent_copy import PatientCopy, SignedCopy, copy_as_text, patient_copy
+from needlewise.services.consent_text import ConsentText, render
 from needlewise.services.documents import check_language
 from needlewise.services.fields import Label, Name
 from needlewise.services.idempotency import Once, Resource
@@ -209,8 +204,8 @@ def _detail(row: Consent) -> ConsentDetail:
     )
 
 
-def _copy(row: Consent) -> SignedCopy:
-    return SignedCopy.model_validate(row, from_attributes=True)
+def _copy(runtime: Runtime, row: Consent) -> PatientCopy:
+    return patient_copy(runtime.kb, SignedCopy.model_validate(row, from_attributes=True))
 
 
 def _require_link(actor: Actor, purpose: str) -> int:
@@ -280,7 +275,7 @@ def _sign(
         session.add(row)
         session.flush()
         audit.record(session, actor, "create", "consent", row.id, patient.id)
-        result = result_of(_out(row), copy_as_text(runtime.kb, _copy(row)))
+        result = result_of(_out(row), copy_as_text(_copy(runtime, row)))
         idempotency.keep(
             session.connection(), once, result, Resource("consent", row.id, patient.id)
         )
@@ -365,19 +360,16 @@ def list_consents(
     return Page[ConsentOut](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-def consent_copy(
-    runtime: Runtime, actor: Actor, consent_id: int, fmt: Literal["text", "html"]
-) -> str:
+def consent_copy(runtime: Runtime, actor: Actor, consent_id: int) -> PatientCopy:
     """The patient's copy: the signed text, who signed and when, any interpreter and
-    withdrawal, as plain text or a standalone HTML page."""
+    withdrawal (as data: :func:`~needlewise.services.consent_copy.copy_as_text` gives the
+    plain text; the web layer renders an HTML page from it)."""
     actor.require("consents:read")
     with runtime.db.read() as session:
         row = _get(session, actor, consent_id)
-        copy, patient_id = _copy(row), row.patient_id
+        copy, patient_id = _copy(runtime, row), row.patient_id
     audit.record_reads(runtime.db, actor, "consent-copy", [(consent_id, patient_id)])
-    if fmt == "html":
-        return copy_as_html(runtime.kb, copy)
-    return copy_as_text(runtime.kb, copy)
+    return copy
 
 
 # ------------------------------------------------------------------ withdrawal

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from needlewise.services import consents
 from needlewise.services.actor import Actor
+from needlewise.services.consent_copy import copy_as_text
 from needlewise.services.consent_text import ConsentText
 from needlewise.services.documents import validate
 from needlewise.services.idempotency import Answer, Once
@@ -33,6 +34,7 @@ from needlewise.web.api.common import (
     versioned,
 )
 from needlewise.web.api.deps import json_body
+from needlewise.web.consent_copy import copy_as_html
 
 router = APIRouter(tags=["consents"])
 
@@ -158,5 +160,6 @@ def consent_copy(
     """The copy to give the patient: the signed text, who signed and when, any
     interpreter, and the withdrawal if there was one. `format=html` gives a page to print
     or e-mail (`text/html; charset=utf-8`); the default is plain text."""
-    body = consents.consent_copy(runtime(request), actor, consent_id, fmt)
+    copy = consents.consent_copy(runtime(request), actor, consent_id)
+    body = copy_as_html(copy) if fmt == "html" else copy_as_text(copy)
     return Response(body, media_type=_COPY_MEDIA[fmt])
