@@ -41,6 +41,7 @@ from needlewise.services import (
 )
 from needlewise.services.actor import Actor
 from needlewise.services.clinic import ClinicIn, create_clinic
+from needlewise.services.consent_models import ConsentIn
 from needlewise.services.runtime import Runtime
 from needlewise.services.users import UserIn, create_user
 
@@ -166,7 +167,7 @@ def load_demo(runtime: Runtime) -> bool:
             runtime,
             colorado,
             patient_id,
-            consents.ConsentIn(
+            ConsentIn(
                 language=language, typed_name=name, signature_png=signature_png(), signer_role="patient",
                 signer_name=name,
                 interpreter_name="Demo Interpreter" if interpreter else None,

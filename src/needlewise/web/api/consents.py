@@ -7,10 +7,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import Field
 
 from needlewise.services import consents
 from needlewise.services.actor import Actor
 from needlewise.services.consent_copy import copy_as_text
+from needlewise.services.consent_models import (
+    ConsentIn,
+    ConsentRecord,
+    ConsentRecordDetail,
+    WithdrawIn,
+)
 from needlewise.services.consent_text import ConsentText
 from needlewise.services.documents import validate
 from needlewise.services.idempotency import Answer, Once
@@ -41,6 +48,32 @@ router = APIRouter(tags=["consents"])
 _COPY_MEDIA = {"text": "text/plain; charset=utf-8", "html": "text/html; charset=utf-8"}
 
 
+def copy_path(consent_id: int) -> str:
+    """Where staff get the patient's copy of a consent (:func:`consent_copy`)."""
+    return f"/api/consents/{consent_id}/copy"
+
+
+class ConsentOut(ConsentRecord):
+    """A signed consent (lists and writes: without the text and the signature image)."""
+
+    copy_path: str = Field(description="Where staff get the patient's copy (text or HTML)")
+
+
+class ConsentDetail(ConsentOut):
+    """A signed consent with the exact text signed and the signature image."""
+
+    text: str
+    signature_png_base64: str
+
+
+def consent_out(record: ConsentRecord) -> ConsentOut:
+    return ConsentOut(**record.model_dump(), copy_path=copy_path(record.id))
+
+
+def consent_detail(record: ConsentRecordDetail) -> ConsentDetail:
+    return ConsentDetail(**record.model_dump(), copy_path=copy_path(record.id))
+
+
 @router.get("/api/consents/text", response_model=None, responses={**ok(ConsentText), **READ})
 def get_text(
     request: Request,
@@ -57,9 +90,9 @@ def get_text(
     status_code=201,
     response_model=None,
     openapi_extra=idempotent.documented(
-        body_doc(consents.ConsentIn, "The signing: language, typed name, drawn signature, signer.")
+        body_doc(ConsentIn, "The signing: language, typed name, drawn signature, signer.")
     ),
-    responses={**created(consents.ConsentOut), **CREATE},
+    responses={**created(ConsentOut), **CREATE},
 )
 async def sign_consent(
     request: Request,
@@ -70,22 +103,21 @@ async def sign_consent(
     stored with its sha256 and version; send `text_sha256` to be sure it is the text the
     signer read (409 if it changed). Send an `Idempotency-Key` to make a retry safe."""
     document = await json_body(request)
-    data = validate(consents.ConsentIn, document)
+    data = validate(ConsentIn, document)
     rt = runtime(request)
 
-    async def create(once: Once[consents.ConsentOut] | None) -> consents.ConsentOut:
+    async def create(once: Once[ConsentRecord] | None) -> ConsentRecord:
         return await run_in_threadpool(consents.sign_consent, rt, actor, patient_id, data, once)
 
     return await idempotent.run(request, actor, document, _signed, create)
 
 
-def _signed(out: consents.ConsentOut) -> Answer:
+def _signed(record: ConsentRecord) -> Answer:
+    out = consent_out(record)
     return Answer(201, out.model_dump(mode="json"), etag("consent", out.id, out.version))
 
 
-@router.get(
-    "/api/consents", response_model=None, responses={**ok(Page[consents.ConsentOut]), **READ}
-)
+@router.get("/api/consents", response_model=None, responses={**ok(Page[ConsentOut]), **READ})
 def list_consents(
     request: Request,
     page: Paging,
@@ -94,15 +126,18 @@ def list_consents(
 ) -> Any:
     """Consents, newest signature first (without text or signature image). Each one
     returned is recorded in the audit log."""
-    return consents.list_consents(runtime(request), actor, page, patient_id=patient_id).model_dump(
-        mode="json"
+    found = consents.list_consents(runtime(request), actor, page, patient_id=patient_id)
+    items = [consent_out(record) for record in found.items]
+    listed = Page[ConsentOut](
+        items=items, total=found.total, limit=found.limit, offset=found.offset
     )
+    return listed.model_dump(mode="json")
 
 
 @router.get(
     "/api/consents/{consent_id}",
     response_model=None,
-    responses={**ok(consents.ConsentDetail), **READ_ONE},
+    responses={**ok(ConsentDetail), **READ_ONE},
 )
 def get_consent(
     request: Request,
@@ -112,14 +147,14 @@ def get_consent(
 ) -> Any:
     """One consent with the exact text signed and the signature (base64 PNG)."""
     out = consents.get_consent(runtime(request), actor, consent_id)
-    return versioned(response, "consent", out)
+    return versioned(response, "consent", consent_detail(out))
 
 
 @router.post(
     "/api/consents/{consent_id}/withdraw",
     response_model=None,
-    openapi_extra=body_doc(consents.WithdrawIn, "Why the consent is withdrawn (send If-Match)."),
-    responses={**ok(consents.ConsentOut), **UPDATE},
+    openapi_extra=body_doc(WithdrawIn, "Why the consent is withdrawn (send If-Match)."),
+    responses={**ok(ConsentOut), **UPDATE},
 )
 async def withdraw_consent(
     request: Request,
@@ -129,12 +164,12 @@ async def withdraw_consent(
 ) -> Any:
     """Record that the patient took back this consent. Needs If-Match (428 without,
     412 when stale); 409 when it was already withdrawn."""
-    data = await body_of(request, consents.WithdrawIn)
+    data = await body_of(request, WithdrawIn)
     version = required_version(request, "consent", consent_id)
     out = await run_in_threadpool(
         consents.withdraw_consent, runtime(request), actor, consent_id, version, data
     )
-    return versioned(response, "consent", out)
+    return versioned(response, "consent", consent_out(out))
 
 
 @router.get(
