@@ -6,8 +6,8 @@ labels of the consent template in the language signed. Every value is passed thr
 :func:`~needlewise.services.fields.one_line`, so a stored value (even one written before
 names were checked) cannot start a line or reorder one. :func:`copy_as_text` is the copy
 as plain text (what a patient link gets back when signing, and ``GET
-/api/consents/{id}/copy``); the HTML page is rendered by the web layer from the same
-data (:mod:`needlewise.web.consent_copy`).
+/api/consents/{id}/copy``); a door renders its own format (the API's HTML page) from
+the same data.
 """
 
 from __future__ import annotations
