@@ -58,11 +58,12 @@ from needlewise.knowledge.loader import load
 from needlewise.persistence.migrate import upgrade
 from needlewise.persistence.models import CheckIn
 from needlewise.security.roles import Role
-from needlewise.services import accounts
 from needlewise.services.actor import Actor
+from needlewise.services.api_tokens import mint_api_token
 from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.patients import PatientIn, create_patient
 from needlewise.services.runtime import Runtime
+from needlewise.services.users import UserIn, create_user
 from screen_bench import make_bundle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,10 +95,10 @@ def seed(settings: Settings) -> tuple[str, int]:
     runtime = Runtime.build(settings)
     clinic_id = create_clinic(runtime, ClinicIn(name="Bench Clinic"))
     system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    user = accounts.create_user(
+    user = create_user(
         runtime,
         system,
-        accounts.UserIn(
+        UserIn(
             email="bench@clinic.example",
             name="Bench",
             role=Role.clinician,
@@ -105,7 +106,7 @@ def seed(settings: Settings) -> tuple[str, int]:
         ),
     )
     actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=Role.clinician, clinic_id=clinic_id)
-    token, _ = accounts.mint_api_token(runtime, actor, days=1)
+    token, _ = mint_api_token(runtime, actor, days=1)
     patient = create_patient(runtime, actor, PatientIn(given_name="Bench", family_name="Synthetic"))
     runtime.db.dispose()
     return token, patient.id

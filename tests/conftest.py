@@ -31,10 +31,11 @@ from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.loader import load_cached
 from needlewise.persistence.migrate import upgrade
 from needlewise.security.roles import Role
-from needlewise.services import accounts
 from needlewise.services.actor import Actor
+from needlewise.services.api_tokens import mint_api_token
 from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.runtime import Runtime
+from needlewise.services.users import UserIn, UserOut, create_user
 from needlewise.web.app import create_app
 from support import postgres
 from support.http import ApiClient
@@ -156,7 +157,7 @@ class Service:
     runtime: Runtime
     client: ApiClient
     clinic_id: int
-    users: dict[Role, accounts.UserOut] = field(default_factory=dict)
+    users: dict[Role, UserOut] = field(default_factory=dict)
     tokens: dict[Role, str] = field(default_factory=dict)
 
     def headers(self, role: Role) -> dict[str, str]:
@@ -171,17 +172,17 @@ class Service:
 PASSWORD = "correct horse battery staple"
 
 
-def seed_clinic(runtime: Runtime) -> tuple[int, dict[Role, accounts.UserOut], dict[Role, str]]:
+def seed_clinic(runtime: Runtime) -> tuple[int, dict[Role, UserOut], dict[Role, str]]:
     """A clinic with one active user per role, each with an API token."""
     clinic_id = create_clinic(runtime, ClinicIn(name="Synthetic Test Clinic", phones=["555-0100"]))
     system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    users: dict[Role, accounts.UserOut] = {}
+    users: dict[Role, UserOut] = {}
     tokens: dict[Role, str] = {}
     for role in Role:
-        user = accounts.create_user(
+        user = create_user(
             runtime,
             system,
-            accounts.UserIn(
+            UserIn(
                 email=f"{role.value}@clinic.example",
                 name=f"Test {role.value}",
                 role=role,
@@ -190,7 +191,7 @@ def seed_clinic(runtime: Runtime) -> tuple[int, dict[Role, accounts.UserOut], di
         )
         users[role] = user
         actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=role, clinic_id=clinic_id)
-        tokens[role], _ = accounts.mint_api_token(runtime, actor, days=1)
+        tokens[role], _ = mint_api_token(runtime, actor, days=1)
     return clinic_id, users, tokens
 
 

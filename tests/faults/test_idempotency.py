@@ -39,9 +39,10 @@ from needlewise.persistence.models import (
     TreatmentSession,
 )
 from needlewise.security.roles import Role
-from needlewise.services import accounts
 from needlewise.services.actor import Actor
+from needlewise.services.api_tokens import mint_api_token
 from needlewise.services.clinic import ClinicIn, create_clinic
+from needlewise.services.users import UserIn, create_user
 from support.treatment import make_patient, ready_patient, session_body
 
 HEADER = "Idempotency-Key"
@@ -289,15 +290,13 @@ def second_clinic(service: Service) -> dict[str, str]:
     runtime = service.runtime
     clinic_id = create_clinic(runtime, ClinicIn(name="Other Synthetic Clinic"))
     system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    user = accounts.create_user(
+    user = create_user(
         runtime,
         system,
-        accounts.UserIn(
-            email="front@other.example", name="Other", role=Role.front_desk, password=PASSWORD
-        ),
+        UserIn(email="front@other.example", name="Other", role=Role.front_desk, password=PASSWORD),
     )
     actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=Role.front_desk, clinic_id=clinic_id)
-    token, _ = accounts.mint_api_token(runtime, actor, days=1)
+    token, _ = mint_api_token(runtime, actor, days=1)
     return {"authorization": f"Bearer {token}"}
 
 

@@ -24,11 +24,12 @@ from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.persistence.models import CheckIn, Screening
 from needlewise.security.roles import Role
-from needlewise.services import accounts
 from needlewise.services.actor import Actor
+from needlewise.services.api_tokens import mint_api_token
 from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.patients import PatientIn, create_patient
 from needlewise.services.runtime import Runtime
+from needlewise.services.users import UserIn, create_user
 from support.server import Server
 
 WRITERS = 8
@@ -41,10 +42,10 @@ def seed(database_url: str, valuesets_dir: Path) -> tuple[str, list[int]]:
     )
     clinic_id = create_clinic(runtime, ClinicIn(name="Crash Clinic"))
     system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    user = accounts.create_user(
+    user = create_user(
         runtime,
         system,
-        accounts.UserIn(
+        UserIn(
             email="crash@clinic.example",
             name="Crash",
             role=Role.clinician,
@@ -52,7 +53,7 @@ def seed(database_url: str, valuesets_dir: Path) -> tuple[str, list[int]]:
         ),
     )
     actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=Role.clinician, clinic_id=clinic_id)
-    token, _ = accounts.mint_api_token(runtime, actor, days=1)
+    token, _ = mint_api_token(runtime, actor, days=1)
     patients = [
         create_patient(runtime, actor, PatientIn(given_name=f"K{i}", family_name="Synthetic")).id
         for i in range(WRITERS)

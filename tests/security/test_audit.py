@@ -26,9 +26,10 @@ import pytest
 from conftest import PASSWORD, Service
 from needlewise.persistence.models import PatientLink
 from needlewise.security.roles import Role
-from needlewise.services import accounts
 from needlewise.services.actor import Actor
+from needlewise.services.api_tokens import mint_api_token
 from needlewise.services.clinic import ClinicIn, create_clinic
+from needlewise.services.users import UserIn, UserOut, create_user
 from support.audit import busy_log, holds_nothing_of, last_id, ref, the_one_entry
 from support.treatment import make_patient, ready_patient, session_body
 
@@ -43,7 +44,7 @@ class Other:
     """A second clinic sharing the database, with one user per role."""
 
     clinic_id: int
-    users: dict[Role, accounts.UserOut]
+    users: dict[Role, UserOut]
     tokens: dict[Role, str]
 
     def headers(self, role: Role) -> dict[str, str]:
@@ -58,13 +59,13 @@ def other(service: Service) -> Other:
     runtime = service.runtime
     clinic_id = create_clinic(runtime, ClinicIn(name="Other Synthetic Clinic", phones=["555-0111"]))
     system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    users: dict[Role, accounts.UserOut] = {}
+    users: dict[Role, UserOut] = {}
     tokens: dict[Role, str] = {}
     for role in Role:
-        user = accounts.create_user(
+        user = create_user(
             runtime,
             system,
-            accounts.UserIn(
+            UserIn(
                 email=f"{role.value}@other.example",
                 name=f"Other {role.value}",
                 role=role,
@@ -73,7 +74,7 @@ def other(service: Service) -> Other:
         )
         users[role] = user
         actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=role, clinic_id=clinic_id)
-        tokens[role], _ = accounts.mint_api_token(runtime, actor, days=1)
+        tokens[role], _ = mint_api_token(runtime, actor, days=1)
     return Other(clinic_id, users, tokens)
 
 
@@ -343,7 +344,7 @@ def test_a_missing_unknown_or_ended_credential_leaves_one_denied_entry(service: 
         ({}, "anonymous", "unauthenticated", None),
         ({"authorization": f"Bearer {uuid.uuid4().hex}"}, "anonymous", "unknown-credential", None),
     ]
-    token, _ = accounts.mint_api_token(service.runtime, service.actor(Role.clinician), days=1)
+    token, _ = mint_api_token(service.runtime, service.actor(Role.clinician), days=1)
     ended = {"authorization": f"Bearer {token}"}
     assert service.client.post("/api/auth/logout", headers=ended).status_code == 200
     cases.append((ended, ref(service, Role.clinician), "credential-ended", service.clinic_id))

@@ -26,9 +26,11 @@ from needlewise.config import Settings
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import AuditEntry, AuthSession
 from needlewise.security.roles import Role
-from needlewise.services import accounts
 from needlewise.services.actor import Actor
+from needlewise.services.api_tokens import mint_api_token
 from needlewise.services.clinic import ClinicIn, create_clinic
+from needlewise.services.credentials import forget_sessions
+from needlewise.services.users import UserIn, create_user
 from support.http import ApiClient
 
 NEW_PASSWORD = "granite otter lantern quietly"
@@ -207,17 +209,17 @@ def test_no_one_else_sees_or_revokes_a_users_tokens(service: Service) -> None:
         # an admin of another clinic in the same database: not found either
         other = create_clinic(service.runtime, ClinicIn(name="Other Synthetic Clinic"))
         system = Actor(ref="system", role=Role.admin, clinic_id=other)
-        stranger = accounts.create_user(
+        stranger = create_user(
             service.runtime,
             system,
-            accounts.UserIn(
+            UserIn(
                 email="admin@other.example", name="Other Admin", role=Role.admin, password=PASSWORD
             ),
         )
         actor = Actor(
             ref=f"user:{stranger.id}", user_id=stranger.id, role=Role.admin, clinic_id=other
         )
-        token, _ = accounts.mint_api_token(service.runtime, actor, days=1)
+        token, _ = mint_api_token(service.runtime, actor, days=1)
         theirs = {"authorization": f"Bearer {token}"}
         listed = service.client.get(
             "/api/auth/tokens", params={"user_id": held.user_id}, headers=theirs
@@ -255,10 +257,10 @@ def test_token_lifetime_is_capped_by_the_setting(service: Service) -> None:
 
 def test_a_token_older_than_the_cap_stops_working(service: Service) -> None:
     """Tokens minted before the cap was lowered (or before it existed) end too."""
-    token, _ = accounts.mint_api_token(service.runtime, service.actor(Role.front_desk), days=2)
+    token, _ = mint_api_token(service.runtime, service.actor(Role.front_desk), days=2)
     bearer = {"authorization": f"Bearer {token}"}
     assert service.client.get("/api/auth/me", headers=bearer).status_code == 200
-    accounts.forget_sessions()
+    forget_sessions(service.runtime)
     cap = service.runtime.settings.api_token_days
     with service.runtime.db.write() as session:
         session.execute(
@@ -269,7 +271,7 @@ def test_a_token_older_than_the_cap_stops_working(service: Service) -> None:
                 expires_at=utcnow() + timedelta(days=300),
             )
         )
-    accounts.forget_sessions()
+    forget_sessions(service.runtime)
     assert service.client.get("/api/auth/me", headers=bearer).status_code == 401
 
 

@@ -16,10 +16,11 @@ import httpx
 from conftest import PASSWORD
 from needlewise.config import Settings
 from needlewise.security.roles import Role
-from needlewise.services import accounts
 from needlewise.services.actor import Actor
+from needlewise.services.api_tokens import mint_api_token
 from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.runtime import Runtime
+from needlewise.services.users import UserIn, UserPatch, create_user, update_user
 from support.server import Server
 
 #: polls of the server after the change, 0.2 s apart: far more than a 1 s cache needs
@@ -34,22 +35,18 @@ def test_another_process_ends_the_credentials_when_its_cache_runs_out(
     )
     clinic_id = create_clinic(runtime, ClinicIn(name="Two Process Clinic"))
     system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    accounts.create_user(
+    create_user(
         runtime,
         system,
-        accounts.UserIn(
-            email="boss@clinic.example", name="Boss", role=Role.admin, password=PASSWORD
-        ),
+        UserIn(email="boss@clinic.example", name="Boss", role=Role.admin, password=PASSWORD),
     )
-    user = accounts.create_user(
+    user = create_user(
         runtime,
         system,
-        accounts.UserIn(
-            email="pt@clinic.example", name="PT", role=Role.clinician, password=PASSWORD
-        ),
+        UserIn(email="pt@clinic.example", name="PT", role=Role.clinician, password=PASSWORD),
     )
     actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=Role.clinician, clinic_id=clinic_id)
-    token, _ = accounts.mint_api_token(runtime, actor, days=1)
+    token, _ = mint_api_token(runtime, actor, days=1)
     bearer = {"authorization": f"Bearer {token}"}
 
     server = Server(
@@ -61,12 +58,12 @@ def test_another_process_ends_the_credentials_when_its_cache_runs_out(
     try:
         with httpx.Client(base_url=server.base, timeout=30) as client:
             assert client.get("/api/auth/me", headers=bearer).status_code == 200  # cached now
-            accounts.update_user(
+            update_user(
                 runtime,
                 system,
                 user.id,
                 user.version,
-                accounts.UserPatch(password="granite otter lantern quietly", role=Role.front_desk),
+                UserPatch(password="granite otter lantern quietly", role=Role.front_desk),
             )
             statuses = []
             for _ in range(POLLS):

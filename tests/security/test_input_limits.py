@@ -32,9 +32,9 @@ from needlewise.cli import main
 from needlewise.interop.fhir.canonical import YES_NO_SYSTEM
 from needlewise.persistence.models import CheckIn, Patient, Provider, Screening
 from needlewise.security.roles import Role
-from needlewise.services import accounts
 from needlewise.services.actor import Actor
 from needlewise.services.clinic import ClinicIn, create_clinic
+from needlewise.services.users import UserIn, create_user
 from support.treatment import make_patient
 
 AFTERCARE = "https://needlewise.org/fhir/Questionnaire/needlewise-aftercare"
@@ -253,10 +253,10 @@ def test_the_command_line_refuses_them_with_exit_2(
 def other_clinic_user(service: Service) -> int:
     clinic = create_clinic(service.runtime, ClinicIn(name="Second Synthetic Clinic"))
     admin = Actor(ref="system", role=Role.admin, clinic_id=clinic)
-    user = accounts.create_user(
+    user = create_user(
         service.runtime,
         admin,
-        accounts.UserIn(
+        UserIn(
             email=f"pt-{uuid.uuid4().hex[:8]}@second.example",
             name="Second clinician",
             role=Role.clinician,

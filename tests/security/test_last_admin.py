@@ -19,8 +19,9 @@ from conftest import PASSWORD, Service
 from needlewise.errors import Conflict
 from needlewise.persistence.models import User
 from needlewise.security.roles import Role
-from needlewise.services import accounts
 from needlewise.services.actor import Actor
+from needlewise.services.api_tokens import mint_api_token
+from needlewise.services.users import UserIn, UserPatch, create_user, get_user, update_user
 
 
 def patch(service: Service, user_id: int, body: dict[str, Any], as_user: dict[str, str]) -> Any:
@@ -75,7 +76,7 @@ def test_another_admin_cannot_remove_the_last_active_one(service: Service) -> No
     first = service.users[Role.admin]
     second = second_admin(service)
     # the second admin demotes the first: allowed, one admin remains
-    token, _ = accounts.mint_api_token(
+    token, _ = mint_api_token(
         service.runtime,
         Actor(ref=f"user:{second}", user_id=second, role=Role.admin, clinic_id=service.clinic_id),
         days=1,
@@ -112,10 +113,10 @@ def test_two_admins_demoting_each_other_at_once_leave_one(service: Service) -> N
     runtime = service.runtime
     for round_ in range(6):
         # through the service functions: the demotions end the seeded admin's token
-        second = accounts.create_user(
+        second = create_user(
             runtime,
             Actor(ref="system", role=Role.admin, clinic_id=service.clinic_id),
-            accounts.UserIn(
+            UserIn(
                 email=f"racer-{round_}@clinic.example",
                 name="Racer Admin",
                 role=Role.admin,
@@ -127,8 +128,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one(service: Service) -> N
             for uid in (first.id, second)
         }
         versions = {
-            uid: accounts.get_user(runtime, actors[first.id], uid).version
-            for uid in (first.id, second)
+            uid: get_user(runtime, actors[first.id], uid).version for uid in (first.id, second)
         }
         barrier = threading.Barrier(2, timeout=30)
         outcomes: list[str] = []
@@ -143,12 +143,12 @@ def test_two_admins_demoting_each_other_at_once_leave_one(service: Service) -> N
         ) -> None:
             barrier.wait()
             try:
-                accounts.update_user(
+                update_user(
                     runtime,
                     actors[by],
                     target,
                     versions[target],
-                    accounts.UserPatch(role=Role.clinician),
+                    UserPatch(role=Role.clinician),
                 )
                 outcomes.append("ok")
             except Conflict:
@@ -169,17 +169,11 @@ def test_two_admins_demoting_each_other_at_once_leave_one(service: Service) -> N
             first_role = session.scalar(select(User.role).where(User.id == first.id))
         if first_role != "admin":
             other = second
-            version = accounts.get_user(runtime, actors[other], first.id).version
-            accounts.update_user(
-                runtime, actors[other], first.id, version, accounts.UserPatch(role=Role.admin)
-            )
-            version = accounts.get_user(runtime, actors[other], other).version
-            accounts.update_user(
-                runtime, actors[first.id], other, version, accounts.UserPatch(active=False)
-            )
+            version = get_user(runtime, actors[other], first.id).version
+            update_user(runtime, actors[other], first.id, version, UserPatch(role=Role.admin))
+            version = get_user(runtime, actors[other], other).version
+            update_user(runtime, actors[first.id], other, version, UserPatch(active=False))
         else:
-            version = accounts.get_user(runtime, actors[first.id], second).version
-            accounts.update_user(
-                runtime, actors[first.id], second, version, accounts.UserPatch(active=False)
-            )
+            version = get_user(runtime, actors[first.id], second).version
+            update_user(runtime, actors[first.id], second, version, UserPatch(active=False))
         assert active_admins(service) == 1

@@ -21,10 +21,10 @@ from sqlalchemy import func, select
 from conftest import PASSWORD, Service
 from needlewise.cli import main
 from needlewise.config import Settings
+from needlewise.demo import LOGINS
 from needlewise.persistence.models import AuditEntry, User
 from needlewise.security.password_policy import weakness
 from needlewise.security.roles import Role
-from needlewise.services.demo import LOGINS
 from support.http import ApiClient
 
 WEAK = {

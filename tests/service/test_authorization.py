@@ -43,8 +43,8 @@ from needlewise.interop.fhir.canonical import YES_NO_SYSTEM
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.persistence.models import AuditEntry, Base, CheckIn, Screening
 from needlewise.security.roles import Role
-from needlewise.services import accounts
 from needlewise.services.actor import Actor
+from needlewise.services.api_tokens import mint_api_token
 from needlewise.web.app import create_app
 from needlewise.web.openapi import api_routes
 from support.http import ApiClient
@@ -280,7 +280,7 @@ class World:
         return self.created(f"/api/patients/{patient}/links", {"purpose": purpose}, F)
 
     def fresh_token(self, role: Role) -> str:
-        token, _ = accounts.mint_api_token(self.service.runtime, self.service.actor(role), days=1)
+        token, _ = mint_api_token(self.service.runtime, self.service.actor(role), days=1)
         return token
 
     def fresh_token_id(self, role: Role) -> int:
@@ -659,7 +659,7 @@ def test_a_role_change_applies_at_once(world: World) -> None:
     actor = Actor(
         ref=f"user:{user['id']}", user_id=user["id"], role=C, clinic_id=world.service.clinic_id
     )
-    token, _ = accounts.mint_api_token(world.service.runtime, actor, days=1)
+    token, _ = mint_api_token(world.service.runtime, actor, days=1)
     mine = {"authorization": f"Bearer {token}"}
     url = f"/api/sessions/{world.session}"
     assert world.client.get(url, headers=mine).status_code == 200  # a clinician reads it

@@ -18,7 +18,6 @@ import pytest
 from conftest import PASSWORD, Service
 from needlewise.persistence.models import Screening, User
 from needlewise.security.roles import Role
-from needlewise.services import accounts
 from needlewise.services.actor import Actor
 from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.decisive_screening import (
@@ -26,6 +25,7 @@ from needlewise.services.decisive_screening import (
     decisive_screening,
     user_id_of,
 )
+from needlewise.services.users import UserIn, create_user
 from support.treatment import make_patient
 
 NE, REVIEW, OK = "not-eligible", "review", "eligible"
@@ -118,10 +118,10 @@ def other_clinician(service: Service) -> int:
     """A clinician of a second clinic sharing the database."""
     clinic = create_clinic(service.runtime, ClinicIn(name="Second Synthetic Clinic"))
     admin = Actor(ref="system", role=Role.admin, clinic_id=clinic)
-    user = accounts.create_user(
+    user = create_user(
         service.runtime,
         admin,
-        accounts.UserIn(
+        UserIn(
             email=f"clinician-{uuid.uuid4().hex[:8]}@second.example",
             name="Second clinician",
             role=Role.clinician,

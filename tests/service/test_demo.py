@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from conftest import Service
+from needlewise.demo import LOGINS, demo_ready, load_demo
 from needlewise.persistence.db import Database
 from needlewise.persistence.models import (
     CheckIn,
@@ -14,7 +15,6 @@ from needlewise.persistence.models import (
     TreatmentSession,
     User,
 )
-from needlewise.services.demo import LOGINS, demo_ready, load_demo
 from needlewise.services.runtime import Runtime
 
 

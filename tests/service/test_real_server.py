@@ -21,11 +21,12 @@ from needlewise.config import Settings
 from needlewise.persistence.db import sqlite_path
 from needlewise.persistence.models import CheckIn
 from needlewise.security.roles import Role
-from needlewise.services import accounts
 from needlewise.services.actor import Actor
+from needlewise.services.api_tokens import mint_api_token
 from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.patients import PatientIn, create_patient
 from needlewise.services.runtime import Runtime
+from needlewise.services.users import UserIn, create_user
 from support.server import Server
 
 CHECK_IN = {"symptoms": ["symptom.soreness"], "hours_since_treatment": 20, "language": "en"}
@@ -37,10 +38,10 @@ def seed(database_url: str, valuesets_dir: Path, patients: int) -> tuple[str, li
     )
     clinic_id = create_clinic(runtime, ClinicIn(name="Load Clinic"))
     system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    user = accounts.create_user(
+    user = create_user(
         runtime,
         system,
-        accounts.UserIn(
+        UserIn(
             email="load@clinic.example",
             name="Load",
             role=Role.clinician,
@@ -48,7 +49,7 @@ def seed(database_url: str, valuesets_dir: Path, patients: int) -> tuple[str, li
         ),
     )
     actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=Role.clinician, clinic_id=clinic_id)
-    token, _ = accounts.mint_api_token(runtime, actor, days=1)
+    token, _ = mint_api_token(runtime, actor, days=1)
     ids = [
         create_patient(runtime, actor, PatientIn(given_name=f"P{i}", family_name="Synthetic")).id
         for i in range(patients)

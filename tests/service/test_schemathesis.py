@@ -43,7 +43,7 @@ from conftest import Service, seed_clinic
 from needlewise.config import Settings
 from needlewise.persistence.models import AuthSession
 from needlewise.security.roles import Role
-from needlewise.services import accounts
+from needlewise.services.api_tokens import mint_api_token
 from needlewise.web.app import create_app
 from needlewise.web.openapi import api_routes
 from support.http import ApiClient
@@ -210,7 +210,7 @@ def _headers(fuzzed: Fuzzed, role: Role, case: Case) -> dict[str, str]:
     service = fuzzed.service
     token = service.tokens[role]
     if (case.method.upper(), case.path) == ("POST", "/api/auth/logout"):
-        token, _ = accounts.mint_api_token(service.runtime, service.actor(role), days=1)
+        token, _ = mint_api_token(service.runtime, service.actor(role), days=1)
     headers = {"authorization": f"Bearer {token}"}
     source = ETAG_SOURCE.get((case.method.upper(), case.path))
     if source is not None:
@@ -230,7 +230,7 @@ def _headers(fuzzed: Fuzzed, role: Role, case: Case) -> dict[str, str]:
 def _fresh_token_id(fuzzed: Fuzzed, role: Role) -> int:
     """The id of a new API token of the seeded user with ``role``."""
     service = fuzzed.service
-    accounts.mint_api_token(service.runtime, service.actor(role), days=1)
+    mint_api_token(service.runtime, service.actor(role), days=1)
     user_id = service.users[role].id
     with service.runtime.db.read() as session:
         newest = session.scalar(

@@ -61,7 +61,7 @@ def serve_banner(host: str, port: int) -> str:
 
 
 def _demo(runtime: Any) -> None:
-    from needlewise.services.demo import LOGINS, demo_ready, load_demo
+    from needlewise.demo import LOGINS, demo_ready, load_demo
 
     if load_demo(runtime):
         click.echo("Loaded the demo clinic (synthetic data).")
@@ -100,12 +100,12 @@ def create_admin(
     from needlewise.errors import InputError, ServiceError
     from needlewise.security.password_policy import weakness
     from needlewise.security.roles import Role
-    from needlewise.services import accounts
+    from needlewise.services import users
     from needlewise.services.actor import Actor
     from needlewise.services.clinic import ClinicIn, create_clinic, first_clinic_id
 
     try:
-        data = accounts.UserIn(email=email, name=name, role=Role.admin, password=password)
+        data = users.UserIn(email=email, name=name, role=Role.admin, password=password)
     except ValidationError as exc:
         first = exc.errors()[0]
         raise InputError(str(first["msg"]), f"--{first['loc'][0]}") from None
@@ -125,7 +125,7 @@ def create_admin(
             clinic_id = create_clinic(runtime, clinic)
         system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
         try:
-            created = accounts.create_user(runtime, system, data)
+            created = users.create_user(runtime, system, data)
         except InputError as exc:  # a weak password: say which option, with the advice
             raise InputError(exc.problem, f"--{exc.where.removeprefix('$.')}") from None
         except ServiceError as exc:

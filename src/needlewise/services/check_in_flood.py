@@ -32,6 +32,8 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 RANK = {"self-care": 0, "call-provider": 1, "emergency": 2}
+#: what becomes of a patient-link submission
+Outcome = Literal["store", "repeat", "refused"]
 
 
 @dataclass(eq=False)
@@ -63,7 +65,7 @@ class Decision:
     """``store`` (``flagged`` when over the limit), ``repeat`` or ``refused`` (of
     ``target``, with ``retry_after`` seconds)."""
 
-    kind: Literal["store", "repeat", "refused"]
+    kind: Outcome
     flagged: bool = False
     target: Recent | None = None
     retry_after: int | None = None

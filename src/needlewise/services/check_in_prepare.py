@@ -1,14 +1,15 @@
 """Fill in what a check-in leaves out before it is triaged: the hours since the session
-it follows, and the patient's language (see :mod:`needlewise.services.check_ins`)."""
+it follows, and the patient's language (see :mod:`needlewise.services.check_ins`).
+
+The triage JSON is filled in here; an aftercare QuestionnaireResponse is edited by
+:mod:`needlewise.interop.fhir.aftercare_fill`."""
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime
 from typing import Any
 
-from needlewise.interop.fhir.canonical import TIME_ITEM
-from needlewise.interop.fhir.intake import walk_items
+from needlewise.interop.fhir.aftercare_fill import filled_in, reported_time
 from needlewise.persistence.db import utcnow
 
 MAX_HOURS = 24 * 365  # what the triage JSON accepts
@@ -49,22 +50,10 @@ def _prepare_response(
 ) -> tuple[Any, float | None, str | None]:
     if document.get("resourceType") != "QuestionnaireResponse":
         return document, None, None
-    filled = copy.deepcopy(document)
-    if language is not None and "language" not in filled:
-        filled["language"] = language
-    time_items = [item for item, _ in walk_items(filled, "$") if item.get("linkId") == TIME_ITEM]
-    answered = [item for item in time_items if item.get("answer")]
-    if answered:
-        answers = answered[0]["answer"]
-        first = answers[0] if isinstance(answers, list) and isinstance(answers[0], dict) else {}
-        exact = first.get("valueDecimal", first.get("valueInteger"))
-        return filled, exact if isinstance(exact, float | int) else None, "report"
+    reported = reported_time(document)
+    if reported is not None:
+        return filled_in(document, language=language), reported.hours, "report"
     hours = hours_since(performed_at)
     if hours is None:
-        return filled, None, None
-    answer = [{"valueDecimal": hours}]
-    if time_items:
-        time_items[0]["answer"] = answer
-    else:
-        filled.setdefault("item", []).append({"linkId": TIME_ITEM, "answer": answer})
-    return filled, hours, "session"
+        return filled_in(document, language=language), None, None
+    return filled_in(document, language=language, hours=hours), hours, "session"

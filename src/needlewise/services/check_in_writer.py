@@ -24,23 +24,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, update
 
 from needlewise.errors import InputError, ServiceError
-from needlewise.knowledge.schema import Tier
-from needlewise.messages import message
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import CheckIn
 from needlewise.services import audit, idempotency
-from needlewise.services.check_in_flood import RANK, Decision, Flood, Recent
-from needlewise.services.check_in_models import (
-    CheckInOut,
-    PatientCheckInOut,
-    PatientReasonOut,
-    Received,
-)
+from needlewise.services.check_in_flood import RANK, Decision, Flood, Outcome, Recent
+from needlewise.services.check_in_models import CheckInOut
+from needlewise.services.check_in_presenter import patient_answer, staff_answer
 from needlewise.services.check_in_rows import (
     LATEST_SCREENINGS,
     LOCK,
@@ -51,7 +45,6 @@ from needlewise.services.check_in_rows import (
     check_in_row,
 )
 from needlewise.services.idempotency import Answer, Claim, Resource
-from needlewise.services.records import etag
 from needlewise.services.runtime import Runtime
 
 Refusal = ServiceError | InputError  # returned in place of a check-in that was not stored
@@ -88,7 +81,7 @@ class _Job:
     asked: Asked
     check_in: dict[str, Any]
     phones: list[str]
-    kind: Literal["store", "repeat", "refused"] = "store"
+    kind: Outcome = "store"
     recent: Recent | None = None  # the stored (or already held) check-in it came to
     retry_after: int | None = None
 
@@ -310,46 +303,12 @@ def _written(job: _Job) -> Written:
     actor, row = job.asked.actor, job.check_in
     if actor.link_id is None:
         out = CheckInOut.model_validate(row)
-        return Written(
-            Answer(201, out.model_dump(mode="json"), etag("check-in", out.id, 1)), out, out.id
-        )
+        return Written(staff_answer(out), out, out.id)
     assert job.recent is not None
     assert job.recent.id is not None
     target = job.recent.id
-    received = _RECEIVED[job.kind]
-    told = _for_patient(job, target, received)
-    if job.kind == "store":
-        return Written(Answer(201, told), CheckInOut.model_validate(row), target)
-    if job.kind == "repeat":
-        return Written(Answer(200, told), None, target)
-    error = {
-        "code": "too-many-requests",
-        "message": "too many check-ins from this link in a short time; the clinic already "
-        "has a check-in at least as urgent",
-        "location": None,
-        "retry_after": job.retry_after,
-    }
-    return Written(Answer(429, {**told, "error": error}, retry_after=job.retry_after), None, target)
-
-
-_RECEIVED: dict[str, Received] = {"store": "stored", "repeat": "repeat", "refused": "not-stored"}
-
-
-def _for_patient(job: _Job, target: int, received: Received) -> dict[str, Any]:
-    result = job.check_in["result"]
-    language = result["language"]
-    tier = Tier(job.check_in["disposition"])
-    kb = job.asked.runtime.kb
-    notice = None if received == "stored" else message(f"check-in.{received}", language)
-    return PatientCheckInOut(
-        id=target,
-        disposition=job.check_in["disposition"],
-        title=kb.disposition(tier).title.get(language),
-        call_911=tier is Tier.emergency,
-        advice=result["advice"],
-        reasons=[PatientReasonOut.model_validate(r) for r in result["reasons"]],
-        language=language,
-        clinic_phones=job.phones,
-        received=received,
-        notice=notice,
-    ).model_dump(mode="json")
+    answer = patient_answer(
+        job.asked.runtime.kb, row, target, job.phones, job.kind, job.retry_after
+    )
+    stored = CheckInOut.model_validate(row) if job.kind == "store" else None
+    return Written(answer, stored, target)

@@ -1,5 +1,4 @@
-"""After-treatment check-ins: the patient's answers, the triage result, and who
-acknowledged it.
+"""Recording after-treatment check-ins: the patient's answers and their triage result.
 
 A check-in comes from the patient through a ``check-in`` link (multi-use until it
 expires) or from staff, e.g. taking a phone call. Either way :func:`record_check_in`
@@ -35,9 +34,12 @@ rate-limited (:mod:`needlewise.services.check_in_flood`); the patient is always 
 own triage. A create sent with an ``Idempotency-Key`` is answered once
 (:mod:`needlewise.services.idempotency`): the key is kept in the same transaction.
 
-Clinicians acknowledge a check-in (``check-ins:acknowledge``) once; a second time is 409.
-The clinician list shows a flood once: the check-in with its ``repeat_count`` and
-``refused_count``, ``flagged`` (``?flagged=true`` lists those).
+**Where the rest lives.** What callers get back: :mod:`~needlewise.services.check_in_models`
+(built by :mod:`~needlewise.services.check_in_presenter`); the batch writer:
+:mod:`~needlewise.services.check_in_writer`; filling in hours and language:
+:mod:`~needlewise.services.check_in_prepare` (an aftercare QuestionnaireResponse is edited
+by :mod:`needlewise.interop.fhir.aftercare_fill`); reading, listing and acknowledging
+check-ins (the clinicians' work queue): :mod:`~needlewise.services.check_in_review`.
 """
 
 from __future__ import annotations
@@ -45,62 +47,19 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
-
 from needlewise.errors import Conflict, NotFound, TooManyRequests, audited
-from needlewise.persistence.db import utcnow
-from needlewise.persistence.models import CheckIn, Patient
-from needlewise.services import audit, idempotency
+from needlewise.persistence.models import CheckIn
+from needlewise.services import idempotency
 from needlewise.services.actor import Actor
 from needlewise.services.check_in_guard import check_submission
-from needlewise.services.check_in_models import (
-    CheckInOut,
-    Disposition,
-    PatientCheckInOut,
-    PatientReasonOut,
-)
+from needlewise.services.check_in_models import CheckInOut
+from needlewise.services.check_in_presenter import check_in_out
 from needlewise.services.check_in_rows import Asked
-from needlewise.services.check_in_writer import Refusal, Written, write_check_ins
+from needlewise.services.check_in_writer import Written, write_check_ins
 from needlewise.services.idempotency import Answer, Claim, KeyTaken
-from needlewise.services.pages import Page, PageParams
-from needlewise.services.records import check_version
 from needlewise.services.runtime import Runtime
 
-__all__ = [
-    "CheckInOut",
-    "Disposition",
-    "PatientCheckInOut",
-    "PatientReasonOut",
-    "Refusal",
-    "acknowledge_check_in",
-    "get_check_in",
-    "list_check_ins",
-    "record_check_in",
-    "record_check_in_async",
-    "submit_check_in",
-]
-
-
-def _out(row: CheckIn) -> CheckInOut:
-    return CheckInOut(
-        id=row.id,
-        patient_id=row.patient_id,
-        session_id=row.session_id,
-        disposition=row.disposition,
-        result=row.result,
-        answers=row.answers,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        acknowledged_by=row.acknowledged_by,
-        acknowledged_at=row.acknowledged_at,
-        version=row.version,
-        repeat_count=row.repeat_count,
-        refused_count=row.refused_count,
-        last_seen_at=row.last_seen_at,
-        flagged=row.flagged,
-    )
+__all__ = ["record_check_in", "record_check_in_async", "submit_check_in"]
 
 
 def _authorize(actor: Actor, patient_id: int) -> None:
@@ -139,7 +98,7 @@ def _stored(runtime: Runtime, written: Written) -> CheckInOut:
         row = session.get(CheckIn, written.check_in_id)
         if row is None:  # pragma: no cover - it was committed before this read
             raise NotFound(f"no check-in {written.check_in_id}")
-        return _out(row)
+        return check_in_out(row)
 
 
 def record_check_in(
@@ -198,85 +157,3 @@ async def submit_check_in(
             raise Conflict("this Idempotency-Key is in use by another request") from None
         return answer
     return written.answer
-
-
-def _get(session: Session, actor: Actor, check_in_id: int) -> CheckIn:
-    row = session.scalars(
-        select(CheckIn)
-        .join(Patient, Patient.id == CheckIn.patient_id)
-        .where(CheckIn.id == check_in_id, Patient.clinic_id == actor.clinic_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"no check-in {check_in_id}")
-    return row
-
-
-def get_check_in(runtime: Runtime, actor: Actor, check_in_id: int) -> CheckInOut:
-    actor.require("check-ins:read")
-    with runtime.db.read() as session:
-        out = _out(_get(session, actor, check_in_id))
-    audit.record_reads(runtime.db, actor, "check-in", [(out.id, out.patient_id)])
-    return out
-
-
-def list_check_ins(
-    runtime: Runtime,
-    actor: Actor,
-    page: PageParams,
-    *,
-    patient_id: int | None = None,
-    disposition: str | None = None,
-    unacknowledged: bool | None = None,
-    flagged: bool | None = None,
-) -> Page[CheckInOut]:
-    """Check-ins of the clinic, newest first; ``unacknowledged=true`` is the work queue
-    (``false``: acknowledged ones only); ``flagged=true``: possible floods. Each one
-    returned is audited."""
-    actor.require("check-ins:read")
-    conditions: list[Any] = [Patient.clinic_id == actor.clinic_id]
-    if patient_id is not None:
-        conditions.append(CheckIn.patient_id == patient_id)
-    if disposition is not None:
-        conditions.append(CheckIn.disposition == disposition)
-    if unacknowledged is not None:
-        ack = CheckIn.acknowledged_at
-        conditions.append(ack.is_(None) if unacknowledged else ack.is_not(None))
-    if flagged is not None:
-        conditions.append(CheckIn.flagged.is_(flagged))
-    joined = select(CheckIn).join(Patient, Patient.id == CheckIn.patient_id)
-    with runtime.db.read() as session:
-        total = session.scalar(
-            select(func.count()).select_from(joined.where(*conditions).subquery())
-        )
-        rows = session.scalars(
-            joined.where(*conditions)
-            .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
-            .limit(page.limit)
-            .offset(page.offset)
-        )
-        items = [_out(row) for row in rows]
-    audit.record_reads(runtime.db, actor, "check-in", [(c.id, c.patient_id) for c in items])
-    return Page[CheckInOut](items=items, total=total or 0, limit=page.limit, offset=page.offset)
-
-
-def acknowledge_check_in(
-    runtime: Runtime, actor: Actor, check_in_id: int, expected_version: int
-) -> CheckInOut:
-    """Mark a check-in seen by a clinician (409 when it already was)."""
-    actor.require("check-ins:acknowledge")
-    try:
-        with runtime.db.write() as session:
-            row = _get(session, actor, check_in_id)
-            if row.acknowledged_at is not None:
-                raise Conflict(
-                    f"check-in {row.id} was already acknowledged (user {row.acknowledged_by}, "
-                    f"{row.acknowledged_at.isoformat()})"
-                )
-            check_version("check-in", row.version, expected_version)
-            row.acknowledged_by = actor.user_id
-            row.acknowledged_at = utcnow()
-            session.flush()
-            audit.record(session, actor, "acknowledge", "check-in", row.id, row.patient_id)
-            return _out(row)
-    except StaleDataError:
-        raise Conflict(f"check-in {check_in_id} was acknowledged by someone else") from None

@@ -1,5 +1,6 @@
 """The consent text: the template of ``knowledge/data/consent.yaml`` rendered with every
-risk of the knowledge base, and the patient's copy of a signed consent.
+risk of the knowledge base (the patient's copy of a signed consent is
+:mod:`needlewise.services.consent_copy`).
 
 Pure functions of the knowledge base (no database): the consent service stores what
 :func:`render` returns, and the same function serves ``GET /api/consents/text``, so the
@@ -26,14 +27,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
-from html import escape
 
 from pydantic import BaseModel, Field
 
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.schema import ConsentSection, Incidence, Risk, Source, Text, Tier
-from needlewise.services.fields import one_line
 
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _PER_VISIT = ("treatments", "sessions")
@@ -231,82 +229,4 @@ def render(kb: KnowledgeBase, language: str) -> ConsentText:
         title=template.title.get(language),
         text=text,
         risks=risks,
-    )
-
-
-class SignedCopy(BaseModel):
-    """What the patient's copy shows besides the signed text."""
-
-    language: str
-    text: str
-    text_version: str
-    text_sha256: str
-    typed_name: str
-    signer_role: str
-    signer_name: str
-    signed_at: datetime
-    interpreter_name: str | None
-    interpreter_language: str | None
-    withdrawn_at: datetime | None
-    withdrawal_reason: str | None
-
-
-def _signature_rows(kb: KnowledgeBase, copy: SignedCopy) -> list[tuple[str, str]]:
-    """(label, value) of each line under the copy's heading. Every value is rendered by
-    :func:`~needlewise.services.fields.one_line`, so a stored value (even one written
-    before names were checked) cannot start a line or reorder one."""
-    labels = kb.data.consent.copy_labels
-    lang = copy.language
-    role = getattr(labels.roles, copy.signer_role, None)
-    role_text = role.get(lang) if isinstance(role, Text) else copy.signer_role
-    interpreter = labels.no_interpreter.get(lang)
-    if copy.interpreter_name:
-        interpreter = copy.interpreter_name
-        if copy.interpreter_language:
-            interpreter += f" ({copy.interpreter_language})"
-    rows = [
-        (labels.signed_by.get(lang), f"{copy.signer_name} ({role_text})"),
-        (labels.typed_name.get(lang), copy.typed_name),
-        (labels.signed_on.get(lang), copy.signed_at.strftime("%Y-%m-%d %H:%M")),
-        (labels.interpreter.get(lang), interpreter),
-        (labels.text_version.get(lang), copy.text_version),
-        (labels.fingerprint.get(lang), copy.text_sha256),
-    ]
-    if copy.withdrawn_at is not None:
-        rows.append((labels.withdrawn_on.get(lang), copy.withdrawn_at.strftime("%Y-%m-%d %H:%M")))
-        rows.append((labels.reason.get(lang), copy.withdrawal_reason or ""))
-    return [(label, one_line(value)) for label, value in rows]
-
-
-def copy_as_text(kb: KnowledgeBase, copy: SignedCopy) -> str:
-    """The patient's copy as plain text: the signed text, then who signed and when, one
-    line each (no stored value can add a line)."""
-    labels = kb.data.consent.copy_labels
-    lines = [copy.text.rstrip("\n"), "", "----", labels.heading.get(copy.language)]
-    lines += [f"{label}: {value}" for label, value in _signature_rows(kb, copy)]
-    if copy.withdrawn_at is None:
-        lines.append(labels.not_withdrawn.get(copy.language))
-    return "\n".join(lines) + "\n"
-
-
-def copy_as_html(kb: KnowledgeBase, copy: SignedCopy) -> str:
-    """The patient's copy as a standalone HTML page (every value escaped)."""
-    labels = kb.data.consent.copy_labels
-    blocks = [b for b in copy.text.strip("\n").split("\n\n") if b]
-    title = escape(blocks[0]) if blocks else ""
-    body = [f"<h1>{title}</h1>"]
-    for block in blocks[1:]:
-        body.append("<p>" + "<br>\n".join(escape(line) for line in block.split("\n")) + "</p>")
-    body.append(f"<h2>{escape(labels.heading.get(copy.language))}</h2>")
-    body.append("<dl>")
-    for label, value in _signature_rows(kb, copy):
-        body.append(f"<dt>{escape(label)}</dt><dd>{escape(value)}</dd>")
-    body.append("</dl>")
-    if copy.withdrawn_at is None:
-        body.append(f"<p>{escape(labels.not_withdrawn.get(copy.language))}</p>")
-    return (
-        f'<!DOCTYPE html>\n<html lang="{escape(copy.language)}">\n<head>\n'
-        f'<meta charset="utf-8">\n<title>{title}</title>\n</head>\n<body>\n<main>\n'
-        + "\n".join(body)
-        + "\n</main>\n</body>\n</html>\n"
     )

@@ -11,27 +11,16 @@ and nothing is stored.
 Staff sign with a patient in the clinic (``consents:write``, a witnessed signing); a
 patient signs alone through a consent link, which is then used up. A consent is never
 edited; it can only be withdrawn (with ``If-Match`` and a reason). Every read and write
-is audited. :func:`current_consent` is what the session rules use.
+is audited. :func:`current_consent` is what the session rules use. What a signing sends
+and what these functions answer: :mod:`needlewise.services.consent_models`.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Callable
-from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    WithJsonSchema,
-    field_validator,
-)
-from pydantic_core import PydanticCustomError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -40,148 +29,26 @@ from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import Consent, Patient
 from needlewise.services import audit, idempotency, links
 from needlewise.services.actor import Actor
-from needlewise.services.consent_text import (
-    ConsentText,
-    SignedCopy,
-    copy_as_html,
-    copy_as_text,
-    render,
+from needlewise.services.consent_copy import PatientCopy, SignedCopy, copy_as_text, patient_copy
+from needlewise.services.consent_models import (
+    ConsentIn,
+    ConsentRecord,
+    ConsentRecordDetail,
+    LinkConsentIn,
+    SigningFields,
+    WithdrawIn,
 )
+from needlewise.services.consent_text import ConsentText, render
 from needlewise.services.documents import check_language
-from needlewise.services.fields import Label, Name
 from needlewise.services.idempotency import Once, Resource
 from needlewise.services.pages import Page, PageParams
 from needlewise.services.patients import get_in_clinic
 from needlewise.services.records import check_version, edit
 from needlewise.services.runtime import Runtime
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-MAX_SIGNATURE_BYTES = 200 * 1024
-_DATA_URL = "data:image/png;base64,"
-# base64 grows 4/3; the prefix and a little whitespace on top
-_MAX_SIGNATURE_CHARS = MAX_SIGNATURE_BYTES * 4 // 3 + 4 + len(_DATA_URL) + 64
 
-Language = Literal["en", "es"]
-SignerRole = Literal["patient", "guardian", "representative"]
-
-
-def _png(value: object) -> bytes:
-    """A base64 PNG (optionally a ``data:image/png;base64,`` URL) -> its bytes."""
-    if not isinstance(value, str):
-        raise PydanticCustomError("signature", "send the signature as a base64 string")
-    if len(value) > _MAX_SIGNATURE_CHARS:
-        raise PydanticCustomError(
-            "signature", f"the signature image is larger than {MAX_SIGNATURE_BYTES // 1024} KB"
-        )
-    data = value.strip()
-    if data[: len(_DATA_URL)].lower() == _DATA_URL:
-        data = data[len(_DATA_URL) :]
-    try:
-        raw = base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise PydanticCustomError("signature", "the signature is not valid base64") from None
-    if len(raw) > MAX_SIGNATURE_BYTES:
-        raise PydanticCustomError(
-            "signature", f"the signature image is larger than {MAX_SIGNATURE_BYTES // 1024} KB"
-        )
-    if not raw.startswith(PNG_SIGNATURE) or len(raw) <= len(PNG_SIGNATURE):
-        raise PydanticCustomError("signature", "the signature is not a PNG image")
-    return raw
-
-
-SignaturePng = Annotated[
-    bytes,
-    BeforeValidator(_png),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "contentEncoding": "base64",
-            "contentMediaType": "image/png",
-            "description": "The drawn signature: a PNG, base64 (a data:image/png;base64, "
-            "URL is accepted), at most 200 KB decoded",
-        }
-    ),
-]
-
-
-class _SigningFields(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    language: Language = Field(description="Language of the text signed")
-    typed_name: Name = Field(min_length=1, max_length=200, description="Name typed by the signer")
-    signature_png: SignaturePng
-    signer_name: Name = Field(min_length=1, max_length=200, description="Who signed")
-    interpreter_name: Name | None = Field(default=None, min_length=1, max_length=200)
-    interpreter_language: Label | None = Field(
-        default=None,
-        min_length=1,
-        max_length=40,
-        validate_default=True,
-        description="Required with interpreter_name",
-    )
-    text_sha256: str | None = Field(
-        default=None,
-        pattern=r"^[0-9a-f]{64}$",
-        description="sha256 of the text the signer was shown; 409 if the text changed since",
-    )
-
-    @field_validator("interpreter_language")
-    @classmethod
-    def _interpreter_complete(cls, value: str | None, info: ValidationInfo) -> str | None:
-        named = info.data.get("interpreter_name") is not None
-        if named and value is None:
-            raise PydanticCustomError("interpreter", "give the interpreter's language too")
-        if value is not None and not named and "interpreter_name" in info.data:
-            raise PydanticCustomError("interpreter", "give the interpreter's name too")
-        return value
-
-
-class ConsentIn(_SigningFields):
-    """A signing witnessed by staff."""
-
-    signer_role: SignerRole
-
-
-class LinkConsentIn(_SigningFields):
-    """A signing through the patient's consent link (the patient or a guardian)."""
-
-    signer_role: Literal["patient", "guardian"] = "patient"
-
-
-class WithdrawIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    reason: Label = Field(min_length=1, max_length=2000, description="One line")
-
-
-class ConsentOut(BaseModel):
-    """A signed consent (lists and writes: without the text and the signature image)."""
-
-    id: int
-    patient_id: int
-    language: str
-    text_version: str
-    text_sha256: str
-    typed_name: str
-    signer_role: SignerRole
-    signer_name: str
-    interpreter_name: str | None
-    interpreter_language: str | None
-    signed_at: datetime
-    withdrawn_at: datetime | None
-    withdrawal_reason: str | None
-    created_by: str = Field(description="user:ID (witnessed) or link:ID (patient link)")
-    version: int
-    copy_path: str = Field(description="Where staff get the patient's copy (text or HTML)")
-
-
-class ConsentDetail(ConsentOut):
-    """A signed consent with the exact text signed and the signature image."""
-
-    text: str
-    signature_png_base64: str
-
-
-def _out(row: Consent) -> ConsentOut:
-    return ConsentOut(
+def _out(row: Consent) -> ConsentRecord:
+    return ConsentRecord(
         id=row.id,
         patient_id=row.patient_id,
         language=row.language,
@@ -197,20 +64,19 @@ def _out(row: Consent) -> ConsentOut:
         withdrawal_reason=row.withdrawal_reason,
         created_by=row.created_by,
         version=row.version,
-        copy_path=f"/api/consents/{row.id}/copy",
     )
 
 
-def _detail(row: Consent) -> ConsentDetail:
-    return ConsentDetail(
+def _detail(row: Consent) -> ConsentRecordDetail:
+    return ConsentRecordDetail(
         **_out(row).model_dump(),
         text=row.text,
         signature_png_base64=base64.b64encode(row.signature_png).decode("ascii"),
     )
 
 
-def _copy(row: Consent) -> SignedCopy:
-    return SignedCopy.model_validate(row, from_attributes=True)
+def _copy(runtime: Runtime, row: Consent) -> PatientCopy:
+    return patient_copy(runtime.kb, SignedCopy.model_validate(row, from_attributes=True))
 
 
 def _require_link(actor: Actor, purpose: str) -> int:
@@ -247,9 +113,9 @@ def _sign(
     runtime: Runtime,
     actor: Actor,
     patient_id: int,
-    data: _SigningFields,
+    data: SigningFields,
     signer_role: str,
-    result_of: Callable[[ConsentOut, str], T],
+    result_of: Callable[[ConsentRecord, str], T],
     once: Once[T] | None,
 ) -> T:
     """Store the signing; ``result_of(consent, copy text)`` is what the caller returns
@@ -280,18 +146,18 @@ def _sign(
         session.add(row)
         session.flush()
         audit.record(session, actor, "create", "consent", row.id, patient.id)
-        result = result_of(_out(row), copy_as_text(runtime.kb, _copy(row)))
+        result = result_of(_out(row), copy_as_text(_copy(runtime, row)))
         idempotency.keep(
             session.connection(), once, result, Resource("consent", row.id, patient.id)
         )
         return result
 
 
-def _consent_only(out: ConsentOut, _copy_text: str) -> ConsentOut:
+def _consent_only(out: ConsentRecord, _copy_text: str) -> ConsentRecord:
     return out
 
 
-def _with_copy(out: ConsentOut, copy_text: str) -> tuple[ConsentOut, str]:
+def _with_copy(out: ConsentRecord, copy_text: str) -> tuple[ConsentRecord, str]:
     return out, copy_text
 
 
@@ -300,8 +166,8 @@ def sign_consent(
     actor: Actor,
     patient_id: int,
     data: ConsentIn,
-    once: Once[ConsentOut] | None = None,
-) -> ConsentOut:
+    once: Once[ConsentRecord] | None = None,
+) -> ConsentRecord:
     """Store a consent signed in front of staff (``consents:write``). With ``once`` (an
     ``Idempotency-Key``), the answer is kept in the same transaction."""
     actor.require("consents:write")
@@ -312,8 +178,8 @@ def sign_via_link(
     runtime: Runtime,
     actor: Actor,
     data: LinkConsentIn,
-    once: Once[tuple[ConsentOut, str]] | None = None,
-) -> tuple[ConsentOut, str]:
+    once: Once[tuple[ConsentRecord, str]] | None = None,
+) -> tuple[ConsentRecord, str]:
     """Store a consent signed through a consent link; the link is used up in the same
     transaction. Returns the consent and the patient's copy as text (the link cannot be
     opened again to fetch it)."""
@@ -335,7 +201,7 @@ def _get(session: Session, actor: Actor, consent_id: int) -> Consent:
     return row
 
 
-def get_consent(runtime: Runtime, actor: Actor, consent_id: int) -> ConsentDetail:
+def get_consent(runtime: Runtime, actor: Actor, consent_id: int) -> ConsentRecordDetail:
     """One consent with its text and signature image."""
     actor.require("consents:read")
     with runtime.db.read() as session:
@@ -346,7 +212,7 @@ def get_consent(runtime: Runtime, actor: Actor, consent_id: int) -> ConsentDetai
 
 def list_consents(
     runtime: Runtime, actor: Actor, page: PageParams, *, patient_id: int | None = None
-) -> Page[ConsentOut]:
+) -> Page[ConsentRecord]:
     """Consents of the clinic, newest signature first."""
     actor.require("consents:read")
     conditions: list[Any] = [Patient.clinic_id == actor.clinic_id]
@@ -362,22 +228,19 @@ def list_consents(
         )
         items = [_out(row) for row in rows]
     audit.record_reads(runtime.db, actor, "consent", [(c.id, c.patient_id) for c in items])
-    return Page[ConsentOut](items=items, total=total, limit=page.limit, offset=page.offset)
+    return Page[ConsentRecord](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-def consent_copy(
-    runtime: Runtime, actor: Actor, consent_id: int, fmt: Literal["text", "html"]
-) -> str:
+def consent_copy(runtime: Runtime, actor: Actor, consent_id: int) -> PatientCopy:
     """The patient's copy: the signed text, who signed and when, any interpreter and
-    withdrawal, as plain text or a standalone HTML page."""
+    withdrawal (as data: :func:`~needlewise.services.consent_copy.copy_as_text` gives the
+    plain text; the web layer renders an HTML page from it)."""
     actor.require("consents:read")
     with runtime.db.read() as session:
         row = _get(session, actor, consent_id)
-        copy, patient_id = _copy(row), row.patient_id
+        copy, patient_id = _copy(runtime, row), row.patient_id
     audit.record_reads(runtime.db, actor, "consent-copy", [(consent_id, patient_id)])
-    if fmt == "html":
-        return copy_as_html(runtime.kb, copy)
-    return copy_as_text(runtime.kb, copy)
+    return copy
 
 
 # ------------------------------------------------------------------ withdrawal
@@ -385,7 +248,7 @@ def consent_copy(
 
 def withdraw_consent(
     runtime: Runtime, actor: Actor, consent_id: int, expected_version: int, data: WithdrawIn
-) -> ConsentOut:
+) -> ConsentRecord:
     """Record that the patient took back this consent (409 if already withdrawn)."""
     actor.require("consents:write")
     with edit(runtime.db, "consent") as session:

@@ -1,4 +1,4 @@
-"""Staff credentials: browser sessions and API tokens — check, list, end.
+"""Staff credentials (browser sessions and API tokens): check them, end them.
 
 A credential (an :class:`AuthSession` row; only a hash of its token is stored) works
 while all of these hold:
@@ -12,89 +12,44 @@ while all of these hold:
   not even one minted in a race with the change (its epoch was read before it).
 
 A change also marks the user's rows revoked (so listings show them ended) and drops
-them from this process's cache at once; other processes stop accepting them within
-``NEEDLEWISE_AUTH_CACHE_SECONDS``, when their cached check runs out.
+them from this process's cache (:attr:`Runtime.credential_cache
+<needlewise.services.runtime.Runtime.credential_cache>`) at once; other processes stop
+accepting them within ``NEEDLEWISE_AUTH_CACHE_SECONDS``, when their cached check runs out.
+
+Logging in is :mod:`needlewise.services.login`; minting, listing and revoking API tokens
+is :mod:`needlewise.services.api_tokens`.
 """
 
 from __future__ import annotations
 
 import time
-import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from needlewise.errors import InputError, NotFound, Unauthorized
+from needlewise.errors import Unauthorized
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import AuthSession, User
-from needlewise.security.roles import Role, allowed
-from needlewise.security.secrets import new_token, token_hash
+from needlewise.security.roles import Role
+from needlewise.security.secrets import token_hash
 from needlewise.services import audit
 from needlewise.services.actor import Actor
+from needlewise.services.credential_cache import CachedCheck
 from needlewise.services.runtime import Runtime
 
 
-class TokenIn(BaseModel):
-    """A new API token: how long it lasts and what it is for."""
-
-    model_config = ConfigDict(extra="forbid")
-    days: int | None = Field(
-        default=None,
-        ge=1,
-        le=365,
-        description="Days it lasts; at most NEEDLEWISE_API_TOKEN_DAYS (the default)",
-    )
-    label: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=100,
-        description="What the token is for (shown when tokens are listed)",
-    )
-
-
-class TokenInfo(BaseModel):
-    """An API token as listed: never the token itself (it is shown only once)."""
-
-    id: int
-    user_id: int
-    label: str | None
-    created_at: datetime
-    expires_at: datetime = Field(description="When it stops working (the cap included)")
-    remote: str | None = Field(description="The address it was minted from")
-    current: bool = Field(description="True for the token making this request")
-
-
-class TokenList(BaseModel):
-    items: list[TokenInfo]
-
-
-# ------------------------------------------------------------------ checking
-
-
-@dataclass(frozen=True)
-class _Cached:
-    user_id: int
-    actor: Actor  # as first seen; reused while requests come from the same address
-    session: AuthSession
-    until: float  # time.monotonic() deadline: the cache time or the session's expiry
-
-
-_CACHE: dict[str, _Cached] = {}
-_CACHE_LIMIT = 10_000
-
-
-def _aware(moment: datetime) -> datetime:
+def aware(moment: datetime) -> datetime:
+    """``moment`` with UTC attached when the database gave it without a zone (SQLite)."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def ends_at(runtime: Runtime, auth: AuthSession) -> datetime:
     """When ``auth`` stops working by time: its expiry, or the API-token cap if sooner."""
-    expires = _aware(auth.expires_at)
+    expires = aware(auth.expires_at)
     if auth.kind == "api":
-        capped = _aware(auth.created_at) + timedelta(days=runtime.settings.api_token_days)
+        capped = aware(auth.created_at) + timedelta(days=runtime.settings.api_token_days)
         return min(expires, capped)
     return expires
 
@@ -117,7 +72,7 @@ def authenticate(runtime: Runtime, token: str, remote: str | None) -> tuple[Acto
     """
     key = token_hash(token)
     now = time.monotonic()
-    hit = cached_check(token, remote)
+    hit = cached_check(runtime, token, remote)
     if hit is not None:
         return hit
     with runtime.db.read() as session:
@@ -130,11 +85,9 @@ def authenticate(runtime: Runtime, token: str, remote: str | None) -> tuple[Acto
         raise Unauthorized("not logged in")
     auth, user = row
     if not works(runtime, auth, user):
-        _CACHE.pop(key, None)
+        runtime.credential_cache.drop(key)
         raise Unauthorized("your session has ended; log in again")
     ttl = runtime.settings.auth_cache_seconds
-    if ttl > 0 and len(_CACHE) >= _CACHE_LIMIT:
-        _CACHE.clear()
     actor = Actor(
         ref=f"user:{user.id}",
         remote=remote,
@@ -144,14 +97,16 @@ def authenticate(runtime: Runtime, token: str, remote: str | None) -> tuple[Acto
     )
     if ttl > 0:
         left = (ends_at(runtime, auth) - utcnow()).total_seconds()
-        _CACHE[key] = _Cached(user.id, actor, auth, now + min(ttl, left))
+        runtime.credential_cache.keep(key, CachedCheck(user.id, actor, auth, now + min(ttl, left)))
     return actor, auth
 
 
-def cached_check(token: str, remote: str | None) -> tuple[Actor, AuthSession] | None:
+def cached_check(
+    runtime: Runtime, token: str, remote: str | None
+) -> tuple[Actor, AuthSession] | None:
     """A still-fresh cached check of ``token`` (memory only, no database), else ``None``."""
-    cached = _CACHE.get(token_hash(token))
-    if cached is None or cached.until <= time.monotonic():
+    cached = runtime.credential_cache.fresh(token_hash(token))
+    if cached is None:
         return None
     actor = cached.actor
     if actor.remote != remote:
@@ -159,23 +114,15 @@ def cached_check(token: str, remote: str | None) -> tuple[Actor, AuthSession] | 
     return actor, cached.session
 
 
-def forget_sessions(user_id: int | None = None) -> None:
+def forget_sessions(runtime: Runtime, user_id: int | None = None) -> None:
     """Drop cached checks (of one user, or all) so a revocation applies at once here."""
-    for key, cached in list(_CACHE.items()):
-        if user_id is None or cached.user_id == user_id:
-            _CACHE.pop(key, None)
-
-
-def _forget_session(session_id: int) -> None:
-    for key, cached in list(_CACHE.items()):
-        if cached.session.id == session_id:
-            _CACHE.pop(key, None)
+    runtime.credential_cache.forget_user(user_id)
 
 
 # ------------------------------------------------------------------ ending
 
 
-def end_credentials(session: Session, user: User, keep: int | None = None) -> int:
+def end_credentials(runtime: Runtime, session: Session, user: User, keep: int | None = None) -> int:
     """Inside a write: raise ``user``'s credential epoch and revoke every session and
     token of theirs except the one with id ``keep`` (which moves to the new epoch).
     Returns how many were ended. Call :func:`forget_sessions` after the commit too."""
@@ -202,14 +149,14 @@ def end_credentials(session: Session, user: User, keep: int | None = None) -> in
             .values(user_epoch=user.credential_epoch)
             .execution_options(synchronize_session=False)
         )
-    forget_sessions(user.id)
+    forget_sessions(runtime, user.id)
     return len(ended)
 
 
 def logout(runtime: Runtime, token: str, actor: Actor) -> None:
     """End the session or token ``token`` (API tokens minted from it go on: list and
-    revoke them with :func:`list_tokens` and :func:`revoke_token`)."""
-    _CACHE.pop(token_hash(token), None)
+    revoke them with :mod:`needlewise.services.api_tokens`)."""
+    runtime.credential_cache.drop(token_hash(token))
     with runtime.db.write() as session:
         auth = session.scalar(
             select(AuthSession).where(AuthSession.token_hash == token_hash(token))
@@ -217,143 +164,4 @@ def logout(runtime: Runtime, token: str, actor: Actor) -> None:
         if auth is not None and auth.revoked_at is None:
             auth.revoked_at = utcnow()
         audit.record(session, actor, "logout", "session")
-    _CACHE.pop(token_hash(token), None)
-
-
-# ------------------------------------------------------------------ API tokens
-
-
-def mint_api_token(
-    runtime: Runtime,
-    actor: Actor,
-    days: int | None = None,
-    *,
-    label: str | None = None,
-    parent: AuthSession | None = None,
-) -> tuple[str, datetime]:
-    """A bearer token for scripts and integrations, as the calling user.
-
-    ``days`` defaults to (and may not exceed) ``NEEDLEWISE_API_TOKEN_DAYS``. ``parent``
-    is the credential the request came with: the token is made under the same epoch, so
-    a parent ended by a change just now cannot hand out a token that outlives it.
-    """
-    if actor.user_id is None:
-        raise Unauthorized("only a staff login may mint an API token")
-    cap = runtime.settings.api_token_days
-    if days is None:
-        days = cap
-    if not 1 <= days <= cap:
-        raise InputError(f"a token lasts 1 to {cap} days (NEEDLEWISE_API_TOKEN_DAYS)", "$.days")
-    if label is not None and (
-        not label.strip() or any(unicodedata.category(c) in ("Cc", "Cf") for c in label)
-    ):
-        raise InputError("a label needs visible text, without control characters", "$.label")
-    token = new_token()
-    expires = utcnow() + timedelta(days=days)
-    with runtime.db.write() as session:
-        user = session.get(User, actor.user_id)
-        if user is None or not user.active:
-            raise Unauthorized("your session has ended; log in again")
-        epoch = user.credential_epoch
-        if parent is not None:
-            stored = session.get(AuthSession, parent.id)
-            if stored is None or not works(runtime, stored, user):
-                raise Unauthorized("your session has ended; log in again")
-            epoch = stored.user_epoch
-        session.add(
-            AuthSession(
-                token_hash=token_hash(token),
-                user_id=actor.user_id,
-                kind="api",
-                csrf_token=new_token(),
-                remote=actor.remote,
-                user_epoch=epoch,
-                label=label,
-                expires_at=expires,
-            )
-        )
-        session.flush()
-        audit.record(session, actor, "create", "api-token")
-    return token, expires
-
-
-def _visible_user(session: Session, actor: Actor, user_id: int | None) -> int:
-    """Whose tokens ``actor`` may see: their own, or (an admin) a user of their clinic."""
-    if user_id is None or user_id == actor.user_id:
-        if actor.user_id is None:
-            raise Unauthorized("log in first")
-        return actor.user_id
-    actor.require("users:write")
-    user = session.get(User, user_id)
-    if user is None or user.clinic_id != actor.clinic_id:
-        raise NotFound(f"no user {user_id}")
-    return user_id
-
-
-def list_tokens(
-    runtime: Runtime, actor: Actor, user_id: int | None = None, current: int | None = None
-) -> TokenList:
-    """The API tokens that still work, of the caller (or, for an admin, of ``user_id``),
-    newest first. ``current`` is the id of the caller's own credential."""
-    with runtime.db.read() as session:
-        owner = _visible_user(session, actor, user_id)
-        user = session.get(User, owner)
-        rows = session.scalars(
-            select(AuthSession)
-            .where(
-                AuthSession.user_id == owner,
-                AuthSession.kind == "api",
-                AuthSession.revoked_at.is_(None),
-            )
-            .order_by(AuthSession.id.desc())
-        ).all()
-        items = [
-            TokenInfo(
-                id=row.id,
-                user_id=row.user_id,
-                label=row.label,
-                created_at=_aware(row.created_at),
-                expires_at=ends_at(runtime, row),
-                remote=row.remote,
-                current=row.id == current,
-            )
-            for row in rows
-            if user is not None and works(runtime, row, user)
-        ]
-    return TokenList(items=items)
-
-
-def revoke_token(runtime: Runtime, actor: Actor, token_id: int) -> TokenInfo:
-    """End one API token: the caller's own, or (an admin) one of a user of their clinic.
-    Anyone else's is "not found", as is a token already ended."""
-    with runtime.db.write() as session:
-        row = session.get(AuthSession, token_id)
-        owner = session.get(User, row.user_id) if row is not None else None
-        mine = row is not None and row.user_id == actor.user_id
-        admin_of = (
-            owner is not None
-            and owner.clinic_id == actor.clinic_id
-            and actor.role is not None
-            and allowed(actor.role, "users:write")
-        )
-        if (
-            row is None
-            or owner is None
-            or row.kind != "api"
-            or row.revoked_at is not None
-            or not (mine or admin_of)
-        ):
-            raise NotFound(f"no API token {token_id}")
-        row.revoked_at = utcnow()
-        audit.record(session, actor, "revoke", "api-token", row.id)
-        info = TokenInfo(
-            id=row.id,
-            user_id=row.user_id,
-            label=row.label,
-            created_at=_aware(row.created_at),
-            expires_at=ends_at(runtime, row),
-            remote=row.remote,
-            current=False,
-        )
-    _forget_session(token_id)
-    return info
+    runtime.credential_cache.drop(token_hash(token))

@@ -35,7 +35,7 @@ SINGLE_USE: frozenset[str] = frozenset({"intake", "consent"})
 
 
 class LinkNotValid(NotFound):
-    """404: not a valid link for this page (tampered, unknown, or another purpose's)."""
+    """404: not a valid link for this use (tampered, unknown, or another purpose's)."""
 
     audit_outcome: audit.Outcome = "denied"
 
@@ -70,18 +70,20 @@ class LinkIn(BaseModel):
     )
 
 
-class LinkOut(BaseModel):
+class LinkCreated(BaseModel):
+    """A new link. ``token`` is the secret the patient gets (shown only now); where it
+    is used is the door's business (the API answers with the paths it serves)."""
+
     id: int
     patient_id: int
     purpose: Purpose
     session_id: int | None
-    token: str = Field(description="Secret: give it to the patient only (as /p/<token>)")
-    path: str = Field(description="Path of the patient page, e.g. /p/<token>")
+    token: str
     expires_at: datetime
 
 
 class LinkInfo(BaseModel):
-    """What the patient page needs to know about its link (no other patient data)."""
+    """What the patient's side of a link needs to know about it (no other patient data)."""
 
     purpose: Purpose
     given_name: str
@@ -90,7 +92,7 @@ class LinkInfo(BaseModel):
     session_id: int | None
 
 
-def create_link(runtime: Runtime, actor: Actor, patient_id: int, data: LinkIn) -> LinkOut:
+def create_link(runtime: Runtime, actor: Actor, patient_id: int, data: LinkIn) -> LinkCreated:
     actor.require("links:write")
     hours = data.hours if data.hours is not None else runtime.settings.link_hours
     with runtime.db.write() as session:
@@ -112,13 +114,12 @@ def create_link(runtime: Runtime, actor: Actor, patient_id: int, data: LinkIn) -
         session.flush()
         audit.record(session, actor, "create", "patient-link", link.id, patient.id)
         token = runtime.signer.sign(link.id, link.purpose)
-        return LinkOut(
+        return LinkCreated(
             id=link.id,
             patient_id=patient.id,
             purpose=data.purpose,
             session_id=link.session_id,
             token=token,
-            path=f"/p/{token}",
             expires_at=link.expires_at,
         )
 
@@ -200,7 +201,7 @@ def use_link(session: Session, actor: Actor) -> None:
 
 
 def link_info(runtime: Runtime, actor: Actor) -> LinkInfo:
-    """What the patient page shows: the purpose and the patient's first name only."""
+    """What the patient's side shows: the purpose and the patient's first name only."""
     with runtime.db.read() as session:
         link = session.get(PatientLink, actor.link_id or -1)
         patient = session.get(Patient, actor.patient_id or -1)

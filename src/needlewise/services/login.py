@@ -5,7 +5,7 @@
 * **The limit.** ``NEEDLEWISE_LOGIN_ATTEMPTS`` failed logins for one email, or four
   times that from one client address, within ``NEEDLEWISE_LOGIN_WINDOW_MINUTES`` lock
   further logins for that email or address (429 with ``Retry-After``), whether or not
-  the password is right.
+  the password is right (counted by :mod:`needlewise.services.login_limits`).
 * **Known devices.** A successful login hands the browser a signed device cookie naming
   its users (http-only, secure, ``NEEDLEWISE_DEVICE_COOKIE_DAYS``). From a known device
   of that user the right password gets through a lockout of the email or the address, so
@@ -17,17 +17,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from needlewise.errors import TooManyRequests, Unauthorized
+from needlewise.errors import Unauthorized
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import AuthSession, LoginAttempt, User
 from needlewise.security.secrets import (
@@ -42,10 +39,9 @@ from needlewise.security.secrets import (
 )
 from needlewise.services import audit
 from needlewise.services.actor import Actor
+from needlewise.services.login_limits import email_key, locked, record_failure, too_many
 from needlewise.services.runtime import Runtime
-
-if TYPE_CHECKING:
-    from needlewise.services.accounts import UserOut
+from needlewise.services.users import UserOut, user_out
 
 #: the device cookie's name; the API sets it on ``/api/auth`` only
 DEVICE_COOKIE = "nw_device"
@@ -64,88 +60,6 @@ class LoginResult:
     expires_at: datetime
     user: UserOut
     device_cookie: str  # the signed device cookie to set (this browser is now known)
-
-
-def email_key(email: str) -> str:
-    """What the login limit stores instead of an email."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
-
-
-def _failures(session: Session, since: datetime, *where: object) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(LoginAttempt.at >= since, ~LoginAttempt.succeeded, *where)  # type: ignore[arg-type]
-        )
-        or 0
-    )
-
-
-def _since(runtime: Runtime) -> datetime:
-    return utcnow() - timedelta(minutes=runtime.settings.login_window_minutes)
-
-
-def _too_many(runtime: Runtime) -> TooManyRequests:
-    return TooManyRequests(
-        "too many failed logins; wait and try again",
-        retry_after=runtime.settings.login_window_minutes * 60,
-    )
-
-
-def device_failures(session: Session, runtime: Runtime, device_key: str) -> int:
-    """Failed attempts from one device (or one session's password changes) in the window."""
-    return _failures(session, _since(runtime), LoginAttempt.device_key == device_key)
-
-
-def locked(
-    session: Session, runtime: Runtime, key: str, remote: str, device_key: str | None
-) -> bool:
-    """Whether a login for email ``key`` from ``remote`` is refused now.
-
-    ``device_key`` is a known device of this user: while it has tries left, the email's
-    and the address's limits do not apply to it."""
-    limit = runtime.settings.login_attempts
-    since = _since(runtime)
-    if device_key is not None and device_failures(session, runtime, device_key) < limit:
-        return False
-    return (
-        _failures(session, since, LoginAttempt.email_key == key) >= limit
-        or _failures(session, since, LoginAttempt.remote == remote) >= 4 * limit
-    )
-
-
-def record_failure(
-    session: Session,
-    runtime: Runtime,
-    actor: Actor,
-    key: str,
-    remote: str,
-    device_key: str | None,
-    user_id: int | None,
-) -> None:
-    """Inside a write: store one failed attempt and audit the lockouts it starts (the
-    email's, the address's, the device's), each once, when its count reaches the limit."""
-    session.add(
-        LoginAttempt(
-            email_key=key, remote=remote, device_key=device_key, succeeded=False, at=utcnow()
-        )
-    )
-    session.flush()
-    limit = runtime.settings.login_attempts
-    since = _since(runtime)
-    if _failures(session, since, LoginAttempt.email_key == key) == limit:
-        audit.record(
-            session, actor, "lockout", "account", user_id, outcome="denied", reason="locked-out"
-        )
-    if _failures(session, since, LoginAttempt.remote == remote) == 4 * limit:
-        audit.record(
-            session, actor, "lockout", "address", remote, outcome="denied", reason="locked-out"
-        )
-    if device_key is not None and device_failures(session, runtime, device_key) == limit:
-        audit.record(
-            session, actor, "lockout", "device", user_id, outcome="denied", reason="locked-out"
-        )
 
 
 def _device_after(device: Device | None, user_id: int) -> Device:
@@ -169,8 +83,6 @@ def login(
     ``device_cookie`` is the browser's device cookie, if it sent one; the result carries
     the cookie to set in its place.
     """
-    from needlewise.services.accounts import user_out
-
     settings = runtime.settings
     email = credentials.email.strip().lower()
     key = email_key(email)
@@ -189,7 +101,7 @@ def login(
             audit.record(
                 session, actor, "login", "session", outcome="refused", reason="rate-limited"
             )
-        raise _too_many(runtime)
+        raise too_many(runtime)
 
     valid = verify_password(user.password_hash if user else DUMMY_HASH, credentials.password)
     ok = bool(user and user.active and valid)

@@ -1,9 +1,10 @@
-"""What every use case that touches stored records needs: database, knowledge, settings
-and the patient-link signer. Built once by ``create_app`` (or the CLI), never at import."""
+"""What every use case that touches stored records needs: database, knowledge, settings,
+the patient-link signer and the process's state (the credential checks it remembers).
+Built once by ``create_app`` (or the CLI), never at import."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from needlewise.config import Settings
@@ -11,6 +12,7 @@ from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.loader import load_cached
 from needlewise.persistence.db import Database, sqlite_path
 from needlewise.security.secrets import LinkSigner, secret_key_for
+from needlewise.services.credential_cache import CredentialCache
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,10 @@ class Runtime:
     kb: KnowledgeBase
     settings: Settings
     signer: LinkSigner
+    #: successful checks of staff credentials, for ``NEEDLEWISE_AUTH_CACHE_SECONDS``
+    credential_cache: CredentialCache = field(
+        default_factory=CredentialCache, compare=False, repr=False
+    )
 
     @classmethod
     def build(cls, settings: Settings, kb: KnowledgeBase | None = None) -> Runtime:

@@ -100,7 +100,7 @@ def staff(permission: str | None) -> Dependency:
             await refusals.record(request, anonymous(remote), "denied", "unauthenticated")
             raise Unauthorized("log in first (session cookie or Authorization: Bearer token)")
         token, from_cookie = found
-        hit = cached_check(token, remote)  # memory only: no thread hop
+        hit = cached_check(runtime_of(request), token, remote)  # memory only: no thread hop
         if hit is None:
             try:
                 hit = await run_in_threadpool(authenticate, runtime_of(request), token, remote)

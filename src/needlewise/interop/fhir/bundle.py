@@ -26,7 +26,8 @@ from needlewise.interop.fhir.access import (
 )
 from needlewise.interop.fhir.canonical import INTAKE_ID, matches_questionnaire, questionnaire_url
 from needlewise.interop.fhir.intake import read_intake_answers
-from needlewise.interop.fhir.records import SCREENED_TYPES, may_fire, read_record
+from needlewise.interop.fhir.prefilter import may_fire
+from needlewise.interop.fhir.records import SCREENED_TYPES, read_record
 from needlewise.knowledge.base import KnowledgeBase
 
 BUNDLE_TYPES = ("collection", "searchset", "transaction", "batch", "document")

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from needlewise.services import accounts
+from needlewise.services import api_tokens, password_change, users
+from needlewise.services import login as staff_login
+from needlewise.services.credentials import logout as end_credential
 from needlewise.services.documents import validate
 from needlewise.services.records import MAX_ID
 from needlewise.web.api.deps import AnyStaff, RecordId, RuntimeDep
@@ -23,13 +25,13 @@ DEVICE_PATH = "/api/auth"
 
 
 class LoginOut(BaseModel):
-    user: accounts.UserOut
+    user: users.UserOut
     csrf_token: str = Field(description="Send back in X-CSRF-Token on every POST/PUT/PATCH/DELETE")
     expires_at: datetime
 
 
 class MeOut(BaseModel):
-    user: accounts.UserOut
+    user: users.UserOut
     csrf_token: str | None = Field(description="The session's CSRF token (cookie logins only)")
 
 
@@ -42,7 +44,7 @@ class TokenOut(BaseModel):
     "/login",
     response_model=None,
     openapi_extra=request_body(
-        "Email and password.", inline_schema(accounts.LoginIn.model_json_schema())
+        "Email and password.", inline_schema(staff_login.LoginIn.model_json_schema())
     ),
     responses={**ok(LoginOut), **error_responses(400, 401, 413, 415, 422, 429, 500)},
 )
@@ -52,14 +54,14 @@ async def login(request: Request, response: Response, rt: RuntimeDep) -> Any:
     address; the browser also gets a signed device cookie (http-only, on /api/auth only),
     and from a browser its user logged in on before the right password gets through such
     a lockout (wrong ones still count, and the device has a limit of its own)."""
-    credentials_in = validate(accounts.LoginIn, await json_body(request))
+    credentials_in = validate(staff_login.LoginIn, await json_body(request))
     result = await run_in_threadpool(
-        accounts.login,
+        staff_login.login,
         rt,
         credentials_in,
         remote_of(request),
         "browser",
-        request.cookies.get(accounts.DEVICE_COOKIE),
+        request.cookies.get(staff_login.DEVICE_COOKIE),
     )
     response.set_cookie(
         COOKIE,
@@ -71,7 +73,7 @@ async def login(request: Request, response: Response, rt: RuntimeDep) -> Any:
         path="/",
     )
     response.set_cookie(
-        accounts.DEVICE_COOKIE,
+        staff_login.DEVICE_COOKIE,
         result.device_cookie,
         max_age=rt.settings.device_cookie_days * 86400,
         httponly=True,
@@ -91,7 +93,7 @@ def logout(request: Request, response: Response, rt: RuntimeDep, actor: AnyStaff
     and end them with DELETE /api/auth/tokens/{token_id}."""
     found = credentials(request)
     if found is not None:
-        accounts.logout(rt, found[0], actor)
+        end_credential(rt, found[0], actor)
     response.delete_cookie(COOKIE, path="/")
     return {"logged_out": True}
 
@@ -101,7 +103,7 @@ def me(request: Request, rt: RuntimeDep, actor: AnyStaff) -> Any:
     """The logged-in user, and the session's CSRF token for browser sessions."""
     session = request.state.auth_session
     csrf = session.csrf_token if session.kind == "browser" else None
-    return MeOut(user=accounts.me(rt, actor), csrf_token=csrf).model_dump(mode="json")
+    return MeOut(user=users.me(rt, actor), csrf_token=csrf).model_dump(mode="json")
 
 
 @router.post(
@@ -110,7 +112,7 @@ def me(request: Request, rt: RuntimeDep, actor: AnyStaff) -> Any:
     openapi_extra=request_body(
         "How long the token lasts (at most NEEDLEWISE_API_TOKEN_DAYS, the default) and "
         "what it is for. Unknown fields are refused.",
-        inline_schema(accounts.TokenIn.model_json_schema()),
+        inline_schema(api_tokens.TokenIn.model_json_schema()),
     ),
     responses={**ok(TokenOut), **error_responses(400, 413, 415, 422, 500)},
 )
@@ -118,9 +120,9 @@ async def mint_token(request: Request, rt: RuntimeDep, actor: AnyStaff) -> Any:
     """An API token for scripts and integrations (acts as you; no CSRF token needed). It
     ends when it expires, when you or an admin revoke it, or when your password, activity
     or role changes; logging out of the browser session that made it does not end it."""
-    data = validate(accounts.TokenIn, await json_body(request))
+    data = validate(api_tokens.TokenIn, await json_body(request))
     token, expires = await run_in_threadpool(
-        lambda: accounts.mint_api_token(
+        lambda: api_tokens.mint_api_token(
             rt,
             actor,
             data.days,
@@ -134,7 +136,7 @@ async def mint_token(request: Request, rt: RuntimeDep, actor: AnyStaff) -> Any:
 @router.get(
     "/tokens",
     response_model=None,
-    responses={**ok(accounts.TokenList), **error_responses(404, 422, 500)},
+    responses={**ok(api_tokens.TokenList), **error_responses(404, 422, 500)},
 )
 def list_tokens(
     request: Request,
@@ -148,40 +150,40 @@ def list_tokens(
     """Your API tokens that still work (never the tokens themselves), newest first; an
     admin may list those of a user of their clinic with ``user_id``."""
     current = request.state.auth_session.id
-    out = accounts.list_tokens(rt, actor, user_id, current)
+    out = api_tokens.list_tokens(rt, actor, user_id, current)
     return out.model_dump(mode="json")
 
 
 @router.delete(
     "/tokens/{token_id}",
     response_model=None,
-    responses={**ok(accounts.TokenInfo), **error_responses(404, 422, 500)},
+    responses={**ok(api_tokens.TokenInfo), **error_responses(404, 422, 500)},
 )
 def revoke_token(rt: RuntimeDep, token_id: RecordId, actor: AnyStaff) -> Any:
     """End one API token: one of yours, or (admins) one of a user of your clinic. Any
     other token, or one already ended, is 404."""
-    return accounts.revoke_token(rt, actor, token_id).model_dump(mode="json")
+    return api_tokens.revoke_token(rt, actor, token_id).model_dump(mode="json")
 
 
 @router.post(
     "/password",
     response_model=None,
     openapi_extra=body_doc(
-        accounts.PasswordChange,
+        password_change.PasswordChange,
         "Your current password and the new one (at least 12 characters, not easy to "
         "guess). Wrong current passwords count like failed logins.",
     ),
     responses={
-        **ok(accounts.PasswordChanged),
+        **ok(password_change.PasswordChanged),
         **error_responses(400, 413, 415, 422, 429, 500),
     },
 )
 async def change_password(request: Request, rt: RuntimeDep, actor: AnyStaff) -> Any:
     """Change your own password. Every other session and API token of yours ends; the
     session or token making this request goes on."""
-    data = validate(accounts.PasswordChange, await json_body(request))
+    data = validate(password_change.PasswordChange, await json_body(request))
     out = await run_in_threadpool(
-        accounts.change_own_password,
+        password_change.change_own_password,
         rt,
         actor,
         request.state.auth_session,

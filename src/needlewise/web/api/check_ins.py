@@ -16,7 +16,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from needlewise.services import check_ins
+from needlewise.services import check_in_review, check_ins
+from needlewise.services.check_in_models import CheckInOut
 from needlewise.services.pages import Page
 from needlewise.services.records import MAX_ID
 from needlewise.services.triage import TriageRequest
@@ -73,7 +74,7 @@ ACKNOWLEDGE_ERRORS = error_responses(404, 409, 412, 422, 428, 500)
     response_model=None,
     openapi_extra=idempotent.documented(CHECK_IN_BODY),
     responses={
-        **created(check_ins.CheckInOut),
+        **created(CheckInOut),
         **error_responses(400, 404, 413, 415, 422, 500),
     },
 )
@@ -99,9 +100,7 @@ async def create_check_in(
     return respond(answer)
 
 
-@router.get(
-    "/api/check-ins", response_model=None, responses={**ok(Page[check_ins.CheckInOut]), **READ}
-)
+@router.get("/api/check-ins", response_model=None, responses={**ok(Page[CheckInOut]), **READ})
 def list_check_ins(
     rt: RuntimeDep,
     page: Paging,
@@ -119,7 +118,7 @@ def list_check_ins(
     ] = None,
 ) -> Any:
     """Check-ins, newest first. Each one returned is recorded in the audit log."""
-    return check_ins.list_check_ins(
+    return check_in_review.list_check_ins(
         rt,
         actor,
         page,
@@ -133,20 +132,20 @@ def list_check_ins(
 @router.get(
     "/api/check-ins/{check_in_id}",
     response_model=None,
-    responses={**ok(check_ins.CheckInOut), **READ_ONE},
+    responses={**ok(CheckInOut), **READ_ONE},
 )
 def get_check_in(rt: RuntimeDep, check_in_id: RecordId, actor: CheckInsRead) -> Any:
-    return versioned(KIND, check_ins.get_check_in(rt, actor, check_in_id))
+    return versioned(KIND, check_in_review.get_check_in(rt, actor, check_in_id))
 
 
 @router.post(
     "/api/check-ins/{check_in_id}/acknowledge",
     response_model=None,
-    responses={**ok(check_ins.CheckInOut), **ACKNOWLEDGE_ERRORS},
+    responses={**ok(CheckInOut), **ACKNOWLEDGE_ERRORS},
 )
 def acknowledge_check_in(
     request: Request, rt: RuntimeDep, check_in_id: RecordId, actor: CheckInsAcknowledge
 ) -> Any:
     """A clinician has seen this check-in (send If-Match; a second time is 409)."""
     version = if_match(request, KIND, check_in_id)
-    return versioned(KIND, check_ins.acknowledge_check_in(rt, actor, check_in_id, version))
+    return versioned(KIND, check_in_review.acknowledge_check_in(rt, actor, check_in_id, version))

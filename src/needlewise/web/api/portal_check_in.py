@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 
 from needlewise.services import check_ins
 from needlewise.services.check_in_form import check_in_form
+from needlewise.services.check_in_models import PatientCheckInOut
 from needlewise.web.api import idempotency as idempotent
 from needlewise.web.api.check_ins import CHECK_IN_BODY
 from needlewise.web.api.deps import CheckInLink, RuntimeDep
@@ -34,9 +35,9 @@ lean_router = APIRouter(prefix="/api/p", tags=["patient links"], route_class=Lea
 READ_ERRORS = error_responses(404, 410, 422, 500)
 SEND_ERRORS = error_responses(400, 404, 410, 413, 415, 422, 500)
 SENT = {
-    **created(check_ins.PatientCheckInOut),
+    **created(PatientCheckInOut),
     200: {
-        "model": check_ins.PatientCheckInOut,
+        "model": PatientCheckInOut,
         "description": "The same answers were sent before: not stored again (received: repeat)",
     },
     429: {

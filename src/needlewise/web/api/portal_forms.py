@@ -17,10 +17,12 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from needlewise.services import consents, screenings
+from needlewise.services.consent_models import ConsentRecord, LinkConsentIn
 from needlewise.services.consent_text import ConsentText
 from needlewise.services.documents import validate
 from needlewise.services.idempotency import Answer, Once
 from needlewise.web.api import idempotency as idempotent
+from needlewise.web.api.consents import copy_path
 from needlewise.web.api.deps import (
     ConsentLink,
     ConsentSubmission,
@@ -116,7 +118,7 @@ def consent_text(rt: RuntimeDep, token: str, actor: ConsentLink) -> Any:
     response_model=None,
     openapi_extra=idempotent.documented(
         body_doc(
-            consents.LinkConsentIn,
+            LinkConsentIn,
             "The signing: language, typed name, drawn signature, and who signs (the patient "
             "or a parent or guardian). Send text_sha256 from the consent text you showed.",
         )
@@ -132,17 +134,17 @@ async def sign_consent(
 ) -> Any:
     """Sign the consent (once). 409 when the text changed since it was shown."""
     document = await json_body(request)
-    data = validate(consents.LinkConsentIn, document)
+    data = validate(LinkConsentIn, document)
 
     async def create(
-        once: Once[tuple[consents.ConsentOut, str]] | None,
-    ) -> tuple[consents.ConsentOut, str]:
+        once: Once[tuple[ConsentRecord, str]] | None,
+    ) -> tuple[ConsentRecord, str]:
         return await run_in_threadpool(consents.sign_via_link, rt, actor, data, once)
 
     return await idempotent.run(request, actor, document, _signed, create)
 
 
-def _signed(result: tuple[consents.ConsentOut, str]) -> Answer:
+def _signed(result: tuple[ConsentRecord, str]) -> Answer:
     out, copy_text = result
-    body = ConsentSigned(consent_id=out.id, copy_path=out.copy_path, copy_text=copy_text)
+    body = ConsentSigned(consent_id=out.id, copy_path=copy_path(out.id), copy_text=copy_text)
     return Answer(201, body.model_dump(mode="json"))

@@ -15,12 +15,14 @@ do the rest, in the same order everywhere:
   the new ETag.
 
 Reading one record is a line of its own: ``versioned(KIND, service.get_x(...))``.
+
+``present`` turns what the service returns into what the API answers, for records whose
+answer carries door-side fields (a consent's ``copy_path``); by default the record itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import TypeVar
 
 from fastapi.concurrency import run_in_threadpool
@@ -29,7 +31,7 @@ from starlette.requests import Request
 
 from needlewise.services.actor import Actor
 from needlewise.services.documents import validate
-from needlewise.services.idempotency import Once
+from needlewise.services.idempotency import Answer, Once
 from needlewise.web.api import idempotency as idempotent
 from needlewise.web.bodies import body_of, json_body
 from needlewise.web.etags import VersionedOut, if_match, tagged, versioned
@@ -39,12 +41,17 @@ M = TypeVar("M", bound=BaseModel)
 R = TypeVar("R", bound=VersionedOut)
 
 
+def _as_is(out: VersionedOut) -> VersionedOut:
+    return out
+
+
 async def create_once(
     request: Request,
     actor: Actor,
     kind: str,
     model: type[M],
     service: Callable[[M, Once[R] | None], R],
+    present: Callable[[R], VersionedOut] = _as_is,
 ) -> JsonBytes:
     """``service(data, once)`` in the thread pool, once per ``Idempotency-Key``: 201 with
     the record and its ETag."""
@@ -54,7 +61,10 @@ async def create_once(
     async def run(once: Once[R] | None) -> R:
         return await run_in_threadpool(service, data, once)
 
-    return await idempotent.run(request, actor, document, partial(tagged, kind, status=201), run)
+    def answer(out: R) -> Answer:
+        return tagged(kind, present(out), status=201)
+
+    return await idempotent.run(request, actor, document, answer, run)
 
 
 async def create(
@@ -71,9 +81,10 @@ async def change(
     record_id: int,
     model: type[M],
     service: Callable[[int, M], R],
+    present: Callable[[R], VersionedOut] = _as_is,
 ) -> JsonBytes:
     """``service(version, data)`` in the thread pool, ``version`` from ``If-Match``: 200
     with the changed record and its new ETag."""
     data = await body_of(request, model)
     version = if_match(request, kind, record_id)
-    return versioned(kind, await run_in_threadpool(service, version, data))
+    return versioned(kind, present(await run_in_threadpool(service, version, data)))

@@ -1,18 +1,22 @@
-"""Staff accounts: create, list, change (admins), and change one's own password.
+"""Staff accounts, administered: create, list, read and change users (admins), and
+"who am I".
 
 * Passwords are hashed with argon2 and never leave the services. A new password (at
   account creation, set by an admin, or changed by its user) must pass
-  :func:`needlewise.security.password_policy.weakness`: at least 12 characters, not
-  blank, and hard to guess by zxcvbn's offline estimate (the account's own email and
-  name count against it); a refusal names the field and says what to change.
+  :func:`needlewise.security.password_policy.weakness` (:func:`require_strong`): at least
+  12 characters, not blank, and hard to guess by zxcvbn's offline estimate (the
+  account's own email and name count against it); a refusal names the field and says
+  what to change.
 * Any change of a user's password, activity or role ends every session and API token of
   that user (:func:`needlewise.services.credentials.end_credentials`), whatever else the
-  edit contains; a change of one's own password keeps only the session that made it.
+  edit contains.
 * A clinic always keeps an active admin: an edit that would deactivate or demote its
   last one is refused (409), also when two admins edit each other at the same moment.
 
-Logging in is :mod:`needlewise.services.login`; checking and ending sessions and tokens
-is :mod:`needlewise.services.credentials` (both re-exported here for callers).
+Authentication lives elsewhere: logging in is :mod:`needlewise.services.login`, checking
+and ending sessions and tokens :mod:`needlewise.services.credentials`, API tokens
+:mod:`needlewise.services.api_tokens`, changing one's own password
+:mod:`needlewise.services.password_change`.
 """
 
 from __future__ import annotations
@@ -23,68 +27,18 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from needlewise.errors import Conflict, InputError, NotFound, TooManyRequests, Unauthorized, audited
-from needlewise.persistence.models import AuthSession, Clinic, User
+from needlewise.errors import Conflict, InputError, NotFound, Unauthorized
+from needlewise.persistence.models import Clinic, User
 from needlewise.security.password_policy import MAX_LENGTH, MIN_LENGTH, weakness
 from needlewise.security.roles import Role
-from needlewise.security.secrets import hash_password, token_hash, verify_password
+from needlewise.security.secrets import hash_password
 from needlewise.services import audit
 from needlewise.services.actor import Actor
-from needlewise.services.credentials import (
-    TokenIn,
-    TokenInfo,
-    TokenList,
-    authenticate,
-    cached_check,
-    end_credentials,
-    forget_sessions,
-    list_tokens,
-    logout,
-    mint_api_token,
-    revoke_token,
-    works,
-)
+from needlewise.services.credentials import end_credentials, forget_sessions
 from needlewise.services.fields import Name
-from needlewise.services.login import (
-    DEVICE_COOKIE,
-    LoginIn,
-    LoginResult,
-    device_failures,
-    email_key,
-    login,
-    record_failure,
-)
 from needlewise.services.pages import Page, PageParams
+from needlewise.services.records import check_version
 from needlewise.services.runtime import Runtime
-
-__all__ = [
-    "DEVICE_COOKIE",
-    "LoginIn",
-    "LoginResult",
-    "PasswordChange",
-    "PasswordChanged",
-    "TokenIn",
-    "TokenInfo",
-    "TokenList",
-    "UserIn",
-    "UserOut",
-    "UserPatch",
-    "authenticate",
-    "cached_check",
-    "change_own_password",
-    "create_user",
-    "forget_sessions",
-    "get_user",
-    "list_tokens",
-    "list_users",
-    "login",
-    "logout",
-    "me",
-    "mint_api_token",
-    "revoke_token",
-    "update_user",
-    "user_out",
-]
 
 Password = Annotated[str, StringConstraints(min_length=MIN_LENGTH, max_length=MAX_LENGTH)]
 
@@ -120,22 +74,6 @@ class UserPatch(BaseModel):
     )
 
 
-class PasswordChange(BaseModel):
-    """Change one's own password."""
-
-    model_config = ConfigDict(extra="forbid")
-    current_password: str = Field(max_length=MAX_LENGTH)
-    new_password: str = Field(
-        max_length=MAX_LENGTH,
-        description="At least 12 characters, not easy to guess (checked offline by zxcvbn)",
-    )
-
-
-class PasswordChanged(BaseModel):
-    user: UserOut
-    ended: int = Field(description="Other sessions and API tokens of yours that were ended")
-
-
 def user_out(user: User) -> UserOut:
     return UserOut(
         id=user.id,
@@ -148,7 +86,9 @@ def user_out(user: User) -> UserOut:
     )
 
 
-def _require_strong(password: str, where: str, *known: str) -> None:
+def require_strong(password: str, where: str, *known: str) -> None:
+    """Refuse a weak new password (``InputError`` at JSON path ``where``); ``known`` are
+    the account's own words (email, name) that count against it."""
     problem = weakness(password, known)
     if problem is not None:
         raise InputError(problem, where)
@@ -167,7 +107,7 @@ def create_user(
 ) -> UserOut:
     actor.require("users:write")
     email = str(data.email).strip().lower()
-    _require_strong(data.password, "$.password", email, data.name)
+    require_strong(data.password, "$.password", email, data.name)
     with runtime.db.write() as session:
         if session.scalar(select(User.id).where(User.email == email)) is not None:
             raise Conflict("a user with this email already exists")
@@ -233,8 +173,6 @@ def update_user(
 ) -> UserOut:
     """Change a user (admins). A change of password, activity or role ends every session
     and API token of the user, whatever else the edit holds."""
-    from needlewise.services.records import check_version
-
     actor.require("users:write")
     with runtime.db.write() as session:
         # one edit of a clinic's users at a time (PostgreSQL; SQLite writes are serial)
@@ -249,7 +187,7 @@ def update_user(
         active = data.active if data.active is not None else user.active
         _keep_an_admin(session, user, role, active)
         if data.password is not None:
-            _require_strong(data.password, "$.password", user.email, data.name or user.name)
+            require_strong(data.password, "$.password", user.email, data.name or user.name)
         changed = data.password is not None or role != user.role or active != user.active
         if data.name is not None:
             user.name = data.name
@@ -257,57 +195,10 @@ def update_user(
         if data.password is not None:
             user.password_hash = hash_password(data.password)
         if changed:
-            end_credentials(session, user)
+            end_credentials(runtime, session, user)
         session.flush()
         audit.record(session, actor, "update", "user", user.id)
         out = user_out(user)
     if changed:
-        forget_sessions(user_id)  # again after the commit: nothing cached it in between
+        forget_sessions(runtime, user_id)  # again after the commit: nothing cached it in between
     return out
-
-
-def change_own_password(
-    runtime: Runtime, actor: Actor, current: AuthSession, data: PasswordChange
-) -> PasswordChanged:
-    """Change the caller's own password. It needs the current password (wrong tries
-    count like failed logins, with a limit per session); every other session and token
-    of the caller ends, the one making the request goes on."""
-    if actor.user_id is None:
-        raise Unauthorized("log in first")
-    attempt_key = token_hash(f"password-change:{current.id}")
-    remote = actor.remote or "unknown"
-    with runtime.db.read() as session:
-        user = session.get(User, actor.user_id)
-        if user is None or not works(runtime, current, user):
-            raise Unauthorized("your session has ended; log in again")
-        limited = device_failures(session, runtime, attempt_key) >= runtime.settings.login_attempts
-    if limited:
-        with runtime.db.write() as session:
-            audit.record(session, actor, "change-password", "user", actor.user_id, outcome="denied")
-        raise audited(
-            TooManyRequests(
-                "too many wrong passwords; wait and try again",
-                retry_after=runtime.settings.login_window_minutes * 60,
-            )
-        )
-    key = email_key(user.email)
-    if not verify_password(user.password_hash, data.current_password):
-        with runtime.db.write() as session:
-            record_failure(session, runtime, actor, key, remote, attempt_key, user.id)
-            audit.record(session, actor, "change-password", "user", user.id, outcome="denied")
-        raise InputError("the current password is wrong", "$.current_password")
-    if data.new_password == data.current_password:
-        raise InputError("the new password is the same as the current one", "$.new_password")
-    _require_strong(data.new_password, "$.new_password", user.email, user.name)
-    with runtime.db.write() as session:
-        stored = session.get(User, actor.user_id, populate_existing=True)
-        here = session.get(AuthSession, current.id, populate_existing=True)
-        if stored is None or here is None or not works(runtime, here, stored):
-            raise Unauthorized("your session has ended; log in again")
-        stored.password_hash = hash_password(data.new_password)
-        ended = end_credentials(session, stored, keep=current.id)
-        session.flush()
-        audit.record(session, actor, "change-password", "user", stored.id)
-        out = user_out(stored)
-    forget_sessions(actor.user_id)
-    return PasswordChanged(user=out, ended=ended)

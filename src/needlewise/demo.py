@@ -1,7 +1,8 @@
 """A demo clinic for trying needlewise (``make run`` loads it into an empty database).
 
-Everything is synthetic and is created through the same use cases staff would call, so
-every rule applies and every write is in the audit log:
+Not a use case: a loader, like a test fixture, that calls the use cases in
+:mod:`needlewise.services`. Everything is synthetic and is created through the same use
+cases staff would call, so every rule applies and every write is in the audit log:
 
 * an admin, front desk, and two physical therapists: one licensed in Colorado (dry
   needling allowed) and one in New York (not permitted, so the service refuses to record
@@ -30,7 +31,6 @@ from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import Clinic, User
 from needlewise.security.roles import Role
 from needlewise.services import (
-    accounts,
     check_ins,
     consents,
     links,
@@ -41,7 +41,9 @@ from needlewise.services import (
 )
 from needlewise.services.actor import Actor
 from needlewise.services.clinic import ClinicIn, create_clinic
+from needlewise.services.consent_models import ConsentIn
 from needlewise.services.runtime import Runtime
+from needlewise.services.users import UserIn, create_user
 
 CLINIC_NAME = "Demo Dry Needling Clinic"
 
@@ -112,10 +114,10 @@ def load_demo(runtime: Runtime) -> bool:
     system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
     users: dict[str, Actor] = {}
     for login in LOGINS:
-        user = accounts.create_user(
+        user = create_user(
             runtime,
             system,
-            accounts.UserIn(
+            UserIn(
                 email=login.email,
                 name=login.name,
                 role=login.role,
@@ -165,7 +167,7 @@ def load_demo(runtime: Runtime) -> bool:
             runtime,
             colorado,
             patient_id,
-            consents.ConsentIn(
+            ConsentIn(
                 language=language, typed_name=name, signature_png=signature_png(), signer_role="patient",
                 signer_name=name,
                 interpreter_name="Demo Interpreter" if interpreter else None,
