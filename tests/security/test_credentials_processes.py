@@ -14,14 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import PASSWORD
-from needlewise.config import Settings
 from needlewise.security.roles import Role
 from needlewise.services import accounts
 from needlewise.services.actor import Actor
-from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.runtime import Runtime
 from support.server import Server
+from support.service import seed_clinic, settings_for
 
 #: polls of the server after the change, 0.2 s apart: far more than a 1 s cache needs
 POLLS = 50
@@ -30,27 +28,11 @@ POLLS = 50
 def test_another_process_ends_the_credentials_when_its_cache_runs_out(
     database_url: str, valuesets_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    runtime = Runtime.build(
-        Settings(database_url=database_url, valuesets_dir=valuesets_dir, secret_key="t")
-    )
-    clinic_id = create_clinic(runtime, ClinicIn(name="Two Process Clinic"))
-    system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    accounts.create_user(
-        runtime,
-        system,
-        accounts.UserIn(
-            email="boss@clinic.example", name="Boss", role=Role.admin, password=PASSWORD
-        ),
-    )
-    user = accounts.create_user(
-        runtime,
-        system,
-        accounts.UserIn(
-            email="pt@clinic.example", name="PT", role=Role.clinician, password=PASSWORD
-        ),
-    )
-    actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=Role.clinician, clinic_id=clinic_id)
-    token, _ = accounts.mint_api_token(runtime, actor, days=1)
+    runtime = Runtime.build(settings_for(database_url, valuesets_dir))
+    clinic = seed_clinic(runtime)
+    user = clinic.users[Role.clinician]
+    system = Actor(ref="system", role=Role.admin, clinic_id=clinic.id)
+    token = clinic.tokens[Role.clinician]
     bearer = {"authorization": f"Bearer {token}"}
 
     monkeypatch.setenv("NEEDLEWISE_AUTH_CACHE_SECONDS", "1")

@@ -18,13 +18,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, Service
 from needlewise.cli import main
 from needlewise.persistence.models import AuditEntry, User
 from needlewise.security.password_policy import weakness
 from needlewise.security.roles import Role
 from needlewise.services.demo import LOGINS
 from support.http import ApiClient
+from support.service import PASSWORD, Service
 
 WEAK = {
     "common": "password1234",

@@ -17,12 +17,12 @@ import httpx
 from fastapi import APIRouter, FastAPI, Header, Request
 from pydantic import BaseModel
 
-from conftest import Service
 from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.security.roles import Role
 from needlewise.services.patients import PatientIn, create_patient
 from needlewise.web.app import api_routes
 from needlewise.web.lean import LeanRoute, is_lean, lean_plan
+from support.service import Service
 
 HOT_ROUTES = {
     ("GET", "/healthz"),
