@@ -259,7 +259,7 @@ def test_models_and_migrations_do_not_drift(database_url: str) -> None:
             )
             assert compare_metadata(context, Base.metadata) == []
             # the comparison does see a difference when there is one
-            probe = MetaData(naming_convention=dict(Base.metadata.naming_convention))
+            probe = MetaData(naming_convention=Base.metadata.naming_convention)
             for table in Base.metadata.tables.values():
                 table.to_metadata(probe)
             Table("drift_probe", probe, Column("id", Integer, primary_key=True))
