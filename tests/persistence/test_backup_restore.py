@@ -34,7 +34,7 @@ from support import postgres
 from support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / ".venv" / "bin" / "needlewise"
+SCRIPT = Path(sys.executable).with_name("needlewise")  # the console script of this venv
 
 
 # ---------------------------------------------------------------- helpers
