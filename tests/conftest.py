@@ -11,7 +11,8 @@ on PostgreSQL, each time on a fresh database copied from a migrated template.
 
 * ``database_url``  — a fresh, migrated database (parametrised: sqlite, postgresql).
 * ``service``       — ``Service`` (app, runtime, seeded clinic with one user per role and
-  their bearer headers, and an ``ApiClient``) on that database.
+  their bearer headers, and an ``ApiClient``) on that database. Tests that need other
+  settings build their own with ``support.service.make_service``.
 """
 
 from __future__ import annotations
@@ -20,25 +21,16 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 
 from needlewise.config import Settings
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.loader import load_cached
 from needlewise.persistence.migrate import upgrade
-from needlewise.security.roles import Role
-from needlewise.services.actor import Actor
-from needlewise.services.api_tokens import mint_api_token
-from needlewise.services.clinic import ClinicIn, create_clinic
-from needlewise.services.runtime import Runtime
-from needlewise.services.users import UserIn, UserOut, create_user
-from needlewise.web.app import create_app
 from support import postgres
-from support.http import ApiClient
+from support.service import Service, make_service, settings_for
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
@@ -149,66 +141,7 @@ def module_database_url(
     yield from fresh_database(request, request.param, tmp_path_factory.mktemp("db"))
 
 
-@dataclass
-class Service:
-    """A running service on a fresh database, with a seeded clinic."""
-
-    app: FastAPI
-    runtime: Runtime
-    client: ApiClient
-    clinic_id: int
-    users: dict[Role, UserOut] = field(default_factory=dict)
-    tokens: dict[Role, str] = field(default_factory=dict)
-
-    def headers(self, role: Role) -> dict[str, str]:
-        """Bearer headers of the seeded user with ``role``."""
-        return {"authorization": f"Bearer {self.tokens[role]}"}
-
-    def actor(self, role: Role) -> Actor:
-        user = self.users[role]
-        return Actor(ref=f"user:{user.id}", user_id=user.id, role=role, clinic_id=self.clinic_id)
-
-
-PASSWORD = "correct horse battery staple"
-
-
-def seed_clinic(runtime: Runtime) -> tuple[int, dict[Role, UserOut], dict[Role, str]]:
-    """A clinic with one active user per role, each with an API token."""
-    clinic_id = create_clinic(runtime, ClinicIn(name="Synthetic Test Clinic", phones=["555-0100"]))
-    system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    users: dict[Role, UserOut] = {}
-    tokens: dict[Role, str] = {}
-    for role in Role:
-        user = create_user(
-            runtime,
-            system,
-            UserIn(
-                email=f"{role.value}@clinic.example",
-                name=f"Test {role.value}",
-                role=role,
-                password=PASSWORD,
-            ),
-        )
-        users[role] = user
-        actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=role, clinic_id=clinic_id)
-        tokens[role], _ = mint_api_token(runtime, actor, days=1)
-    return clinic_id, users, tokens
-
-
 @pytest.fixture
-def service(database_url: str, valuesets_dir: Path, tmp_path: Path) -> Iterator[Service]:
-    settings = Settings(
-        database_url=database_url,
-        valuesets_dir=valuesets_dir,
-        secret_key="test-secret-key",
-        conformance_dir=Path("../shared/conformance"),
-    )
-    app = create_app(settings)
-    runtime: Runtime = app.state.runtime
-    clinic_id, users, tokens = seed_clinic(runtime)
-    client = ApiClient(app)
-    yield Service(
-        app=app, runtime=runtime, client=client, clinic_id=clinic_id, users=users, tokens=tokens
-    )
-    client.close()
-    runtime.db.dispose()
+def service(database_url: str, valuesets_dir: Path) -> Iterator[Service]:
+    with make_service(settings_for(database_url, valuesets_dir)) as running:
+        yield running

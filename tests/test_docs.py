@@ -51,5 +51,11 @@ def test_readme_shows_every_cli_command_with_output() -> None:
 
 def test_every_rule_id_is_in_the_rules_reference(kb: KnowledgeBase) -> None:
     text = (ROOT / "docs/rules.md").read_text(encoding="utf-8")
-    for rule in [*kb.contraindications, *kb.symptoms, *kb.data.escalations, *kb.data.policies]:
-        assert f"`{rule.id}`" in text
+    ids = [
+        *(rule.id for rule in kb.contraindications),
+        *(rule.id for rule in kb.symptoms),
+        *(rule.id for rule in kb.data.escalations),
+        *(rule.id for rule in kb.data.policies),
+    ]
+    for rule_id in ids:
+        assert f"`{rule_id}`" in text

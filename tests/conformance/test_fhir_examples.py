@@ -8,9 +8,11 @@ mirror the code under test. Screening date: 2026-11-26.
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from needlewise.domain.screening import ScreeningResult
 from needlewise.errors import InputError
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.services.screening import screen_document
@@ -22,21 +24,23 @@ EPILEPSY = "contraindication.epilepsy"
 CHILD = "contraindication.child"
 PREGNANCY = "contraindication.pregnancy"
 P = pytest.param
+JSON = dict[str, Any]
 
 
-def load(folder: Path, *parts: str) -> dict:
-    return json.loads(folder.joinpath(*parts).read_text(encoding="utf-8"))
+def load(folder: Path, *parts: str) -> JSON:
+    document: JSON = json.loads(folder.joinpath(*parts).read_text(encoding="utf-8"))
+    return document
 
 
-def wrap(resource: dict) -> dict:
+def wrap(resource: JSON) -> JSON:
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": resource}]}
 
 
-def screen(kb: KnowledgeBase, document: dict):
+def screen(kb: KnowledgeBase, document: JSON) -> ScreeningResult:
     return screen_document(document, kb, as_of=AS_OF)
 
 
-def evidence(result, rule: str) -> str:
+def evidence(result: ScreeningResult, rule: str) -> str:
     return " ".join(e for f in result.findings if f.rule == rule for e in f.evidence)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ def kb_threshold(tmp_path_factory: pytest.TempPathFactory) -> KnowledgeBase:
     return load(None, data_dir=folder)
 
 
-def inr(value: float, unit: str | None) -> dict:
+def inr(value: float, unit: str | None) -> dict[str, Any]:
     quantity = {"value": value} | ({"code": unit} if unit else {})
     observation = {
         "resourceType": "Observation",

@@ -7,9 +7,11 @@ come from contraindications.yaml as read by a person (the RULES table), not from
 
 import json
 from datetime import date
+from typing import Any
 
 import pytest
 
+from needlewise.domain.screening import Finding, ScreeningResult
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.services.screening import screen_document
 
@@ -67,24 +69,25 @@ BLEEDING = "contraindication.bleeding-disorder"
 PREGNANCY = "contraindication.pregnancy"
 CHILD = "contraindication.child"
 P = pytest.param
+JSON = dict[str, Any]
 
 # ---------------------------------------------------------------- FHIR builders
 
 
-def coded(word: str) -> dict:
+def coded(word: str) -> JSON:
     if word == "unsure":
         return {"valueCoding": {"system": NULL_FLAVOR, "code": "UNK"}}
     return {"valueCoding": {"system": YES_NO, "code": {"yes": "Y", "no": "N"}[word]}}
 
 
-def boolean(word: str) -> dict:
+def boolean(word: str) -> JSON:
     return {"valueBoolean": word == "yes"}
 
 
 ANSWER_FORMS = {"valueCoding": coded, "valueBoolean": boolean}
 
 
-def intake(kb: KnowledgeBase, answers: dict[str, dict]) -> dict:
+def intake(kb: KnowledgeBase, answers: dict[str, JSON]) -> JSON:
     """An intake QuestionnaireResponse with one item per answered rule."""
     return {
         "resourceType": "QuestionnaireResponse",
@@ -95,7 +98,7 @@ def intake(kb: KnowledgeBase, answers: dict[str, dict]) -> dict:
     }
 
 
-def clear_answers(*, skip: tuple[str, ...] = (), **changed: str) -> dict[str, dict]:
+def clear_answers(*, skip: tuple[str, ...] = (), **changed: str) -> dict[str, JSON]:
     """Every rule answered with its non-firing value, except ``changed`` (short name: word)."""
     words = {rule: OPPOSITE[fires_on] for rule, (_, fires_on) in RULES.items()}
     for short, word in changed.items():
@@ -103,7 +106,7 @@ def clear_answers(*, skip: tuple[str, ...] = (), **changed: str) -> dict[str, di
     return {rule: coded(word) for rule, word in words.items() if rule not in skip}
 
 
-def bundle(*resources: dict) -> dict:
+def bundle(*resources: JSON) -> JSON:
     return {
         "resourceType": "Bundle",
         "type": "collection",
@@ -111,20 +114,20 @@ def bundle(*resources: dict) -> dict:
     }
 
 
-def concept(system: str, code: str, display: str | None = None) -> dict:
+def concept(system: str, code: str, display: str | None = None) -> JSON:
     return {
         "coding": [{"system": system, "code": code} | ({"display": display} if display else {})]
     }
 
 
-def status(kind: str, code: str | None) -> dict:
+def status(kind: str, code: str | None) -> JSON:
     return {"coding": [{"system": f"http://terminology.hl7.org/CodeSystem/{kind}", "code": code}]}
 
 
 def condition(
     code: str, system: str = ICD10CM, clinical: str | None = "active", ver: str | None = None
-) -> dict:
-    resource = {"resourceType": "Condition", "id": "c1", "code": concept(system, code)}
+) -> JSON:
+    resource: JSON = {"resourceType": "Condition", "id": "c1", "code": concept(system, code)}
     if clinical:
         resource["clinicalStatus"] = status("condition-clinical", clinical)
     if ver:
@@ -134,8 +137,12 @@ def condition(
 
 def allergy(
     code: str, system: str = SNOMED, clinical: str = "active", ver: str | None = None
-) -> dict:
-    resource = {"resourceType": "AllergyIntolerance", "id": "a1", "code": concept(system, code)}
+) -> JSON:
+    resource: JSON = {
+        "resourceType": "AllergyIntolerance",
+        "id": "a1",
+        "code": concept(system, code),
+    }
     resource["clinicalStatus"] = status("allergyintolerance-clinical", clinical)
     if ver:
         resource["verificationStatus"] = status("allergyintolerance-verification", ver)
@@ -143,19 +150,22 @@ def allergy(
 
 
 def medication(
-    code: str, kind: str = "MedicationRequest", system: str = RXNORM, **fields: object
-) -> dict:
+    code: str,
+    kind: str = "MedicationRequest",
+    system: str = RXNORM,
+    display: str | None = None,
+    **fields: Any,
+) -> JSON:
     """An active MedicationRequest (or ``kind``); ``fields`` override (``status=None`` drops it)."""
-    display = fields.pop("display", None)
-    resource = {"resourceType": kind, "id": "m1", "status": "active"}
+    resource: JSON = {"resourceType": kind, "id": "m1", "status": "active"}
     resource["medicationCodeableConcept"] = concept(system, code, display)
     return {k: v for k, v in (resource | fields).items() if v is not None}
 
 
 def observation(
     code: str, value: str | None = None, flag: str | None = None, state: str = "final"
-) -> dict:
-    resource = {
+) -> JSON:
+    resource: JSON = {
         "resourceType": "Observation",
         "id": "o1",
         "status": state,
@@ -168,7 +178,7 @@ def observation(
     return resource
 
 
-def procedure(code: str, state: str = "completed") -> dict:
+def procedure(code: str, state: str = "completed") -> JSON:
     return {
         "resourceType": "Procedure",
         "id": "pr1",
@@ -177,27 +187,33 @@ def procedure(code: str, state: str = "completed") -> dict:
     }
 
 
-def patient(birth: str) -> dict:
+def patient(birth: str) -> JSON:
     return {"resourceType": "Patient", "id": "p1", "birthDate": birth}
 
 
-def screen(kb: KnowledgeBase, document: dict, es: bool | None = True, **options: object):
-    options.setdefault("as_of", AS_OF)
-    return screen_document(document, kb, electrical_stimulation=es, **options)
+def screen(
+    kb: KnowledgeBase,
+    document: JSON,
+    es: bool | None = True,
+    as_of: date = AS_OF,
+    language: str = "en",
+) -> ScreeningResult:
+    return screen_document(document, kb, electrical_stimulation=es, as_of=as_of, language=language)
 
 
-def fired(result) -> set[str]:
+def fired(result: ScreeningResult) -> set[str]:
     return {f.rule for f in result.findings}
 
 
-def finding(result, rule: str):
+def finding(result: ScreeningResult, rule: str) -> Finding:
     matches = [f for f in result.findings if f.rule == rule]
     assert len(matches) == 1, f"{rule} did not fire once: {fired(result)}"
     return matches[0]
 
 
-def code_of(resource: dict) -> str:
-    return (resource.get("code") or resource["medicationCodeableConcept"])["coding"][0]["code"]
+def code_of(resource: JSON) -> str:
+    code: str = (resource.get("code") or resource["medicationCodeableConcept"])["coding"][0]["code"]
+    return code
 
 
 def test_rule_table_matches_knowledge(kb: KnowledgeBase) -> None:
@@ -371,7 +387,7 @@ CODED_ROWS = [
     CODED_ROWS,
     ids=[f"{rule}-{res['resourceType']}-{code_of(res)}" for rule, res in CODED_ROWS],
 )
-def test_core_code_fires_rule(kb_core: KnowledgeBase, rule: str, resource: dict) -> None:
+def test_core_code_fires_rule(kb_core: KnowledgeBase, rule: str, resource: JSON) -> None:
     hit = finding(screen(kb_core, bundle(resource)), rule)
     evidence = " ".join(hit.evidence)
     assert f"{resource['resourceType']}/{resource['id']} " in evidence
@@ -413,13 +429,19 @@ NAPROXEN = medication("105899", display="naproxen 500 MG Oral Tablet [Naprosyn]"
     ],
 )  # fmt: skip
 def test_value_sets_and_medicine_names(
-    request: pytest.FixtureRequest, knowledge, rule, resource, fires, text
+    request: pytest.FixtureRequest,
+    knowledge: str,
+    rule: str,
+    resource: JSON,
+    fires: bool,
+    text: str | None,
 ) -> None:
     result = screen(request.getfixturevalue(knowledge), bundle(resource))
     assert (rule in fired(result)) is fires
     if fires:
         evidence = " ".join(finding(result, rule).evidence)
         assert f"{resource['resourceType']}/{resource['id']}" in evidence
+        assert text is not None
         assert text in evidence
 
 
@@ -489,7 +511,9 @@ RECORD_ROWS = [
 
 
 @pytest.mark.parametrize(("rule", "resource", "certainty", "text"), RECORD_ROWS)
-def test_record_fires_or_not(kb: KnowledgeBase, rule: str, resource: dict, certainty, text) -> None:
+def test_record_fires_or_not(
+    kb: KnowledgeBase, rule: str, resource: JSON, certainty: str | None, text: str | None
+) -> None:
     result = screen(kb, bundle(resource))
     if certainty is None:
         assert rule not in fired(result)
@@ -548,7 +572,7 @@ def test_known_adult_birth_date_answers_child_question(kb: KnowledgeBase) -> Non
 
 @pytest.mark.parametrize(("es", "plan_unknown"), [(True, False), (None, True)])
 def test_device_fires_unless_stimulation_excluded(
-    kb: KnowledgeBase, es, plan_unknown: bool
+    kb: KnowledgeBase, es: bool | None, plan_unknown: bool
 ) -> None:
     result = screen(kb, intake(kb, clear_answers(implanted_device="yes")), es=es)
     assert finding(result, DEVICE).certainty == "present"
@@ -588,9 +612,9 @@ def test_device_unanswered_counts_when_plan_unknown(kb: KnowledgeBase) -> None:
     ],
 )  # fmt: skip
 def test_coded_data_and_answers_never_clear_each_other(
-    kb: KnowledgeBase, rule, answers, resource
+    kb: KnowledgeBase, rule: str, answers: dict[str, str], resource: JSON
 ) -> None:
-    result = screen(kb, bundle(intake(kb, clear_answers(**answers)), resource))
+    result = screen(kb, bundle(intake(kb, clear_answers(skip=(), **answers)), resource))
     assert finding(result, rule).certainty == "present"
     assert result.decision == "review"
 
@@ -627,4 +651,6 @@ def test_spanish_titles(kb: KnowledgeBase, rule: str) -> None:
     answers[rule] = coded(RULES[rule][1])
     result = screen(kb, intake(kb, answers), language="es")
     assert result.language == "es"
-    assert finding(result, rule).title == kb.contraindication(rule).title.es
+    known = kb.contraindication(rule)
+    assert known is not None
+    assert finding(result, rule).title == known.title.es

@@ -10,7 +10,7 @@ and 3.1. Missing or unclear input escalates, never lowers (architecture.md, prin
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import given, settings
@@ -495,10 +495,10 @@ def test_unknown_history_adds_nothing_to_an_emergency(kb: KnowledgeBase) -> None
 
 @pytest.mark.parametrize("certainty", ["present", "possible"])
 def test_condition_from_screening_counts_even_when_not_sure(
-    kb: KnowledgeBase, certainty: str
+    kb: KnowledgeBase, certainty: Literal["present", "possible"]
 ) -> None:
     """A "not sure" answer at intake counts as having the condition (escalate, never lower)."""
-    condition = PatientCondition("contraindication.immunocompromised", "screening 7", certainty)  # type: ignore[arg-type]
+    condition = PatientCondition("contraindication.immunocompromised", "screening 7", certainty)
     result = triage_document(doc("fever"), kb, conditions=(condition,))
     assert result.disposition is E
     (reason,) = [r for r in result.reasons if r.rule == IMMUNE]

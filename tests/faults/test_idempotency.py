@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import struct
 import uuid
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,7 +26,6 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, Service
 from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.persistence.models import (
     AdverseEvent,
@@ -39,33 +36,18 @@ from needlewise.persistence.models import (
     TreatmentSession,
 )
 from needlewise.security.roles import Role
-from needlewise.services.actor import Actor
-from needlewise.services.api_tokens import mint_api_token
-from needlewise.services.clinic import ClinicIn, create_clinic
-from needlewise.services.users import UserIn, create_user
-from support.treatment import make_patient, ready_patient, session_body
+from support.http import asgi_client
+from support.service import Service, seed_clinic
+from support.treatment import make_patient, ready_patient, session_body, signature_png
 
 HEADER = "Idempotency-Key"
-
-
-def _png() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 1, 8, 0, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(b"\x00\x80\x80"))
-        + chunk(b"IEND", b"")
-    )
 
 
 def signing(name: str, **fields: Any) -> dict[str, Any]:
     return {
         "language": "en",
         "typed_name": name,
-        "signature_png": base64.b64encode(_png()).decode(),
+        "signature_png": base64.b64encode(signature_png()).decode(),
         "signer_name": name,
         **fields,
     }
@@ -272,8 +254,7 @@ def test_simultaneous_requests_with_one_key_create_one_record(service: Service, 
     key = str(uuid.uuid4())
 
     async def send() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=service.app, client=("203.0.113.7", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="https://test") as client:
+        async with asgi_client(service.app) as client:
             headers = {**create.headers, HEADER: key}
             return await asyncio.gather(
                 *(client.post(create.url, json=create.body, headers=headers) for _ in range(10))
@@ -285,28 +266,14 @@ def test_simultaneous_requests_with_one_key_create_one_record(service: Service, 
     assert count(service, create) == 1
 
 
-def second_clinic(service: Service) -> dict[str, str]:
-    """Bearer headers of a front-desk user of another clinic on the same database."""
-    runtime = service.runtime
-    clinic_id = create_clinic(runtime, ClinicIn(name="Other Synthetic Clinic"))
-    system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    user = create_user(
-        runtime,
-        system,
-        UserIn(email="front@other.example", name="Other", role=Role.front_desk, password=PASSWORD),
-    )
-    actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=Role.front_desk, clinic_id=clinic_id)
-    token, _ = mint_api_token(runtime, actor, days=1)
-    return {"authorization": f"Bearer {token}"}
-
-
 def test_two_clinics_using_one_key_each_get_their_own_record(service: Service) -> None:
     ours = staff_check_in(service)
     key = "shared-key-0001"
     first = post(service, ours, ours.body, key)
     assert first.status_code == 201
 
-    theirs_headers = second_clinic(service)
+    other = seed_clinic(service.runtime, "Other Synthetic Clinic", domain="other.example")
+    theirs_headers = other.headers(Role.front_desk)
     patient = service.client.post(
         "/api/patients",
         json={"given_name": "Other", "family_name": "Synthetic"},

@@ -24,42 +24,27 @@ from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.persistence.models import CheckIn, Screening
 from needlewise.security.roles import Role
-from needlewise.services.actor import Actor
-from needlewise.services.api_tokens import mint_api_token
-from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.patients import PatientIn, create_patient
 from needlewise.services.runtime import Runtime
-from needlewise.services.users import UserIn, create_user
 from support.server import Server
+from support.service import seed_clinic, settings_for
+from support.waiting import wait_until_async
 
 WRITERS = 8
 ENOUGH = 120  # answered creates before the kill
 
 
 def seed(database_url: str, valuesets_dir: Path) -> tuple[str, list[int]]:
-    runtime = Runtime.build(
-        Settings(database_url=database_url, valuesets_dir=valuesets_dir, secret_key="t")
-    )
-    clinic_id = create_clinic(runtime, ClinicIn(name="Crash Clinic"))
-    system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    user = create_user(
-        runtime,
-        system,
-        UserIn(
-            email="crash@clinic.example",
-            name="Crash",
-            role=Role.clinician,
-            password="crash test pw 1",
-        ),
-    )
-    actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=Role.clinician, clinic_id=clinic_id)
-    token, _ = mint_api_token(runtime, actor, days=1)
-    patients = [
+    """A seeded clinic and WRITERS patients: (a clinician's API token, patient ids)."""
+    runtime = Runtime.build(settings_for(database_url, valuesets_dir))
+    clinic = seed_clinic(runtime)
+    actor = clinic.actor(Role.clinician)
+    ids = [
         create_patient(runtime, actor, PatientIn(given_name=f"K{i}", family_name="Synthetic")).id
         for i in range(WRITERS)
     ]
     runtime.db.dispose()
-    return token, patients
+    return clinic.tokens[Role.clinician], ids
 
 
 def request_for(number: int, patient: int, kb: KnowledgeBase) -> tuple[str, Any]:
@@ -96,7 +81,7 @@ def test_retried_keys_after_a_kill_yield_one_record_each(
     server = Server(database_url, valuesets_dir)
 
     async def writer(client: httpx.AsyncClient, patient: int) -> None:
-        while len(answered) < ENOUGH * 10:
+        while len(answered) < ENOUGH * 10:  # in practice until the kill below
             number = next(counter)
             key = str(uuid.uuid4())
             url, body = request_for(number, patient, kb)
@@ -113,11 +98,14 @@ def test_retried_keys_after_a_kill_yield_one_record_each(
     async def burst() -> None:
         async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
             tasks = [asyncio.create_task(writer(client, patient)) for patient in patients]
-            for _ in range(6000):  # bounded: 60 s
-                if len(answered) >= ENOUGH or all(task.done() for task in tasks):
-                    break
-                await asyncio.sleep(0.01)
-            server.kill()  # SIGKILL while the writers are mid-request
+            try:
+                await wait_until_async(
+                    lambda: len(answered) >= ENOUGH or all(task.done() for task in tasks),
+                    f"{ENOUGH} answered creates from {WRITERS} writers",
+                    within=60,
+                )
+            finally:
+                server.kill()  # SIGKILL while the writers are mid-request
             await asyncio.gather(*tasks)
 
     try:

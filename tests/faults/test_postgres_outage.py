@@ -16,14 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IN_CI, seed_clinic
-from needlewise.config import Settings
+from conftest import IN_CI
 from needlewise.persistence.migrate import upgrade
 from needlewise.security.roles import Role
-from needlewise.services.runtime import Runtime
-from needlewise.web.app import create_app
 from support import postgres
-from support.http import ApiClient
+from support.service import make_service, settings_for
 
 
 class PausableCluster(postgres.ThrowawayCluster):
@@ -60,19 +57,10 @@ def test_a_stopped_server_answers_503_and_the_app_recovers(
         connection.execute("CREATE DATABASE needlewise")
     url = f"{cluster.url}/needlewise"
     upgrade(url)
-    app = create_app(
-        Settings(
-            database_url=url,
-            valuesets_dir=valuesets_dir,
-            secret_key="test-secret-key",
-            nlp_warmup=False,
-        )
-    )
-    runtime: Runtime = app.state.runtime
-    client = ApiClient(app)
+    service = make_service(settings_for(url, valuesets_dir, nlp_warmup=False))
+    client = service.client
     try:
-        _clinic, _users, tokens = seed_clinic(runtime)
-        headers = {"authorization": f"Bearer {tokens[Role.clinician]}"}
+        headers = service.headers(Role.clinician)
         body = {"given_name": "Outage", "family_name": "Synthetic"}
         created = client.post("/api/patients", json=body, headers=headers)
         assert created.status_code == 201, created.text
@@ -102,5 +90,4 @@ def test_a_stopped_server_answers_503_and_the_app_recovers(
             assert client.post("/api/patients", json=body, headers=headers).status_code == 201
         assert client.get(patient, headers=headers).status_code == 200
     finally:
-        client.close()
-        runtime.db.dispose()
+        service.close()

@@ -20,13 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 
-from conftest import Service
 from needlewise.persistence.db import sqlite_path
 from needlewise.security.roles import Role
+from support.http import asgi_client
+from support.service import Service
 from support.treatment import add_consent, make_patient, make_provider, ready_patient, session_body
 
 WAIT_STEPS = 500  # polls of 20 ms: at most 10 s for both edits to queue on the lock
@@ -232,8 +232,7 @@ CASES = [
 
 
 async def _race(service: Service, held: HeldRow, requests: list[dict[str, Any]]) -> list[int]:
-    transport = httpx.ASGITransport(app=service.app, client=("203.0.113.8", 40001))
-    async with httpx.AsyncClient(transport=transport, base_url="https://test") as client:
+    async with asgi_client(service.app, remote=("203.0.113.8", 40001)) as client:
         tasks = [asyncio.create_task(client.request(**request)) for request in requests]
         try:
             await held.both_waiting()

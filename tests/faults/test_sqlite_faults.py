@@ -20,17 +20,16 @@ import errno
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
-from conftest import IN_CI, seed_clinic
+from conftest import IN_CI
 from needlewise.config import Settings
 from needlewise.security.roles import Role
-from needlewise.services.runtime import Runtime
-from needlewise.web.app import create_app
-from support.http import ApiClient
+from support.service import Service, make_service, settings_for
 
 CHECK_IN = {"symptoms": ["symptom.soreness"], "hours_since_treatment": 20}
 
@@ -42,48 +41,29 @@ def unavailable(what: str) -> None:
     pytest.skip(message)
 
 
-class App:
-    """The API on ``database_url`` with a seeded clinic and one patient."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.app = create_app(settings)
-        self.runtime: Runtime = self.app.state.runtime
-        self.client = ApiClient(self.app)
-
-    def seed(self) -> None:
-        self.clinic_id, _, self.tokens = seed_clinic(self.runtime)
-        self.patient_id = self.create_patient().json()["id"]
-
-    def headers(self, role: Role = Role.clinician) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.tokens[role]}"}
-
-    def create_patient(self) -> object:
-        response = self.client.post(
-            "/api/patients",
-            json={"given_name": "Fault", "family_name": "Synthetic"},
-            headers=self.headers(),
-        )
-        return response
-
-    def close(self) -> None:
-        self.client.close()
-        self.runtime.db.dispose()
-
-
-def settings_for(path: Path, valuesets_dir: Path) -> Settings:
-    return Settings(
-        database_url=f"sqlite:///{path}",
-        valuesets_dir=valuesets_dir,
-        secret_key="test-secret-key",
-        nlp_warmup=False,
+def create_patient(service: Service) -> httpx.Response:
+    return service.client.post(
+        "/api/patients",
+        json={"given_name": "Fault", "family_name": "Synthetic"},
+        headers=service.headers(Role.clinician),
     )
 
 
-def assert_unavailable(response: object, reason: str) -> None:
-    """503, Retry-After in seconds, and the plain reason: no driver text, no file name."""
-    import httpx
+def seeded(settings: Settings) -> tuple[Service, int]:
+    """A service with a seeded clinic and the id of one patient."""
+    service = make_service(settings)
+    created = create_patient(service)
+    assert created.status_code == 201, created.text
+    patient_id: int = created.json()["id"]
+    return service, patient_id
 
-    assert isinstance(response, httpx.Response)
+
+def sqlite_settings(path: Path, valuesets_dir: Path) -> Settings:
+    return settings_for(f"sqlite:///{path}", valuesets_dir, nlp_warmup=False)
+
+
+def assert_unavailable(response: httpx.Response, reason: str) -> None:
+    """503, Retry-After in seconds, and the plain reason: no driver text, no file name."""
     assert response.status_code == 503, response.text
     assert int(response.headers["retry-after"]) > 0
     error = response.json()["error"]
@@ -93,31 +73,34 @@ def assert_unavailable(response: object, reason: str) -> None:
     assert "sqlite3" not in response.text.lower()
 
 
-def assert_writes_and_reads_fail_and_recover(app: App, reason: str, clear: object) -> None:
+def assert_writes_and_reads_fail_and_recover(
+    service: Service, patient_id: int, reason: str, clear: Callable[[], object]
+) -> None:
     """With the fault on: reads that write nothing work, while writes, reads of patient
     data (each is audited: a write) and readiness answer 503. Then ``clear()`` the
     fault: every later write succeeds on the first try, on the same app."""
-    patient = f"/api/patients/{app.patient_id}"
-    assert app.client.get("/api/clinic", headers=app.headers()).status_code == 200
-    assert_unavailable(app.client.get(patient, headers=app.headers()), reason)
-    assert_unavailable(app.create_patient(), reason)
-    check_in = app.client.post(f"{patient}/check-ins", json=CHECK_IN, headers=app.headers())
+    client, headers = service.client, service.headers(Role.clinician)
+    patient = f"/api/patients/{patient_id}"
+    assert client.get("/api/clinic", headers=headers).status_code == 200
+    assert_unavailable(client.get(patient, headers=headers), reason)
+    assert_unavailable(create_patient(service), reason)
+    check_in = client.post(f"{patient}/check-ins", json=CHECK_IN, headers=headers)
     assert_unavailable(check_in, reason)  # group-committed writes too
-    ready = app.client.get("/readyz")
+    ready = client.get("/readyz")
     assert ready.status_code == 503, ready.text
     assert reason in ready.json()["error"]["message"]
     assert int(ready.headers["retry-after"]) > 0
-    assert app.client.get("/healthz").status_code == 200
-    assert app.client.get("/api/clinic", headers=app.headers()).status_code == 200
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/api/clinic", headers=headers).status_code == 200
 
-    clear()  # type: ignore[operator]
-    assert app.client.get("/readyz").status_code == 200
+    clear()
+    assert client.get("/readyz").status_code == 200
     for _ in range(5):  # every write, not just a share of them
-        created = app.create_patient()
-        assert created.status_code == 201, created.text  # type: ignore[attr-defined]
-    check_in = app.client.post(f"{patient}/check-ins", json=CHECK_IN, headers=app.headers())
+        created = create_patient(service)
+        assert created.status_code == 201, created.text
+    check_in = client.post(f"{patient}/check-ins", json=CHECK_IN, headers=headers)
     assert check_in.status_code == 201, check_in.text
-    assert app.client.get(patient, headers=app.headers()).status_code == 200
+    assert client.get(patient, headers=headers).status_code == 200
 
 
 # ------------------------------------------------------------------ read-only
@@ -131,8 +114,11 @@ def _chattr(flag: str, path: Path) -> bool:
     return result.returncode == 0
 
 
+Switch = tuple[Callable[[Path], None], Callable[[Path], None]]
+
+
 @pytest.fixture
-def read_only_switch() -> Iterator[tuple[object, object]]:
+def read_only_switch() -> Iterator[Switch]:
     """(make_read_only(path), make_writable(path)) that bind even for root."""
     touched: list[Path] = []
 
@@ -159,25 +145,20 @@ def read_only_switch() -> Iterator[tuple[object, object]]:
 
 
 def test_a_read_only_database_answers_503_and_recovers(
-    sqlite_template: Path, valuesets_dir: Path, tmp_path: Path, read_only_switch: tuple
+    sqlite_template: Path, valuesets_dir: Path, tmp_path: Path, read_only_switch: Switch
 ) -> None:
     read_only, writable = read_only_switch
     path = tmp_path / "needlewise.sqlite"
     shutil.copyfile(sqlite_template, path)
-    settings = settings_for(path, valuesets_dir)
-    seeding = App(settings)
-    seeding.seed()
+    settings = sqlite_settings(path, valuesets_dir)
+    seeding, patient_id = seeded(settings)
     seeding.close()  # every connection closed: the app below opens its own
 
     read_only(path)
-    app = App(settings)
-    app.tokens, app.patient_id = seeding.tokens, seeding.patient_id
-    try:
+    with make_service(settings, clinic=seeding.clinic) as service:
         assert_writes_and_reads_fail_and_recover(
-            app, "the database is read-only", lambda: writable(path)
+            service, patient_id, "the database is read-only", lambda: writable(path)
         )
-    finally:
-        app.close()
 
 
 # ------------------------------------------------------------------ full disk
@@ -201,17 +182,21 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], capture_output=True, check=False)
 
 
-def fill(folder: Path) -> Path:
-    """Fill the file system of ``folder`` to the last byte with one file."""
+def fill(folder: Path, at_most: int = 64 << 20) -> Path:
+    """Fill the file system of ``folder`` to the last byte with one file (failing if
+    ``at_most`` bytes fit: the small disk is not what it should be)."""
     filler = folder / "filler"
+    written = 0
     with filler.open("wb", buffering=0) as handle:
         for size in (1 << 16, 1 << 12, 1 << 8, 1):
             try:
-                while True:
-                    handle.write(b"\0" * size)
+                while written <= at_most:
+                    written += handle.write(b"\0" * size) or 0
             except OSError as exc:
                 if exc.errno != errno.ENOSPC:
                     raise
+    if written > at_most:
+        pytest.fail(f"wrote {at_most} bytes to {folder} without filling it")
     return filler
 
 
@@ -220,10 +205,9 @@ def test_a_full_disk_answers_503_and_recovers(
 ) -> None:
     path = small_disk / "needlewise.sqlite"
     shutil.copyfile(sqlite_template, path)
-    app = App(settings_for(path, valuesets_dir))
-    try:
-        app.seed()
+    service, patient_id = seeded(sqlite_settings(path, valuesets_dir))
+    with service:
         filler = fill(small_disk)
-        assert_writes_and_reads_fail_and_recover(app, "the database's disk is full", filler.unlink)
-    finally:
-        app.close()
+        assert_writes_and_reads_fail_and_recover(
+            service, patient_id, "the database's disk is full", filler.unlink
+        )

@@ -4,10 +4,13 @@ Every refusal asserts an ``InputError`` whose ``where`` is the JSON path of the 
 whose message names it. The documents are built by the helpers below.
 """
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pytest
 
+from needlewise.domain.screening import ScreeningResult
 from needlewise.errors import InputError
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.services.screening import screen_document
@@ -21,17 +24,18 @@ NEEDLE_FEAR = "contraindication.needle-fear"
 DIABETES = "contraindication.diabetes"
 ANTICOAGULANT = "contraindication.anticoagulant"
 P = pytest.param
+JSON = dict[str, Any]
 
 
 def url(kb: KnowledgeBase) -> str:
     return f"{kb.data.meta.canonical_base}/Questionnaire/needlewise-intake"
 
 
-def answer(word: str) -> dict:
+def answer(word: str) -> JSON:
     return {"valueCoding": {"system": YES_NO, "code": {"yes": "Y", "no": "N"}[word]}}
 
 
-def all_no(kb: KnowledgeBase, **changed: str) -> list[dict]:
+def all_no(kb: KnowledgeBase, **changed: str) -> list[JSON]:
     """One item per rule, each with its non-firing answer (``changed``: short name -> word)."""
     items = []
     for rule in kb.contraindications:
@@ -41,22 +45,22 @@ def all_no(kb: KnowledgeBase, **changed: str) -> list[dict]:
     return items
 
 
-def qr(questionnaire: str | None, items: list[dict], **fields: object) -> dict:
-    resource = {"resourceType": "QuestionnaireResponse", "id": "q1", "status": "completed"}
+def qr(questionnaire: str | None, items: list[Any], **fields: Any) -> JSON:
+    resource: JSON = {"resourceType": "QuestionnaireResponse", "id": "q1", "status": "completed"}
     if questionnaire is not None:
         resource["questionnaire"] = questionnaire
     return resource | {"item": items} | fields
 
 
-def bundle(*resources: dict, kind: str = "collection", urls: tuple[str, ...] = ()) -> dict:
-    entries = [{"resource": r} for r in resources]
+def bundle(*resources: JSON, kind: str = "collection", urls: tuple[str, ...] = ()) -> JSON:
+    entries: list[JSON] = [{"resource": r} for r in resources]
     for entry, full_url in zip(entries, urls, strict=False):
         entry["fullUrl"] = full_url
     return {"resourceType": "Bundle", "type": kind, "entry": entries}
 
 
-def condition(code: str = "E11.9", subject: str | None = None, rid: str = "c1") -> dict:
-    resource = {
+def condition(code: str = "E11.9", subject: str | None = None, rid: str = "c1") -> JSON:
+    resource: JSON = {
         "resourceType": "Condition",
         "id": rid,
         "clinicalStatus": {"coding": [{"system": CLINICAL, "code": "active"}]},
@@ -65,17 +69,17 @@ def condition(code: str = "E11.9", subject: str | None = None, rid: str = "c1") 
     return resource | ({"subject": {"reference": subject}} if subject else {})
 
 
-def patient(rid: str | None = "y", **fields: object) -> dict:
+def patient(rid: str | None = "y", **fields: Any) -> JSON:
     return {"resourceType": "Patient"} | ({"id": rid} if rid else {}) | fields
 
 
-def screen(kb: KnowledgeBase, document: object, **options: object):
-    options.setdefault("as_of", AS_OF)
-    options.setdefault("electrical_stimulation", True)
-    return screen_document(document, kb, **options)
+def screen(kb: KnowledgeBase, document: object, language: str = "en") -> ScreeningResult:
+    return screen_document(
+        document, kb, as_of=AS_OF, electrical_stimulation=True, language=language
+    )
 
 
-def fired(result) -> set[str]:
+def fired(result: ScreeningResult) -> set[str]:
     return {f.rule for f in result.findings}
 
 
@@ -84,7 +88,7 @@ def fired(result) -> set[str]:
 ITEM = NEEDLE_FEAR
 
 
-def _item(*answers: dict) -> dict:
+def _item(*answers: Any) -> JSON:
     return {"linkId": ITEM, "answer": list(answers)}
 
 
@@ -139,7 +143,7 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize(("build", "where", "words"), BAD_INPUT)
 def test_bad_input_is_refused_with_its_path(
-    kb: KnowledgeBase, build, where: str, words: str
+    kb: KnowledgeBase, build: Callable[[str], Any], where: str, words: str
 ) -> None:
     with pytest.raises(InputError) as caught:
         screen(kb, build(url(kb)))
@@ -219,7 +223,7 @@ def test_response_to_another_questionnaire_in_bundle_is_skipped(kb: KnowledgeBas
     ],
 )
 def test_references_to_the_bundle_patient_are_accepted(
-    kb: KnowledgeBase, patient_url, reference
+    kb: KnowledgeBase, patient_url: str | None, reference: str
 ) -> None:
     urls = (patient_url,) if patient_url else ()
     document = bundle(patient("y", birthDate="1980-01-01"), condition(subject=reference), urls=urls)
@@ -269,7 +273,7 @@ def test_unread_resource_types_are_skipped(kb: KnowledgeBase) -> None:
 WARFARIN = {"coding": [{"system": RXNORM, "code": "11289", "display": "warfarin"}]}
 
 
-def _request(reference: str) -> dict:
+def _request(reference: str) -> JSON:
     return {
         "resourceType": "MedicationRequest",
         "id": "mr1",
@@ -293,7 +297,7 @@ def _request(reference: str) -> dict:
     ],
 )
 def test_medication_reference_resolved_in_bundle(
-    kb_core: KnowledgeBase, reference, full_url
+    kb_core: KnowledgeBase, reference: str, full_url: str | None
 ) -> None:
     medication = {"resourceType": "Medication", "id": "w1", "code": WARFARIN}
     document = bundle(_request(reference), medication)  # the Medication comes after

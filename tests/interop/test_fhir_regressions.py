@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -11,9 +12,10 @@ from needlewise.knowledge.base import KnowledgeBase
 from needlewise.services.screening import screen_document
 
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+JSON = dict[str, Any]
 
 
-def bundle(*resources: dict) -> dict:
+def bundle(*resources: JSON) -> JSON:
     return {
         "resourceType": "Bundle",
         "type": "collection",
@@ -21,7 +23,7 @@ def bundle(*resources: dict) -> dict:
     }
 
 
-def platelets(flag: dict) -> dict:
+def platelets(flag: JSON) -> JSON:
     return {
         "resourceType": "Observation",
         "id": "plt-1",
@@ -45,7 +47,7 @@ def platelets(flag: dict) -> dict:
     ids=["v3-LL", "LL-without-system", "N-without-system", "LL-in-a-local-system"],
 )
 def test_lab_flag_without_system_still_fires_bleeding_rule(
-    kb: KnowledgeBase, flag: dict, fires: bool
+    kb: KnowledgeBase, flag: JSON, fires: bool
 ) -> None:
     result = screen_document(bundle(platelets(flag)), kb, as_of=date(2026, 11, 26))
     fired = {f.rule for f in result.findings}

@@ -57,7 +57,9 @@ def coded(code: str) -> list[dict[str, Any]]:
     return [{"valueCoding": {"system": system, "code": code}}]
 
 
-def intake_response(q: dict[str, Any], answers: dict[str, str], default: str | None) -> dict:
+def intake_response(
+    q: dict[str, Any], answers: dict[str, str], default: str | None
+) -> dict[str, Any]:
     """A QuestionnaireResponse to the intake ``q``: ``answers[linkId]`` or ``default``."""
     items = []
     for item in q["item"]:
@@ -435,7 +437,7 @@ def test_aftercare_round_trip_context_answers(kb: KnowledgeBase, aftercare: dict
     ids=["none", "unwilling", "not understood yet", "first trimester", "two relative"],
 )
 def test_answered_intake_fires_exactly_the_rules_asked(
-    kb: KnowledgeBase, yes: frozenset, decision: str
+    kb: KnowledgeBase, yes: frozenset[str], decision: str
 ) -> None:
     """answered_intake (demo, benchmarks) answers every question; only ``yes`` rules fire."""
     document = answered_intake(kb, yes)

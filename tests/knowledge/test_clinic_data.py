@@ -9,7 +9,9 @@ import pytest
 
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.schema import Tier
-from needlewise.services.aftercare_sheet import AftercareSheetOut, aftercare_sheet
+from needlewise.knowledge.schema.clinic import ChecklistItem, EmergencyPlanEntry
+from needlewise.knowledge.schema.clinical import Indication
+from needlewise.services.aftercare_sheet import AftercareSheetOut, SheetSection, aftercare_sheet
 
 LANGUAGES = ["en", "es"]
 
@@ -18,7 +20,7 @@ def sheet(kb: KnowledgeBase, language: str, day: str | None = "303-555-0100") ->
     return aftercare_sheet(kb, language, day_phone=day, after_hours_phone="303-555-0199")
 
 
-def section(out: AftercareSheetOut, key: str):  # type: ignore[no-untyped-def]
+def section(out: AftercareSheetOut, key: str) -> SheetSection:
     (found,) = [s for s in out.sections if s.key == key]
     return found
 
@@ -115,7 +117,8 @@ def test_emergency_plan_covers_the_critical_events(kb: KnowledgeBase) -> None:
 
 def test_suspected_pneumothorax_calls_911(kb: KnowledgeBase) -> None:
     event = kb.get("emergency-plan.suspected-pneumothorax")
-    assert any("911" in step.text.en for step in event.steps)  # type: ignore[union-attr]
+    assert isinstance(event, EmergencyPlanEntry)
+    assert any("911" in step.text.en for step in event.steps)
 
 
 def test_state_records_are_listed(kb: KnowledgeBase) -> None:
@@ -174,10 +177,10 @@ def test_disclaimer_says_it_does_not_replace_care(kb: KnowledgeBase) -> None:
 )
 def test_before_treatment_checklist(kb: KnowledgeBase, item: str, en: str, es: str) -> None:
     found = kb.get(item)
-    assert found is not None
-    assert en in found.text.en  # type: ignore[union-attr]
-    assert es in found.text.es  # type: ignore[union-attr]
-    assert "source.source-page" in found.sources  # type: ignore[union-attr]
+    assert isinstance(found, ChecklistItem)
+    assert en in found.text.en
+    assert es in found.text.es
+    assert "source.source-page" in found.sources
 
 
 def test_fever_follows_what_the_provider_said(kb: KnowledgeBase) -> None:
@@ -189,5 +192,5 @@ def test_fever_follows_what_the_provider_said(kb: KnowledgeBase) -> None:
 
 def test_low_back_pain_is_the_long_lasting_kind(kb: KnowledgeBase) -> None:
     indication = kb.get("indication.low-back-pain")
-    assert indication is not None
-    assert "Long-lasting" in indication.title.en  # type: ignore[union-attr]
+    assert isinstance(indication, Indication)
+    assert "Long-lasting" in indication.title.en

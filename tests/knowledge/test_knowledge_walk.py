@@ -104,7 +104,7 @@ def test_ids_are_dotted_and_unique(kb: KnowledgeBase) -> None:
 
 
 def test_every_source_reference_resolves_to_a_citation(kb: KnowledgeBase) -> None:
-    referenced = set()
+    referenced: set[str] = set()
     for path, value in walk(kb.data):
         if path.endswith(".sources") and isinstance(value, list):
             referenced.update(v for v in value if isinstance(v, str))

@@ -9,13 +9,15 @@ escalated by another one).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from needlewise.domain.facts import FreeTextReading
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.loader import load_cached
-from needlewise.knowledge.schema import LanguageData, PatternSyntaxError, Tier, parse_form
-from needlewise.knowledge.schema.pattern_syntax import fold
+from needlewise.knowledge.schema import LanguageData, Tier
+from needlewise.knowledge.schema.pattern_syntax import PatternSyntaxError, fold, parse_form
 from needlewise.nlp import read_message
 from needlewise.nlp.compile import Compiler, Lexicon
 
@@ -238,7 +240,7 @@ def test_a_narrowing_pattern_must_say_why() -> None:
 
 
 @pytest.mark.parametrize("narrowed", ["symptom.pain-on-breathing", "symptom.nowhere"])
-def test_a_pattern_narrows_only_another_known_symptom(tmp_path, narrowed: str) -> None:
+def test_a_pattern_narrows_only_another_known_symptom(tmp_path: Path, narrowed: str) -> None:
     from needlewise.knowledge.loader import KnowledgeError, load
     from support import copy_knowledge
 

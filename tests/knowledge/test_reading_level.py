@@ -73,10 +73,10 @@ def _texts(kb: KnowledgeBase) -> Iterator[tuple[str, Text, tuple[float, float]]]
             yield f"aftercare.{part.key}.paragraphs[{n}]", paragraph, RED_FLAG
         for n, bullet in enumerate(part.bullets):
             yield f"aftercare.{part.key}.bullets[{n}]", bullet, RED_FLAG
-    for part in (sheet.emergency, sheet.call_today):
-        yield f"aftercare.{part.key}.lead", part.lead, RED_FLAG
-        for n, note in enumerate(part.notes):
-            yield f"aftercare.{part.key}.notes[{n}]", note, RED_FLAG
+    for tiers in (sheet.emergency, sheet.call_today):
+        yield f"aftercare.{tiers.key}.lead", tiers.lead, RED_FLAG
+        for n, note in enumerate(tiers.notes):
+            yield f"aftercare.{tiers.key}.notes[{n}]", note, RED_FLAG
     for addendum in data.consent_addenda:
         for n, paragraph in enumerate(addendum.body):
             yield f"{addendum.id}.body[{n}]", paragraph, GENERAL

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from needlewise.knowledge.base import KnowledgeBase
-from needlewise.knowledge.schema import Tier
+from needlewise.knowledge.schema import Text, Tier
 from support.readability import flesch_kincaid_grades
 
 # ---------------------------------------------------------------- tiers, one row per symptom
@@ -261,9 +261,9 @@ def test_emergency_advice_says_not_to_drive(kb: KnowledgeBase) -> None:
 # ---------------------------------------------------------------- wording
 
 
-def _patient_texts(kb: KnowledgeBase) -> list[tuple[str, str, str]]:
+def _patient_texts(kb: KnowledgeBase) -> list[tuple[str, str, Text]]:
     """(item id, field, Text) for every patient-facing string of the triage knowledge."""
-    texts = []
+    texts: list[tuple[str, str, Text]] = []
     for symptom in kb.symptoms:
         texts.append((symptom.id, "title", symptom.title))
         texts.append((symptom.id, "question", symptom.question))

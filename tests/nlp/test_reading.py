@@ -349,7 +349,8 @@ def test_reading_from_threads_gives_the_same_answers(kb: KnowledgeBase) -> None:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "a reading thread did not finish within 60 s"
     assert results == expected
 
 

@@ -32,9 +32,10 @@ from needlewise.persistence.db import Database, is_sqlite
 from needlewise.persistence.migrate import current, downgrade, head, upgrade
 from needlewise.persistence.models import AuditEntry, Clinic, Patient
 from support import postgres
+from support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-SCRIPT = REPO / ".venv" / "bin" / "needlewise"
+SCRIPT = Path(sys.executable).with_name("needlewise")  # the console script of this venv
 
 
 # ---------------------------------------------------------------- helpers
@@ -69,7 +70,11 @@ class created_database:
 
 
 def seed(db: Database, *given_names: str) -> int:
-    """A synthetic clinic with one patient per name; returns the clinic id."""
+    """A synthetic clinic with one patient per name; returns the clinic id.
+
+    These tests work below the services, on a bare ``Database``: their rows go straight
+    through the ORM, since what they need is exact transactions (a write held open while
+    a backup runs; a patient and its audit entry in one commit), not the use cases."""
     with db.write() as session:
         clinic = Clinic(name="Synthetic Backup Clinic", phones=["555-0100"], languages=["en"])
         session.add(clinic)
@@ -191,16 +196,15 @@ def test_backup_during_a_burst_of_writes_is_one_consistent_snapshot(
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        while len(written) < 5:
-            stop.wait(0.01)
+        wait_until(lambda: len(written) >= 5, "the writer's first 5 commits")
         before = len(written)
         backup(database_url, tmp_path / "burst.nw", step_pages=1)
         during = len(written)
-        while len(written) < during + 5:
-            stop.wait(0.01)
+        wait_until(lambda: len(written) >= during + 5, "5 more commits after the backup")
     finally:
         stop.set()
-        thread.join()
+        thread.join(timeout=60)
+    assert not thread.is_alive(), "the writer did not stop within 60 s of being told to"
     db.dispose()
 
     restore(fresh_url, tmp_path / "burst.nw")

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from conftest import Service
 from needlewise.errors import InputError, NotFound
 from needlewise.persistence.db import Database, utcnow
 from needlewise.persistence.group_commit import Writer
@@ -22,6 +22,7 @@ from needlewise.persistence.models import AuditEntry, CheckIn, Clinic, Patient
 from needlewise.security.roles import Role
 from needlewise.services import audit, check_in_rows, check_in_writer
 from needlewise.services.actor import Actor
+from support.service import Service
 from support.treatment import make_patient, ready_patient, session_body
 
 ACTOR = Actor(ref="system", role=Role.admin)
@@ -42,8 +43,9 @@ def write_entries(connection: Connection, plans: list[str]) -> list[str]:
 
 def write_check_ins(connection: Connection, plans: list[int]) -> list[int]:
     """A writer whose rows the database itself may refuse (a patient id that does not
-    exist breaks the foreign key)."""
-    rows = [
+    exist breaks the foreign key). Minimal rows on purpose: the group committer under
+    test sits below the services, and only the foreign key matters here."""
+    rows: list[dict[str, Any]] = [
         {
             "patient_id": patient_id,
             "session_id": None,
@@ -84,7 +86,9 @@ class Gate:
         return write_entries(connection, plans)
 
 
-def queued_behind_gate(db: Database, jobs: list[tuple[Any, Writer[Any, Any]]]) -> list[Any]:
+def queued_behind_gate(
+    db: Database, jobs: Sequence[tuple[object, Writer[Any, Any]]]
+) -> list[Future[Any]]:
     """Submit a gate job, then ``jobs`` while it holds the writer, so that they all land
     in the next batch; returns their futures (the gate's first)."""
     gate = Gate()
@@ -128,7 +132,7 @@ def test_a_refused_job_fails_alone_and_the_batch_commits(db: Database) -> None:
 
 
 def test_a_failed_write_rolls_back_and_the_others_commit_once(db: Database) -> None:
-    with db.write() as session:  # a real patient for the good rows
+    with db.write() as session:  # a real patient for the good rows (a bare Database: no services)
         clinic = Clinic(name="Synthetic Clinic")
         session.add(clinic)
         session.flush()
@@ -136,7 +140,7 @@ def test_a_failed_write_rolls_back_and_the_others_commit_once(db: Database) -> N
         session.add(record)
         session.flush()
         patient = record.id
-    jobs = [
+    jobs: list[tuple[object, Writer[Any, Any]]] = [
         (patient, write_check_ins),
         (999_999, write_check_ins),  # no such patient: the foreign key refuses it
         (patient, write_check_ins),
@@ -241,7 +245,7 @@ def test_check_ins_of_one_batch_are_checked_one_by_one(service: Service) -> None
                 AuditEntry.action == "create", AuditEntry.resource_type == "check-in"
             )
         ).scalars()
-        assert sorted(str(row.id) for row in rows) == sorted(audited)
+        assert sorted(str(row.id) for row in rows) == sorted(str(entry) for entry in audited)
     assert sorted(row.patient_id for row in rows) == sorted([alice, bob])
     assert [s.id for s in stored] == sorted(row.id for row in rows)
 

@@ -37,7 +37,9 @@ from needlewise.persistence.migrate import (
 from needlewise.persistence.models import AuditEntry, Base, Clinic
 from support import postgres
 
-PREVIOUS = ScriptDirectory.from_config(config("sqlite://")).get_revision(head()).down_revision
+_DOWN = ScriptDirectory.from_config(config("sqlite://")).get_revision(head()).down_revision
+assert isinstance(_DOWN, str)  # the migrations form one line: one revision before head
+PREVIOUS: str = _DOWN
 BEFORE_AUDIT_TRIGGERS = "0001"  # the audit log became append-only in 0002
 
 
@@ -307,7 +309,7 @@ def test_models_and_migrations_do_not_drift(database_url: str) -> None:
             )
             assert compare_metadata(context, Base.metadata) == []
             # the comparison does see a difference when there is one
-            probe = MetaData(naming_convention=dict(Base.metadata.naming_convention))
+            probe = MetaData(naming_convention=Base.metadata.naming_convention)
             for table in Base.metadata.tables.values():
                 table.to_metadata(probe)
             Table("drift_probe", probe, Column("id", Integer, primary_key=True))

@@ -17,20 +17,16 @@ Tamper evidence (the hash chain, ``needlewise audit verify``, TRUNCATE) is in
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from conftest import PASSWORD, Service
 from needlewise.persistence.models import PatientLink
 from needlewise.security.roles import Role
-from needlewise.services.actor import Actor
 from needlewise.services.api_tokens import mint_api_token
-from needlewise.services.clinic import ClinicIn, create_clinic
-from needlewise.services.users import UserIn, UserOut, create_user
 from support.audit import busy_log, holds_nothing_of, last_id, ref, the_one_entry
+from support.service import PASSWORD, Clinic, Service, seed_clinic
 from support.treatment import make_patient, ready_patient, session_body
 
 CHECK_IN = {"symptoms": [], "hours_since_treatment": 20.0}
@@ -39,49 +35,16 @@ CHECK_IN = {"symptoms": [], "hours_since_treatment": 20.0}
 # ------------------------------------------------------------------ helpers
 
 
-@dataclass
-class Other:
-    """A second clinic sharing the database, with one user per role."""
-
-    clinic_id: int
-    users: dict[Role, UserOut]
-    tokens: dict[Role, str]
-
-    def headers(self, role: Role) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.tokens[role]}"}
-
-    def ref(self, role: Role) -> str:
-        return f"user:{self.users[role].id}"
-
-
 @pytest.fixture
-def other(service: Service) -> Other:
-    runtime = service.runtime
-    clinic_id = create_clinic(runtime, ClinicIn(name="Other Synthetic Clinic", phones=["555-0111"]))
-    system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    users: dict[Role, UserOut] = {}
-    tokens: dict[Role, str] = {}
-    for role in Role:
-        user = create_user(
-            runtime,
-            system,
-            UserIn(
-                email=f"{role.value}@other.example",
-                name=f"Other {role.value}",
-                role=role,
-                password=PASSWORD,
-            ),
-        )
-        users[role] = user
-        actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=role, clinic_id=clinic_id)
-        tokens[role], _ = mint_api_token(runtime, actor, days=1)
-    return Other(clinic_id, users, tokens)
+def other(service: Service) -> Clinic:
+    """A second clinic sharing the database, with one user per role."""
+    return seed_clinic(service.runtime, "Other Synthetic Clinic", domain="other.example")
 
 
 # ------------------------------------------------------------------ scope
 
 
-def test_an_admin_reads_only_their_own_clinics_entries(service: Service, other: Other) -> None:
+def test_an_admin_reads_only_their_own_clinics_entries(service: Service, other: Clinic) -> None:
     patient = busy_log(service)
     mine = service.client.get("/api/audit", headers=service.headers(Role.admin))
     assert mine.status_code == 200
@@ -95,7 +58,7 @@ def test_an_admin_reads_only_their_own_clinics_entries(service: Service, other: 
     assert not actors & {ref(service, role) for role in Role}, actors
     assert all(item["patient_id"] != patient for item in everything.json()["items"])
     assert everything.json()["total"] == len(everything.json()["items"])
-    created = ("system", "create", "clinic", str(other.clinic_id))
+    created = ("system", "create", "clinic", str(other.id))
     seen = {(i["actor"], i["action"], i["resource_type"], i["resource_id"]) for i in items}
     assert created in seen  # the clinic's own creation is the clinic's
 
@@ -164,7 +127,7 @@ def test_a_forbidden_route_leaves_one_denied_entry(service: Service) -> None:
 
 
 def test_another_clinics_record_is_denied_like_a_missing_one(
-    service: Service, other: Other
+    service: Service, other: Clinic
 ) -> None:
     patient = make_patient(service, "Quentin")
     intruder = other.headers(Role.clinician)
@@ -175,7 +138,7 @@ def test_another_clinics_record_is_denied_like_a_missing_one(
     assert "Quentin" not in response.text
     entry = the_one_entry(service, before)
     assert entry["actor"] == other.ref(Role.clinician)
-    assert entry["clinic_id"] == other.clinic_id  # the intruder's clinic sees the attempt
+    assert entry["clinic_id"] == other.id  # the intruder's clinic sees the attempt
     assert (entry["action"], entry["resource_type"], entry["resource_id"]) == (
         "read",
         "patient",
@@ -206,11 +169,11 @@ def test_another_clinics_record_is_denied_like_a_missing_one(
         "check-in",
         patient,
     )
-    assert (entry["outcome"], entry["clinic_id"]) == ("denied", other.clinic_id)
+    assert (entry["outcome"], entry["clinic_id"]) == ("denied", other.id)
 
 
 def test_another_clinics_record_under_its_own_id_names_no_patient(
-    service: Service, other: Other
+    service: Service, other: Clinic
 ) -> None:
     patient = make_patient(service, "Ulrike")
     check_in = service.client.post(

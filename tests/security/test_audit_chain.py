@@ -30,7 +30,6 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import select, text
 from sqlalchemy.exc import DatabaseError
 
-from conftest import Service
 from needlewise.persistence.db import Database, is_sqlite, make_engine, sqlite_path
 from needlewise.persistence.migrate import config, downgrade, upgrade
 from needlewise.persistence.models import AuditEntry
@@ -40,6 +39,7 @@ from needlewise.services import audit, check_ins
 from needlewise.services.actor import Actor
 from support import postgres
 from support.audit import busy_log, cli, entries_after, last_id, url_of, verify
+from support.service import Service
 from support.treatment import make_patient
 
 MIGRATION = "0005"  # the migration that chains and scopes the audit log
@@ -51,14 +51,14 @@ def change_behind_the_databases_back(url: str, sql: str, **params: Any) -> None:
     database owner's rights (PostgreSQL) or write access to the file (SQLite) could."""
     path = sqlite_path(url)
     if path is not None:
-        connection = sqlite3.connect(path)
+        file = sqlite3.connect(path)
         try:
-            connection.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
-            connection.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
-            connection.execute(sql, params)
-            connection.commit()
+            file.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
+            file.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
+            file.execute(sql, params)
+            file.commit()
         finally:
-            connection.close()
+            file.close()
         return
     engine = make_engine(url, pool=False)
     try:

@@ -21,17 +21,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from conftest import PASSWORD, Service
 from needlewise.config import Settings
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import AuditEntry, AuthSession
 from needlewise.security.roles import Role
-from needlewise.services.actor import Actor
 from needlewise.services.api_tokens import mint_api_token
-from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.credentials import forget_sessions
-from needlewise.services.users import UserIn, create_user
 from support.http import ApiClient
+from support.service import PASSWORD, Service, seed_clinic
 
 NEW_PASSWORD = "granite otter lantern quietly"
 
@@ -207,20 +204,8 @@ def test_no_one_else_sees_or_revokes_a_users_tokens(service: Service) -> None:
         refused = service.client.delete(f"/api/auth/tokens/{token_id}", headers=front)
         assert refused.status_code == 404, refused.text
         # an admin of another clinic in the same database: not found either
-        other = create_clinic(service.runtime, ClinicIn(name="Other Synthetic Clinic"))
-        system = Actor(ref="system", role=Role.admin, clinic_id=other)
-        stranger = create_user(
-            service.runtime,
-            system,
-            UserIn(
-                email="admin@other.example", name="Other Admin", role=Role.admin, password=PASSWORD
-            ),
-        )
-        actor = Actor(
-            ref=f"user:{stranger.id}", user_id=stranger.id, role=Role.admin, clinic_id=other
-        )
-        token, _ = mint_api_token(service.runtime, actor, days=1)
-        theirs = {"authorization": f"Bearer {token}"}
+        other = seed_clinic(service.runtime, "Other Synthetic Clinic", domain="other.example")
+        theirs = other.headers(Role.admin)
         listed = service.client.get(
             "/api/auth/tokens", params={"user_id": held.user_id}, headers=theirs
         )
@@ -262,6 +247,7 @@ def test_a_token_older_than_the_cap_stops_working(service: Service) -> None:
     assert service.client.get("/api/auth/me", headers=bearer).status_code == 200
     forget_sessions(service.runtime)
     cap = service.runtime.settings.api_token_days
+    # planted: an old token (minted under a longer cap) is a row no service mints today
     with service.runtime.db.write() as session:
         session.execute(
             update(AuthSession)

@@ -13,15 +13,12 @@ from pathlib import Path
 
 import httpx
 
-from conftest import PASSWORD
-from needlewise.config import Settings
 from needlewise.security.roles import Role
 from needlewise.services.actor import Actor
-from needlewise.services.api_tokens import mint_api_token
-from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.runtime import Runtime
-from needlewise.services.users import UserIn, UserPatch, create_user, update_user
+from needlewise.services.users import UserPatch, update_user
 from support.server import Server
+from support.service import seed_clinic, settings_for
 
 #: polls of the server after the change, 0.2 s apart: far more than a 1 s cache needs
 POLLS = 50
@@ -30,23 +27,11 @@ POLLS = 50
 def test_another_process_ends_the_credentials_when_its_cache_runs_out(
     database_url: str, valuesets_dir: Path
 ) -> None:
-    runtime = Runtime.build(
-        Settings(database_url=database_url, valuesets_dir=valuesets_dir, secret_key="t")
-    )
-    clinic_id = create_clinic(runtime, ClinicIn(name="Two Process Clinic"))
-    system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    create_user(
-        runtime,
-        system,
-        UserIn(email="boss@clinic.example", name="Boss", role=Role.admin, password=PASSWORD),
-    )
-    user = create_user(
-        runtime,
-        system,
-        UserIn(email="pt@clinic.example", name="PT", role=Role.clinician, password=PASSWORD),
-    )
-    actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=Role.clinician, clinic_id=clinic_id)
-    token, _ = mint_api_token(runtime, actor, days=1)
+    runtime = Runtime.build(settings_for(database_url, valuesets_dir))
+    clinic = seed_clinic(runtime)
+    user = clinic.users[Role.clinician]
+    system = Actor(ref="system", role=Role.admin, clinic_id=clinic.id)
+    token = clinic.tokens[Role.clinician]
     bearer = {"authorization": f"Bearer {token}"}
 
     server = Server(

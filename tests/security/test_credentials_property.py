@@ -22,11 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import PASSWORD, Service, seed_clinic
-from needlewise.config import Settings
 from needlewise.security.roles import Role
-from needlewise.web.app import create_app
-from support.http import ApiClient
+from support.service import PASSWORD, Service, make_service, settings_for
 
 PASSWORDS = (PASSWORD, "granite otter lantern quietly", "violet harbor pencil drifting")
 NAMES = ("Prop Synthetic", "Renamed Synthetic")
@@ -35,22 +32,8 @@ ROLES = ("clinician", "front-desk", "admin")
 
 @pytest.fixture(scope="module")
 def prop_service(module_database_url: str, valuesets_dir: Path) -> Iterator[Service]:
-    app = create_app(
-        Settings(
-            database_url=module_database_url,
-            valuesets_dir=valuesets_dir,
-            secret_key="test-secret-key",
-            conformance_dir=Path("../shared/conformance"),
-        )
-    )
-    runtime = app.state.runtime
-    clinic_id, users, tokens = seed_clinic(runtime)
-    client = ApiClient(app)
-    try:
-        yield Service(app, runtime, client, clinic_id, users, tokens)
-    finally:
-        client.close()
-        runtime.db.dispose()
+    with make_service(settings_for(module_database_url, valuesets_dir)) as service:
+        yield service
 
 
 edits = st.fixed_dictionaries(

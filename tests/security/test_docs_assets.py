@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import needlewise.web
-from conftest import Service
+from support.service import Service
 
 STATIC = Path(needlewise.web.__file__).parent / "static"
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,11 +16,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import seed_clinic
 from needlewise.cli import main
 from needlewise.config import Settings
 from needlewise.persistence.db import sqlite_path
-from needlewise.web.app import create_app
+from support.service import make_service
 
 
 @pytest.fixture(autouse=True)
@@ -39,19 +38,16 @@ def others_bits(path: Path) -> int:
 
 def test_a_new_database_and_its_key_are_private(tmp_path: Path, valuesets_dir: Path) -> None:
     path = tmp_path / "var" / "needlewise.sqlite"
-    app = create_app(
-        Settings(database_url=f"sqlite:///{path}", valuesets_dir=valuesets_dir, nlp_warmup=False)
-    )
-    try:
-        seed_clinic(app.state.runtime)  # writes: the -wal and -shm files exist now
+    settings = Settings(
+        database_url=f"sqlite:///{path}", valuesets_dir=valuesets_dir, nlp_warmup=False
+    )  # no secret key: the app makes one, in a file next to the database
+    with make_service(settings):  # seeding writes: the -wal and -shm files exist now
         files = [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
         files.append(path.parent / "secret.key")
         for file in files:
             assert file.exists(), file
             assert others_bits(file) == 0, f"{file.name}: {oct(stat.S_IMODE(file.stat().st_mode))}"
         assert others_bits(path.parent) == 0  # the folder it made for them, too
-    finally:
-        app.state.runtime.db.dispose()
 
 
 def test_backups_and_restored_databases_are_private(database_url: str, tmp_path: Path) -> None:

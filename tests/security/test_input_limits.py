@@ -19,7 +19,6 @@ On both databases where a database is involved.
 from __future__ import annotations
 
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +26,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, Service
 from needlewise.cli import main
 from needlewise.interop.fhir.canonical import YES_NO_SYSTEM
 from needlewise.persistence.models import CheckIn, Patient, Provider, Screening
 from needlewise.security.roles import Role
-from needlewise.services.actor import Actor
-from needlewise.services.clinic import ClinicIn, create_clinic
-from needlewise.services.users import UserIn, create_user
+from support.service import Service, seed_clinic
 from support.treatment import make_patient
 
 AFTERCARE = "https://needlewise.org/fhir/Questionnaire/needlewise-aftercare"
@@ -251,19 +247,8 @@ def test_the_command_line_refuses_them_with_exit_2(
 
 
 def other_clinic_user(service: Service) -> int:
-    clinic = create_clinic(service.runtime, ClinicIn(name="Second Synthetic Clinic"))
-    admin = Actor(ref="system", role=Role.admin, clinic_id=clinic)
-    user = create_user(
-        service.runtime,
-        admin,
-        UserIn(
-            email=f"pt-{uuid.uuid4().hex[:8]}@second.example",
-            name="Second clinician",
-            role=Role.clinician,
-            password=PASSWORD,
-        ),
-    )
-    return user.id
+    other = seed_clinic(service.runtime, "Second Synthetic Clinic", domain="second.example")
+    return other.users[Role.clinician].id
 
 
 def provider_body(user_id: Any) -> dict[str, Any]:

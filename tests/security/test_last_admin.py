@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, Service
 from needlewise.errors import Conflict
 from needlewise.persistence.models import User
 from needlewise.security.roles import Role
 from needlewise.services.actor import Actor
 from needlewise.services.api_tokens import mint_api_token
 from needlewise.services.users import UserIn, UserPatch, create_user, get_user, update_user
+from support.service import PASSWORD, Service
 
 
 def patch(service: Service, user_id: int, body: dict[str, Any], as_user: dict[str, str]) -> Any:

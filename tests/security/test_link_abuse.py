@@ -23,10 +23,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from conftest import Service
 from needlewise.interop.fhir.canonical import YES_NO_SYSTEM
 from needlewise.persistence.models import AuditEntry, CheckIn
 from needlewise.security.roles import Role
+from support.http import asgi_client
+from support.service import Service
 from support.treatment import make_patient, ready_patient
 
 YES = [{"valueCoding": {"system": YES_NO_SYSTEM, "code": "Y"}}]
@@ -50,8 +51,7 @@ def at_once(service: Service, url: str, bodies: list[Any]) -> list[httpx.Respons
     """POST every body at the same time (one connection each, as a script would)."""
 
     async def send() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=service.app, client=("198.51.100.66", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="https://test") as client:
+        async with asgi_client(service.app, remote=("198.51.100.66", 50000)) as client:
             return await asyncio.gather(*(client.post(url, json=body) for body in bodies))
 
     return asyncio.run(send())

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
-from conftest import PASSWORD, Service
 from needlewise.persistence.models import AuditEntry
 from needlewise.security.roles import Role
 from support.http import ApiClient
+from support.service import PASSWORD, Service
 
 FRONT = "front-desk@clinic.example"
 CLINICIAN = "clinician@clinic.example"

@@ -18,7 +18,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, Service
 from needlewise.cli import main
 from needlewise.config import Settings
 from needlewise.demo import LOGINS
@@ -26,6 +25,7 @@ from needlewise.persistence.models import AuditEntry, User
 from needlewise.security.password_policy import weakness
 from needlewise.security.roles import Role
 from support.http import ApiClient
+from support.service import PASSWORD, Service
 
 WEAK = {
     "common": "password1234",

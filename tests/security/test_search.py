@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Service
 from needlewise.security.roles import Role
+from support.service import Service
 
 NAMES = [
     ("Ann", "Lee"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from conftest import PASSWORD, Service
 from needlewise.persistence.models import AuditEntry, User
 from needlewise.security.roles import Role
+from support.service import PASSWORD, Service
 
 FRONT = "front-desk@clinic.example"
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from conftest import Service
+from needlewise.knowledge.schema.clinical import Risk
 from needlewise.security.roles import Role
+from support.service import Service
 from support.treatment import audit_rows, make_patient, ready_patient, session_body, user_ref
 
 NOW = datetime.now(UTC)
@@ -50,7 +51,9 @@ def test_record_read_list_update_with_audit(service: Service) -> None:
     )
     assert created.status_code == 201, created.text
     out = created.json()
-    assert out["event_title"] == service.runtime.kb.get("risk.pneumothorax").title.en  # type: ignore[union-attr]
+    risk = service.runtime.kb.get("risk.pneumothorax")
+    assert isinstance(risk, Risk)
+    assert out["event_title"] == risk.title.en
     assert out["session_id"] == session_id
     eid, etag = out["id"], created.headers["etag"]
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from conftest import Service
 from needlewise.errors import NotFound
 from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.security.roles import Role
 from needlewise.services.check_ins import record_check_in
 from needlewise.services.links import open_link
+from support.service import Service
 from support.treatment import audit_rows, make_patient, ready_patient, session_body, user_ref
 
 YES = [{"valueCoding": {"system": "http://terminology.hl7.org/CodeSystem/v2-0136", "code": "Y"}}]

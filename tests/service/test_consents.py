@@ -8,39 +8,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import struct
-import zlib
 from typing import Any
 
 import pytest
 import textstat
 from sqlalchemy import func, select
 
-from conftest import Service
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.persistence.models import AuditEntry, Consent
 from needlewise.security.roles import Role
 from needlewise.services.consent_text import chosen_figure, render
 from needlewise.services.consents import current_consent
+from support.service import Service
+from support.treatment import signature_png
 
-
-def png(width: int = 2, height: int = 1) -> bytes:
-    """A real (tiny, grey) PNG image."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
-SIGNATURE = png()
+SIGNATURE = signature_png()
 
 
 def signing(**changes: Any) -> dict[str, Any]:

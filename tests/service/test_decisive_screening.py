@@ -9,23 +9,19 @@ stays decisive until a clinician of the patient's clinic enters a screening afte
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import PASSWORD, Service
 from needlewise.persistence.models import Screening, User
 from needlewise.security.roles import Role
-from needlewise.services.actor import Actor
-from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.decisive_screening import (
     clearing_needs_clinician,
     decisive_screening,
     user_id_of,
 )
-from needlewise.services.users import UserIn, create_user
+from support.service import Service, seed_clinic
 from support.treatment import make_patient
 
 NE, REVIEW, OK = "not-eligible", "review", "eligible"
@@ -116,19 +112,8 @@ def ref_of(service: Service, who: str, other_clinician: int) -> str:
 
 def other_clinician(service: Service) -> int:
     """A clinician of a second clinic sharing the database."""
-    clinic = create_clinic(service.runtime, ClinicIn(name="Second Synthetic Clinic"))
-    admin = Actor(ref="system", role=Role.admin, clinic_id=clinic)
-    user = create_user(
-        service.runtime,
-        admin,
-        UserIn(
-            email=f"clinician-{uuid.uuid4().hex[:8]}@second.example",
-            name="Second clinician",
-            role=Role.clinician,
-            password=PASSWORD,
-        ),
-    )
-    return user.id
+    other = seed_clinic(service.runtime, "Second Synthetic Clinic", domain="second.example")
+    return other.users[Role.clinician].id
 
 
 def store(service: Service, patient: int, rows: tuple[tuple[str, str], ...]) -> list[int]:
@@ -136,6 +121,9 @@ def store(service: Service, patient: int, rows: tuple[tuple[str, str], ...]) -> 
     start = datetime.now(UTC) - timedelta(days=10)
     stamp = service.runtime.kb.stamp
     ids = []
+    # Planted rows, not create_screening: the rule must also decide on rows no service
+    # writes today (front desk or the system changing a not-eligible decision, as before
+    # issue 9's fix; another clinic's clinician), at exact times an hour apart.
     with service.runtime.db.write() as session:
         for i, (decision, who) in enumerate(rows):
             row = Screening(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 
-from conftest import Service
 from needlewise.demo import LOGINS, demo_ready, load_demo
 from needlewise.persistence.db import Database
 from needlewise.persistence.models import (
+    Base,
     CheckIn,
     Patient,
     Provider,
@@ -16,9 +18,12 @@ from needlewise.persistence.models import (
     User,
 )
 from needlewise.services.runtime import Runtime
+from needlewise.web.app import create_app
+from support.http import ApiClient
+from support.service import Service, settings_for
 
 
-def count(db: Database, table: type) -> int:
+def count(db: Database, table: type[Base]) -> int:
     with db.read() as session:
         return session.scalar(select(func.count()).select_from(table)) or 0
 
@@ -29,12 +34,8 @@ def test_demo_loads_once_into_an_empty_database(service: Service) -> None:
     assert demo_ready(runtime) is False
 
 
-def test_demo_clinic_has_every_stage(database_url: str, valuesets_dir, tmp_path) -> None:
-    from needlewise.config import Settings
-
-    runtime = Runtime.build(
-        Settings(database_url=database_url, valuesets_dir=valuesets_dir, secret_key="t")
-    )
+def test_demo_clinic_has_every_stage(database_url: str, valuesets_dir: Path) -> None:
+    runtime = Runtime.build(settings_for(database_url, valuesets_dir))
     assert load_demo(runtime) is True
     assert demo_ready(runtime)
     assert load_demo(runtime) is False
@@ -53,16 +54,12 @@ def test_demo_clinic_has_every_stage(database_url: str, valuesets_dir, tmp_path)
     runtime.db.dispose()
 
 
-def test_new_york_pt_cannot_be_the_needling_provider(database_url: str, valuesets_dir) -> None:
-    from needlewise.config import Settings
-    from needlewise.web.app import create_app
-    from support.http import ApiClient
-
-    app = create_app(
-        Settings(database_url=database_url, valuesets_dir=valuesets_dir, secret_key="t")
-    )
+def test_new_york_pt_cannot_be_the_needling_provider(
+    database_url: str, valuesets_dir: Path
+) -> None:
+    app = create_app(settings_for(database_url, valuesets_dir))
     runtime: Runtime = app.state.runtime
-    load_demo(runtime)
+    load_demo(runtime)  # the demo's clinic and logins, not the seeded test clinic
     client = ApiClient(app)
     ny = next(login for login in LOGINS if "newyork" in login.email)
     login = client.post("/api/auth/login", json={"email": ny.email, "password": ny.password})

@@ -6,52 +6,19 @@ purpose, and every link action is audited with the link actor and the patient.""
 from __future__ import annotations
 
 import base64
-import struct
-import zlib
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
-from conftest import Service
-from needlewise.interop.fhir.canonical import YES_NO_SYSTEM
-from needlewise.knowledge.base import KnowledgeBase
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import AuditEntry, Consent, PatientLink, Screening
 from needlewise.security.roles import Role
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    body = kind + data
-    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
+from support.service import Service
+from support.treatment import intake, signature_png
 
 #: a real 1x1 grey PNG
-SIGNATURE = (
-    b"\x89PNG\r\n\x1a\n"
-    + _chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-    + _chunk(b"IDAT", zlib.compress(b"\x00\x80"))
-    + _chunk(b"IEND", b"")
-)
-
-
-def intake(kb: KnowledgeBase) -> dict[str, Any]:
-    """An intake QuestionnaireResponse on which no rule fires."""
-    items = []
-    for rule in kb.contraindications:
-        code = "Y" if rule.fires_on == "no" else "N"
-        items.append(
-            {
-                "linkId": rule.id,
-                "answer": [{"valueCoding": {"system": YES_NO_SYSTEM, "code": code}}],
-            }
-        )
-    return {
-        "resourceType": "QuestionnaireResponse",
-        "status": "completed",
-        "questionnaire": f"{kb.data.meta.canonical_base}/Questionnaire/needlewise-intake",
-        "item": items,
-    }
+SIGNATURE = signature_png(1, 1)
 
 
 def years_ago(years: int) -> str:
@@ -321,7 +288,7 @@ def test_concurrent_submissions_use_a_link_once(service: Service) -> None:
     patient = new_patient(service)
     token = new_link(service, patient, "intake")["token"]
     document = intake(kb)
-    barrier = Barrier(8)
+    barrier = Barrier(8, timeout=30)  # a client that fails to start breaks it: no hang
 
     def submit(_: int) -> int:
         client = ApiClient(service.app)

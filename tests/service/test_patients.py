@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from conftest import Service
 from needlewise.persistence.models import AuditEntry
 from needlewise.security.roles import Role
+from support.service import Service
 
 ALICE = {
     "given_name": "Alice",

@@ -5,10 +5,10 @@ never depends on the database."""
 
 from __future__ import annotations
 
-from conftest import Service
 from needlewise.persistence.db import sqlite_path
 from needlewise.persistence.migrate import downgrade, head, upgrade
 from support import postgres
+from support.service import Service
 
 
 def test_ready_with_the_newest_schema(service: Service) -> None:

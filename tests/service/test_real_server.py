@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 from pathlib import Path
 
 import httpx
@@ -21,41 +20,26 @@ from needlewise.config import Settings
 from needlewise.persistence.db import sqlite_path
 from needlewise.persistence.models import CheckIn
 from needlewise.security.roles import Role
-from needlewise.services.actor import Actor
-from needlewise.services.api_tokens import mint_api_token
-from needlewise.services.clinic import ClinicIn, create_clinic
 from needlewise.services.patients import PatientIn, create_patient
 from needlewise.services.runtime import Runtime
-from needlewise.services.users import UserIn, create_user
 from support.server import Server
+from support.service import seed_clinic, settings_for
+from support.waiting import wait_until_async
 
 CHECK_IN = {"symptoms": ["symptom.soreness"], "hours_since_treatment": 20, "language": "en"}
 
 
 def seed(database_url: str, valuesets_dir: Path, patients: int) -> tuple[str, list[int]]:
-    runtime = Runtime.build(
-        Settings(database_url=database_url, valuesets_dir=valuesets_dir, secret_key="t")
-    )
-    clinic_id = create_clinic(runtime, ClinicIn(name="Load Clinic"))
-    system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    user = create_user(
-        runtime,
-        system,
-        UserIn(
-            email="load@clinic.example",
-            name="Load",
-            role=Role.clinician,
-            password="load test password",
-        ),
-    )
-    actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=Role.clinician, clinic_id=clinic_id)
-    token, _ = mint_api_token(runtime, actor, days=1)
+    """A seeded clinic and patients patients: (a clinician's API token, patient ids)."""
+    runtime = Runtime.build(settings_for(database_url, valuesets_dir))
+    clinic = seed_clinic(runtime)
+    actor = clinic.actor(Role.clinician)
     ids = [
         create_patient(runtime, actor, PatientIn(given_name=f"P{i}", family_name="Synthetic")).id
         for i in range(patients)
     ]
     runtime.db.dispose()
-    return token, ids
+    return clinic.tokens[Role.clinician], ids
 
 
 def stored(database_url: str) -> dict[int, int]:
@@ -103,28 +87,30 @@ def test_crash_in_a_burst_of_writes_loses_nothing_acknowledged(
     token, patient_ids = seed(database_url, valuesets_dir, 8)
     server = Server(database_url, valuesets_dir)
     acknowledged: dict[int, int] = {}
-    enough = threading.Event()
 
     async def writer(client: httpx.AsyncClient, patient_id: int) -> None:
         headers = {"authorization": f"Bearer {token}"}
-        while True:
+        while True:  # until the kill below: then the next request fails
             try:
                 response = await client.post(
                     f"/api/patients/{patient_id}/check-ins", json=CHECK_IN, headers=headers
                 )
             except httpx.HTTPError:
                 return  # the server is gone
-            if response.status_code == 201:
-                acknowledged[response.json()["id"]] = patient_id
-                if len(acknowledged) >= 150:
-                    enough.set()
+            assert response.status_code == 201, response.text[:300]
+            acknowledged[response.json()["id"]] = patient_id
 
     async def burst() -> None:
         async with httpx.AsyncClient(base_url=server.base, timeout=30) as client:
             tasks = [asyncio.create_task(writer(client, pid)) for pid in patient_ids]
-            while not enough.is_set():
-                await asyncio.sleep(0.01)
-            server.kill()  # SIGKILL while 8 writers are mid-request
+            try:
+                await wait_until_async(
+                    lambda: len(acknowledged) >= 150 or all(task.done() for task in tasks),
+                    "150 acknowledged check-ins from 8 writers",
+                    within=120,
+                )
+            finally:
+                server.kill()  # SIGKILL while 8 writers are mid-request
             await asyncio.gather(*tasks)
 
     try:

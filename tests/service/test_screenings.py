@@ -10,39 +10,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from conftest import Service
 from needlewise.interop.fhir.canonical import YES_NO_SYSTEM
-from needlewise.knowledge.base import KnowledgeBase
 from needlewise.persistence.models import AuditEntry, Screening
 from needlewise.security.roles import Role
 from needlewise.services.screenings import latest_screening
+from support.service import Service
+from support.treatment import intake
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 CHILD = "contraindication.child"
 ANTICOAGULANT = "contraindication.anticoagulant"
-
-
-def intake(kb: KnowledgeBase, **answers: str) -> dict[str, Any]:
-    """An intake QuestionnaireResponse answering every rule so that none fires, except
-    ``answers`` (rule id without prefix -> "yes" / "no")."""
-    items = []
-    for rule in kb.contraindications:
-        short = rule.id.removeprefix("contraindication.")
-        word = answers.get(short) or ("yes" if rule.fires_on == "no" else "no")
-        code = {"yes": "Y", "no": "N"}[word]
-        items.append(
-            {
-                "linkId": rule.id,
-                "answer": [{"valueCoding": {"system": YES_NO_SYSTEM, "code": code}}],
-            }
-        )
-    return {
-        "resourceType": "QuestionnaireResponse",
-        "status": "completed",
-        "questionnaire": f"{kb.data.meta.canonical_base}/Questionnaire/needlewise-intake",
-        "item": items,
-    }
 
 
 def anticoagulant_bundle(birth_date: str | None) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from conftest import Service
 from needlewise.persistence.models import AuditEntry
 from needlewise.security.roles import Role
+from support.service import Service
 from support.treatment import (
     add_consent,
     add_screening,
@@ -53,9 +53,7 @@ def review(service: Service) -> tuple[int, dict[str, Any]]:
 def later_not_eligible(service: Service) -> tuple[int, dict[str, Any]]:
     """Naming an older eligible screening does not hide a newer not-eligible one."""
     patient = make_patient(service)
-    older = add_screening(
-        service, patient, "eligible", created_at=datetime.now(UTC) - timedelta(days=3)
-    )
+    older = add_screening(service, patient, "eligible")
     add_screening(service, patient, "not-eligible")
     add_consent(service, patient)
     return patient, session_body(make_provider(service), screening_id=older)

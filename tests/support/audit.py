@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import func, select
 
-from conftest import Service
 from needlewise.cli import main
 from needlewise.config import Settings
 from needlewise.persistence.models import AuditEntry
 from needlewise.security.roles import Role
+from support.service import Service
 from support.treatment import make_patient
 
 EVERY_FIELD = (

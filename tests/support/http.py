@@ -1,8 +1,15 @@
-"""A synchronous HTTP client over the ASGI app (httpx + ASGITransport).
+"""In-process HTTP to the ASGI app (httpx + ASGITransport): the one client factory.
 
 ``starlette.testclient`` warns on import with this httpx version, so tests use
-``httpx.AsyncClient`` over ``ASGITransport`` — the same HTTP path — driven from one
-event loop per client.
+``httpx.AsyncClient`` over ``ASGITransport`` — the same HTTP path.
+
+* ``asgi_client(app)`` — an ``httpx.AsyncClient`` on the app, for tests that send requests
+  concurrently from one event loop (``asyncio.gather``).
+* ``ApiClient(app)`` — the same client driven synchronously (one event loop per client):
+  ``client.get("/api/…", headers=…)`` returns an ``httpx.Response``; cookies are kept.
+
+Both come from 203.0.113.7 (TEST-NET-3) over https://test unless told otherwise. Pass
+``raise_app_exceptions=False`` to observe a 500 as the response the app sends.
 """
 
 from __future__ import annotations
@@ -12,20 +19,53 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+REMOTE = ("203.0.113.7", 40000)
+
+
+def asgi_client(
+    app: ASGIApp,
+    *,
+    remote: tuple[str, int] = REMOTE,
+    base_url: str = "https://test",
+    headers: dict[str, str] | None = None,
+    raise_app_exceptions: bool = True,
+) -> httpx.AsyncClient:
+    """An ``httpx.AsyncClient`` that sends every request into ``app`` from ``remote``."""
+    transport = httpx.ASGITransport(
+        app=app, client=remote, raise_app_exceptions=raise_app_exceptions
+    )
+    return httpx.AsyncClient(transport=transport, base_url=base_url, headers=headers)
 
 
 class ApiClient:
-    """``client.get("/api/…", headers=…)`` returning ``httpx.Response``; keeps cookies."""
+    """A synchronous ``asgi_client``; close it (or use ``with``) when done."""
 
-    def __init__(self, app: FastAPI, base_url: str = "https://test") -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        *,
+        remote: tuple[str, int] = REMOTE,
+        base_url: str = "https://test",
+        headers: dict[str, str] | None = None,
+        raise_app_exceptions: bool = True,
+    ) -> None:
+        self.app = app
         self._runner = asyncio.Runner()
-        self._client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app, client=("203.0.113.7", 40000)),
+        self._client = asgi_client(
+            app,
+            remote=remote,
             base_url=base_url,
+            headers=headers,
+            raise_app_exceptions=raise_app_exceptions,
         )
 
     def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        return self._runner.run(self._client.request(method, url, **kwargs))
+        """Send one request; no answer, whatever its status, may hold a traceback."""
+        response = self._runner.run(self._client.request(method, url, **kwargs))
+        assert b"Traceback" not in response.content, (method, url)
+        return response
 
     def get(self, url: str, **kwargs: Any) -> httpx.Response:
         return self.request("GET", url, **kwargs)
@@ -49,3 +89,9 @@ class ApiClient:
     def close(self) -> None:
         self._runner.run(self._client.aclose())
         self._runner.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -1,9 +1,6 @@
 """The JSON API through real HTTP into the ASGI app (httpx + ``ASGITransport``).
 
-``starlette.testclient`` is not used: with starlette 1.10 and httpx 0.28 it emits a
-``StarletteDeprecationWarning`` on import ("install httpx2"), which ``filterwarnings =
-error`` turns into a collection error. ``httpx.AsyncClient`` over ``ASGITransport`` is the
-same HTTP path without the warning; each request runs in its own ``asyncio.run``.
+The client is ``support.http.ApiClient`` (why not ``starlette.testclient``: see there).
 
 Contract: web/responses.py (error body ``{"error": {"code", "message", "location"}}``;
 400 malformed/empty JSON, 413 too large, 415 wrong media type, 422 unusable input, 500),
@@ -13,20 +10,19 @@ bad input changes nothing).
 
 from __future__ import annotations
 
-import asyncio
 import json
+import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import Request
 from pydantic import BaseModel
 
-from conftest import seed_clinic
-from needlewise.config import Settings
 from needlewise.interop.fhir.canonical import YES_NO_SYSTEM
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.security.roles import Role
@@ -38,9 +34,11 @@ from needlewise.web.api.schemas import (
     ScreeningOut,
     TriageOut,
 )
-from needlewise.web.app import create_app
 from needlewise.web.openapi import api_routes
 from needlewise.web.responses import ErrorResponse
+from support.http import ApiClient
+from support.routes import methods
+from support.service import make_service, settings_for
 
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 JSON = {"content-type": "application/json"}
@@ -90,61 +88,35 @@ THREE_MUSCLES = {
 # ---------------------------------------------------------------- client
 
 
-class Client:
-    """A small synchronous facade over ``httpx.AsyncClient`` + ``ASGITransport``."""
-
-    def __init__(self, app: FastAPI, token: str | None = None) -> None:
-        # raise_app_exceptions=False: a 500 is observed as the response the app sends
-        self.transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        # the screening, triage and coding tools need a staff login (bearer token here)
-        self.headers = {"authorization": f"Bearer {token}"} if token else {}
-
-    def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        async def run() -> httpx.Response:
-            async with httpx.AsyncClient(
-                transport=self.transport, base_url="http://test", headers=self.headers
-            ) as c:
-                response = await c.request(method, url, **kwargs)
-                await response.aread()
-                return response
-
-        response = asyncio.run(run())
-        assert "Traceback" not in response.text, response.request.url
-        return response
-
-    def get(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("GET", url, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> httpx.Response:
-        return self.request("POST", url, **kwargs)
-
-
-def app_with_login(folder: Path, valuesets_dir: Path, **settings: Any) -> Client:
-    """An app on its own SQLite file, with a clinician whose bearer token the client sends."""
-    app = create_app(
-        Settings(
-            database_url=f"sqlite:///{folder / 'db.sqlite'}",
-            secret_key="test",
-            valuesets_dir=valuesets_dir,
-            **settings,
-        )
-    )
-    _clinic, _users, tokens = seed_clinic(app.state.runtime)
-    return Client(app, tokens[Role.clinician])
+@contextmanager
+def logged_in(folder: Path, valuesets_dir: Path, **settings: Any) -> Iterator[ApiClient]:
+    """A client of an app on its own SQLite file that sends a clinician's bearer token
+    (the screening, triage and coding tools need a staff login) and sees a 500 as the
+    response the app sends."""
+    url = f"sqlite:///{folder / 'db.sqlite'}"
+    with make_service(settings_for(url, valuesets_dir, **settings)) as service:
+        headers = service.headers(Role.clinician)
+        with ApiClient(service.app, headers=headers, raise_app_exceptions=False) as client:
+            yield client
 
 
 @pytest.fixture(scope="module")
-def client(valuesets_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Client:
-    return app_with_login(tmp_path_factory.mktemp("api"), valuesets_dir)
+def client(valuesets_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiClient]:
+    with logged_in(tmp_path_factory.mktemp("api"), valuesets_dir) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
-def small_client(valuesets_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Client:
-    return app_with_login(tmp_path_factory.mktemp("api"), valuesets_dir, max_body_bytes=SMALL_LIMIT)
+def small_client(
+    valuesets_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ApiClient]:
+    folder = tmp_path_factory.mktemp("api")
+    with logged_in(folder, valuesets_dir, max_body_bytes=SMALL_LIMIT) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
-def openapi(client: Client) -> dict[str, Any]:
+def openapi(client: ApiClient) -> dict[str, Any]:
     response = client.get("/openapi.json")
     assert response.status_code == 200
     spec: dict[str, Any] = response.json()
@@ -179,14 +151,14 @@ def assert_error(
 # ---------------------------------------------------------------- operations
 
 
-def test_healthz(client: Client, kb: KnowledgeBase) -> None:
+def test_healthz(client: ApiClient, kb: KnowledgeBase) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "knowledge": kb.version}
     documented(HealthOut, response.json())
 
 
-def test_knowledge_summary(client: Client, kb: KnowledgeBase) -> None:
+def test_knowledge_summary(client: ApiClient, kb: KnowledgeBase) -> None:
     response = client.get("/api/knowledge")
     assert response.status_code == 200
     body = response.json()
@@ -205,7 +177,7 @@ def test_knowledge_summary(client: Client, kb: KnowledgeBase) -> None:
 # ---------------------------------------------------------------- screening
 
 
-def test_screen_bundle(client: Client, kb: KnowledgeBase) -> None:
+def test_screen_bundle(client: ApiClient, kb: KnowledgeBase) -> None:
     response = client.post("/api/screen", content=body_of(anticoagulant_bundle()), headers=JSON)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -221,7 +193,7 @@ def test_screen_bundle(client: Client, kb: KnowledgeBase) -> None:
     assert "contraindication.implanted-device" in body["unanswered"]
 
 
-def test_screen_query_parameters(client: Client, kb: KnowledgeBase) -> None:
+def test_screen_query_parameters(client: ApiClient, kb: KnowledgeBase) -> None:
     response = client.post(
         "/api/screen?electrical_stimulation=false&language=es&as_of=2026-11-26",
         content=body_of(anticoagulant_bundle()),
@@ -238,7 +210,7 @@ def test_screen_query_parameters(client: Client, kb: KnowledgeBase) -> None:
     assert finding["title"] == rule.title.get("es")
 
 
-def test_screen_as_of_changes_the_age(client: Client) -> None:
+def test_screen_as_of_changes_the_age(client: ApiClient) -> None:
     response = client.post(
         "/api/screen?as_of=1990-01-01", content=body_of(anticoagulant_bundle()), headers=JSON
     )
@@ -246,7 +218,7 @@ def test_screen_as_of_changes_the_age(client: Client) -> None:
     assert "contraindication.child" in [f["rule"] for f in response.json()["findings"]]
 
 
-def test_screen_fhir_json_with_charset(client: Client) -> None:
+def test_screen_fhir_json_with_charset(client: ApiClient) -> None:
     response = client.post(
         "/api/screen",
         content=body_of(anticoagulant_bundle()),
@@ -256,7 +228,7 @@ def test_screen_fhir_json_with_charset(client: Client) -> None:
     documented(ScreeningOut, response.json())
 
 
-def test_screen_intake_round_trip(client: Client) -> None:
+def test_screen_intake_round_trip(client: ApiClient) -> None:
     """The API's own intake Questionnaire, answered "no" everywhere (yes to consent): eligible."""
     q = client.get("/api/questionnaires/intake").json()
     items = [
@@ -294,7 +266,7 @@ def test_screen_intake_round_trip(client: Client) -> None:
 # ---------------------------------------------------------------- triage, coding, scope
 
 
-def test_triage(client: Client, kb: KnowledgeBase) -> None:
+def test_triage(client: ApiClient, kb: KnowledgeBase) -> None:
     response = client.post("/api/triage", json={"symptoms": ["symptom.chest-pain"]})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -305,7 +277,7 @@ def test_triage(client: Client, kb: KnowledgeBase) -> None:
     assert body["knowledge"]["version"] == kb.version
 
 
-def test_triage_temperature(client: Client) -> None:
+def test_triage_temperature(client: ApiClient) -> None:
     response = client.post("/api/triage", json={"temperature": {"value": 100.4, "unit": "[degF]"}})
     assert response.status_code == 200, response.text
     body = response.json()
@@ -316,7 +288,7 @@ def test_triage_temperature(client: Client) -> None:
     assert body["conditions"] is None
 
 
-def test_triage_with_conditions(client: Client) -> None:
+def test_triage_with_conditions(client: ApiClient) -> None:
     """escalation.fever-weak-immunity: the API accepts the patient's conditions explicitly."""
     response = client.post(
         "/api/triage",
@@ -339,7 +311,7 @@ def test_triage_with_conditions(client: Client) -> None:
     assert "$.conditions[0]" in bad.text
 
 
-def test_triage_spanish(client: Client) -> None:
+def test_triage_spanish(client: ApiClient) -> None:
     document = {"symptoms": ["symptom.soreness"], "hours_since_treatment": 20, "language": "es"}
     response = client.post("/api/triage", json=document)
     assert response.status_code == 200
@@ -349,7 +321,7 @@ def test_triage_spanish(client: Client) -> None:
     assert body["disposition"] == "self-care"
 
 
-def test_code_session(client: Client) -> None:
+def test_code_session(client: ApiClient) -> None:
     response = client.post("/api/code-session", json=THREE_MUSCLES)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -358,7 +330,7 @@ def test_code_session(client: Client) -> None:
     assert body["lines"][0]["muscle_count"] == 3
 
 
-def test_scope(client: Client) -> None:
+def test_scope(client: ApiClient) -> None:
     response = client.get("/api/scope/CO?profession=pt")
     assert response.status_code == 200, response.text
     body = response.json()
@@ -369,7 +341,7 @@ def test_scope(client: Client) -> None:
     assert body["may_perform"] is True
 
 
-def test_scope_not_permitted(client: Client) -> None:
+def test_scope_not_permitted(client: ApiClient) -> None:
     response = client.get("/api/scope/NY")
     assert response.status_code == 200
     body = response.json()
@@ -380,7 +352,7 @@ def test_scope_not_permitted(client: Client) -> None:
 
 @pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("which", ["intake", "aftercare"])
-def test_questionnaires(client: Client, kb: KnowledgeBase, which: str, language: str) -> None:
+def test_questionnaires(client: ApiClient, kb: KnowledgeBase, which: str, language: str) -> None:
     response = client.get(f"/api/questionnaires/{which}?language={language}")
     assert response.status_code == 200, response.text
     q = response.json()
@@ -398,47 +370,47 @@ def test_questionnaires(client: Client, kb: KnowledgeBase, which: str, language:
 # ---------------------------------------------------------------- errors
 
 
-def test_malformed_json(client: Client) -> None:
+def test_malformed_json(client: ApiClient) -> None:
     for path in ("/api/screen", "/api/triage", "/api/code-session"):
         assert_error(client.post(path, content=b'{"a":', headers=JSON), 400, "invalid-json")
 
 
-def test_empty_body(client: Client) -> None:
+def test_empty_body(client: ApiClient) -> None:
     for content in (b"", b"   \n"):
         for path in ("/api/screen", "/api/triage", "/api/code-session"):
             assert_error(client.post(path, content=content, headers=JSON), 400, "invalid-json")
 
 
-def test_wrong_resource_type(client: Client) -> None:
+def test_wrong_resource_type(client: ApiClient) -> None:
     response = client.post("/api/screen", content=b'{"resourceType":"Patient"}', headers=JSON)
     error = assert_error(response, 422, "invalid-input", "$.resourceType")
     assert "Patient" in error["message"]
 
 
-def test_json_array(client: Client) -> None:
+def test_json_array(client: ApiClient) -> None:
     for path in ("/api/screen", "/api/triage", "/api/code-session"):
         assert_error(client.post(path, json=[]), 422, "invalid-input", "$")
 
 
-def test_unknown_symptom(client: Client) -> None:
+def test_unknown_symptom(client: ApiClient) -> None:
     response = client.post("/api/triage", json={"symptoms": ["symptom.does-not-exist"]})
     assert_error(response, 422, "invalid-input", "$.symptoms[0]")
 
 
-def test_unknown_temperature_unit(client: Client) -> None:
+def test_unknown_temperature_unit(client: ApiClient) -> None:
     response = client.post("/api/triage", json={"temperature": {"value": 38.2, "unit": "C"}})
     error = assert_error(response, 422, "invalid-input", "$.temperature")
     assert "Cel" in error["message"]
 
 
-def test_unknown_muscle(client: Client) -> None:
+def test_unknown_muscle(client: ApiClient) -> None:
     document = {"muscles": [{"muscle": "muscle.made-up", "laterality": "left"}]}
     assert_error(
         client.post("/api/code-session", json=document), 422, "invalid-input", "$.muscles[0].muscle"
     )
 
 
-def test_aftercare_time_code_of_wrong_type_is_422(client: Client) -> None:
+def test_aftercare_time_code_of_wrong_type_is_422(client: ApiClient) -> None:
     """A time-since-treatment code that is not a string is unusable input, not a server error."""
     response = {
         "resourceType": "QuestionnaireResponse",
@@ -456,7 +428,7 @@ def test_aftercare_time_code_of_wrong_type_is_422(client: Client) -> None:
 @pytest.mark.parametrize(
     "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
 )
-def test_wrong_media_type(client: Client, content_type: str) -> None:
+def test_wrong_media_type(client: ApiClient, content_type: str) -> None:
     for path in ("/api/screen", "/api/triage", "/api/code-session"):
         response = client.post(
             path, content=body_of(anticoagulant_bundle()), headers={"content-type": content_type}
@@ -464,18 +436,18 @@ def test_wrong_media_type(client: Client, content_type: str) -> None:
         assert_error(response, 415, "unsupported-media-type")
 
 
-def test_missing_media_type(client: Client) -> None:
+def test_missing_media_type(client: ApiClient) -> None:
     response = client.post("/api/screen", content=body_of(anticoagulant_bundle()))
     assert_error(response, 415, "unsupported-media-type")
 
 
-def test_too_large_declared(small_client: Client) -> None:
+def test_too_large_declared(small_client: ApiClient) -> None:
     big = body_of({"text": "a" * (SMALL_LIMIT * 2)})
     for path in ("/api/screen", "/api/triage", "/api/code-session"):
         assert_error(small_client.post(path, content=big, headers=JSON), 413, "too-large")
 
 
-def test_too_large_streamed_without_length(small_client: Client) -> None:
+def test_too_large_streamed_without_length(small_client: ApiClient) -> None:
     """A chunked body (no content-length) is cut off once it passes the limit."""
 
     def chunks() -> Callable[[], AsyncIterator[bytes]]:
@@ -491,18 +463,18 @@ def test_too_large_streamed_without_length(small_client: Client) -> None:
     assert_error(response, 413, "too-large")
 
 
-def test_small_body_under_the_limit_is_accepted(small_client: Client) -> None:
+def test_small_body_under_the_limit_is_accepted(small_client: ApiClient) -> None:
     response = small_client.post("/api/triage", json={"symptoms": ["symptom.chest-pain"]})
     assert response.status_code == 200
     assert response.json()["disposition"] == "emergency"
 
 
-def test_unknown_route(client: Client) -> None:
+def test_unknown_route(client: ApiClient) -> None:
     assert_error(client.get("/api/nope"), 404, "not-found")
     assert_error(client.post("/nope", json={}), 404, "not-found")
 
 
-def test_wrong_method(client: Client) -> None:
+def test_wrong_method(client: ApiClient) -> None:
     assert_error(client.get("/api/screen"), 405, "method-not-allowed")
 
 
@@ -516,7 +488,7 @@ def test_wrong_method(client: Client) -> None:
         ("/api/scope/XX", "state"),
     ],
 )
-def test_bad_get_parameters(client: Client, url: str, location: str) -> None:
+def test_bad_get_parameters(client: ApiClient, url: str, location: str) -> None:
     assert_error(client.get(url), 422, "invalid-input", location)
 
 
@@ -528,28 +500,33 @@ def test_bad_get_parameters(client: Client, url: str, location: str) -> None:
         ("electrical_stimulation=maybe", "electrical_stimulation"),
     ],
 )
-def test_bad_screen_query(client: Client, query: str, location: str) -> None:
+def test_bad_screen_query(client: ApiClient, query: str, location: str) -> None:
     response = client.post(
         f"/api/screen?{query}", content=body_of(anticoagulant_bundle()), headers=JSON
     )
     assert_error(response, 422, "invalid-input", location)
 
 
-def test_bad_requests_change_nothing(client: Client, small_client: Client) -> None:
+def test_bad_requests_change_nothing(client: ApiClient, small_client: ApiClient) -> None:
     before = client.get("/api/knowledge").json()
     screened_before = client.post("/api/screen?as_of=2026-11-26", json=anticoagulant_bundle())
-    bad: list[tuple[str, dict[str, Any]]] = [
-        ("/api/screen", {"content": b'{"a":', "headers": JSON}),
-        ("/api/screen", {"content": b"", "headers": JSON}),
-        ("/api/screen", {"content": b'{"resourceType":"Patient"}', "headers": JSON}),
-        ("/api/screen", {"content": b"{}", "headers": {"content-type": "text/plain"}}),
-        ("/api/triage", {"json": {"symptoms": ["symptom.nope"]}}),
-        ("/api/triage", {"json": {"temperature": {"value": 38, "unit": "C"}}}),
-        ("/api/code-session", {"json": {"muscles": [{"muscle": "x", "laterality": "left"}]}}),
-        ("/api/screen?language=fr", {"json": anticoagulant_bundle()}),
+    bad: list[tuple[str, dict[str, Any], int]] = [
+        ("/api/screen", {"content": b'{"a":', "headers": JSON}, 400),
+        ("/api/screen", {"content": b"", "headers": JSON}, 400),
+        ("/api/screen", {"content": b'{"resourceType":"Patient"}', "headers": JSON}, 422),
+        ("/api/screen", {"content": b"{}", "headers": {"content-type": "text/plain"}}, 415),
+        ("/api/triage", {"json": {"symptoms": ["symptom.nope"]}}, 422),
+        ("/api/triage", {"json": {"temperature": {"value": 38, "unit": "C"}}}, 422),
+        (
+            "/api/code-session",
+            {"json": {"muscles": [{"muscle": "x", "laterality": "left"}]}},
+            422,
+        ),
+        ("/api/screen?language=fr", {"json": anticoagulant_bundle()}, 422),
     ]
-    for path, kwargs in bad:
-        assert client.post(path, **kwargs).status_code >= 400
+    for path, kwargs, status in bad:
+        response = client.post(path, **kwargs)
+        assert response.status_code == status, (path, kwargs, response.text)
     big = body_of({"text": "a" * (SMALL_LIMIT * 2)})
     assert small_client.post("/api/triage", content=big, headers=JSON).status_code == 413
     assert client.get("/api/scope/XX").status_code == 422
@@ -654,7 +631,7 @@ def test_openapi_parameters(openapi: dict[str, Any]) -> None:
     ],
 )
 def test_response_media_type_is_the_documented_one(
-    client: Client,
+    client: ApiClient,
     openapi: dict[str, Any],
     method: str,
     url: str,
@@ -668,7 +645,7 @@ def test_response_media_type_is_the_documented_one(
     assert media in documented_media, (url, media, sorted(documented_media))
 
 
-def test_docs_page(client: Client) -> None:
+def test_docs_page(client: ApiClient) -> None:
     response = client.get("/docs")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
@@ -699,82 +676,113 @@ def assert_security_headers(response: httpx.Response) -> None:
         ("GET", "/nope", {}),
     ],
 )
-def test_security_headers(client: Client, method: str, url: str, kwargs: dict[str, Any]) -> None:
+def test_security_headers(client: ApiClient, method: str, url: str, kwargs: dict[str, Any]) -> None:
     assert_security_headers(client.request(method, url, **kwargs))
 
 
-def test_security_headers_on_too_large(small_client: Client) -> None:
+def test_security_headers_on_too_large(small_client: ApiClient) -> None:
     big = body_of({"text": "a" * (SMALL_LIMIT * 2)})
     response = small_client.post("/api/triage", content=big, headers=JSON)
     assert response.status_code == 413
     assert_security_headers(response)
 
 
-def test_security_headers_on_a_server_error(client: Client) -> None:
-    """Whatever status this crashing input gets (today 500), the headers are there."""
-    response = client.post(
-        "/api/triage",
-        json={
-            "resourceType": "QuestionnaireResponse",
-            "item": [{"linkId": "time-since-treatment", "answer": [{"valueCoding": {"code": []}}]}],
-        },
-    )
-    assert response.status_code >= 400
-    documented(ErrorResponse, response.json())
+#: a time code of the wrong type: it once crashed triage with a TypeError (a 500)
+BAD_TIME_CODE = {
+    "resourceType": "QuestionnaireResponse",
+    "item": [{"linkId": "time-since-treatment", "answer": [{"valueCoding": {"code": []}}]}],
+}
+
+
+def test_a_time_code_of_the_wrong_type_is_refused_not_crashed(client: ApiClient) -> None:
+    response = client.post("/api/triage", json=BAD_TIME_CODE)
+    assert_error(response, 422, "invalid-input", "$.item[0].answer[0].valueCoding")
     assert "TypeError" not in response.text
     assert_security_headers(response)
 
 
-def test_docs_page_has_its_own_policy(client: Client) -> None:
+def test_an_unexpected_error_is_a_500_that_echoes_nothing_of_the_request(
+    valuesets_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug (here a route that raises with the request in its message) reaches the
+    internal-error handler: the documented 500 body, the security headers, and nothing
+    of the request (path, query, header, body) in the answer or in the app's log."""
+
+    async def crash(request: Request, name: str) -> None:
+        body = (await request.body()).decode()
+        raise RuntimeError(f"cannot handle {name} {request.url} {dict(request.headers)} {body}")
+
+    with make_service(
+        settings_for(f"sqlite:///{tmp_path / 'db.sqlite'}", valuesets_dir),
+        raise_app_exceptions=False,
+    ) as service:
+        service.app.router.add_api_route("/api/crash/{name}", crash, methods=["POST"])
+        with caplog.at_level(logging.DEBUG):
+            response = service.client.post(
+                "/api/crash/Zebulon-path?q=Zebulon-query",
+                json={"given_name": "Zebulon-body"},
+                headers={"x-note": "Zebulon-header"},
+            )
+    assert response.status_code == 500
+    error = {"code": "internal", "message": "internal error", "location": None}
+    assert response.json() == {"error": error}
+    documented(ErrorResponse, response.json())
+    assert "Zebulon" not in response.text
+    assert "Zebulon" not in str(response.headers)
+    assert_security_headers(response)
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("needlewise")]
+    assert logged == ["internal error: RuntimeError"]  # the operator learns what kind of bug
+
+
+def test_docs_page_has_its_own_policy(client: ApiClient) -> None:
     response = client.get("/docs")
     assert response.headers.get("x-frame-options") == "DENY"
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
 
 
-LEAK_PROBES: list[tuple[str, str, dict[str, Any]]] = [
-    ("POST", "/api/screen", {"content": b'{"a":', "headers": JSON}),
-    ("POST", "/api/screen", {"content": b'{"resourceType":"Patient"}', "headers": JSON}),
-    ("POST", "/api/screen", {"json": {"resourceType": "Bundle", "type": "weird"}}),
-    ("POST", "/api/screen", {"json": {"resourceType": "Bundle", "type": "collection", "entry": 5}}),
-    ("POST", "/api/triage", {"json": {"symptoms": ["symptom.nope"]}}),
-    ("POST", "/api/triage", {"json": {"temperature": {"value": "hot", "unit": "Cel"}}}),
-    ("POST", "/api/triage", {"json": {"resourceType": "QuestionnaireResponse", "item": [1]}}),
+LEAK_PROBES: list[tuple[str, str, dict[str, Any], int]] = [
+    ("POST", "/api/screen", {"content": b'{"a":', "headers": JSON}, 400),
+    ("POST", "/api/screen", {"content": b'{"resourceType":"Patient"}', "headers": JSON}, 422),
+    ("POST", "/api/screen", {"json": {"resourceType": "Bundle", "type": "weird"}}, 422),
+    (
+        "POST",
+        "/api/screen",
+        {"json": {"resourceType": "Bundle", "type": "collection", "entry": 5}},
+        422,
+    ),
+    ("POST", "/api/triage", {"json": {"symptoms": ["symptom.nope"]}}, 422),
+    ("POST", "/api/triage", {"json": {"temperature": {"value": "hot", "unit": "Cel"}}}, 422),
     (
         "POST",
         "/api/triage",
-        {
-            "json": {
-                "resourceType": "QuestionnaireResponse",
-                "item": [
-                    {"linkId": "time-since-treatment", "answer": [{"valueCoding": {"code": []}}]}
-                ],
-            }
-        },
+        {"json": {"resourceType": "QuestionnaireResponse", "item": [1]}},
+        422,
     ),
-    ("POST", "/api/code-session", {"json": {"muscles": "all of them"}}),
-    ("GET", "/api/scope/XX", {}),
-    ("GET", "/api/questionnaires/intake?language=fr", {}),
+    ("POST", "/api/triage", {"json": BAD_TIME_CODE}, 422),
+    ("POST", "/api/code-session", {"json": {"muscles": "all of them"}}, 422),
+    ("GET", "/api/scope/XX", {}, 422),
+    ("GET", "/api/questionnaires/intake?language=fr", {}, 422),
 ]
 
 
-@pytest.mark.parametrize(("method", "url", "kwargs"), LEAK_PROBES)
+@pytest.mark.parametrize(("method", "url", "kwargs", "status"), LEAK_PROBES)
 def test_no_internal_details_leak(
-    client: Client, method: str, url: str, kwargs: dict[str, Any]
+    client: ApiClient, method: str, url: str, kwargs: dict[str, Any], status: int
 ) -> None:
     response = client.request(method, url, **kwargs)
-    assert response.status_code >= 400
+    assert response.status_code == status, response.text
     documented(ErrorResponse, response.json())
     for leak in ("Traceback", 'File "', "site-packages", "needlewise/"):
         assert leak not in response.text, (leak, response.text)
 
 
-def test_every_route_is_reached_by_its_own_path(client: Client) -> None:
+def test_every_route_is_reached_by_its_own_path(client: ApiClient) -> None:
     """Routers are included busiest first (``web/app.py``), which is safe only while no
     route's path can also be taken by a route of a router included before it."""
-    routes = api_routes(client.transport.app.routes)  # type: ignore[attr-defined]
+    routes = api_routes(client.app.routes)
     assert len(routes) > 50
     for route in routes:
         path = re.sub(r"\{[^}]+\}", "1", route.path_format)
-        for method in route.methods:
-            first = next(r for r in routes if method in r.methods and r.path_regex.match(path))
+        for method in methods(route):
+            first = next(r for r in routes if method in methods(r) and r.path_regex.match(path))
             assert first is route, f"{method} {route.path} is shadowed by {first.path}"

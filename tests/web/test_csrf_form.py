@@ -11,10 +11,10 @@ import pytest
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from conftest import PASSWORD, Service
 from needlewise.security.roles import Role
 from needlewise.web.api.deps import AnyStaff
 from support.http import ApiClient
+from support.service import PASSWORD, Service
 
 
 @pytest.fixture

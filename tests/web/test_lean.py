@@ -19,13 +19,13 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from conftest import Service
 from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.security.roles import Role
 from needlewise.services.patients import PatientIn, create_patient
 from needlewise.web.lean import LeanRoute, NotLean, is_lean
 from needlewise.web.openapi import api_routes
 from support.http import ApiClient
+from support.service import Service
 
 HOT_ROUTES = {
     ("GET", "/healthz"),
@@ -179,7 +179,7 @@ def test_a_route_the_lean_plan_cannot_serve_fails_at_start_up() -> None:
     async def with_model(request: Request) -> Named:
         return Named(name=request.url.path)
 
-    cases = [
+    cases: list[tuple[str, str, Callable[..., Any], str]] = [
         ("POST", "/body", with_body, "it takes a body parameter"),
         ("GET", "/header", with_header, "it takes header parameters"),
         ("GET", "/sync", sync_endpoint, "the endpoint is not an async function"),

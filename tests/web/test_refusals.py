@@ -7,10 +7,11 @@ import pytest
 from fastapi.routing import APIRoute
 from starlette.requests import Request
 
-from needlewise.config import Settings
 from needlewise.web.app import create_app
 from needlewise.web.openapi import api_routes
 from needlewise.web.refusals import describe
+from support.routes import methods
+from support.service import settings_for
 
 TOKEN = "MTIz.c2lnbmF0dXJl"
 
@@ -18,13 +19,11 @@ TOKEN = "MTIz.c2lnbmF0dXJl"
 @pytest.fixture(scope="module")
 def routes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], APIRoute]:
     folder = tmp_path_factory.mktemp("refusals")
-    app = create_app(
-        Settings(database_url=f"sqlite:///{folder / 'db.sqlite'}", secret_key="test-secret-key")
-    )
+    app = create_app(settings_for(f"sqlite:///{folder / 'db.sqlite'}"))
     found = {
         (method, route.path): route
         for route in api_routes(app.router.routes)
-        for method in route.methods
+        for method in methods(route)
     }
     app.state.runtime.db.dispose()
     return found
