@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from needlewise.knowledge.loader import load
-from needlewise.services.screening import screen_document
+from needlewise.services.stateless_screening import screen_document
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 SCT = "http://snomed.info/sct"

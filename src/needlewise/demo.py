@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from needlewise.interop.fhir.questionnaire import answered_intake
+from needlewise.languages import LANGUAGES
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import Clinic, User
 from needlewise.security.roles import Role
@@ -36,8 +37,8 @@ from needlewise.services import (
     links,
     patients,
     providers,
-    screenings,
     sessions,
+    stored_screenings,
 )
 from needlewise.services.actor import Actor
 from needlewise.services.clinic import ClinicIn, create_clinic
@@ -89,26 +90,28 @@ def signature_png() -> str:
 
 
 def already_loaded(runtime: Runtime) -> bool:
-    with runtime.db.read() as session:
-        return session.scalar(select(Clinic.id).where(Clinic.name == CLINIC_NAME)) is not None
+    with runtime.db.read() as tx:
+        return tx.scalar(select(Clinic.id).where(Clinic.name == CLINIC_NAME)) is not None
 
 
 def demo_ready(runtime: Runtime) -> bool:
     """True when the demo logins exist (the demo was loaded into this database)."""
-    with runtime.db.read() as session:
-        return session.scalar(select(User.id).where(User.email == LOGINS[0].email)) is not None
+    with runtime.db.read() as tx:
+        return tx.scalar(select(User.id).where(User.email == LOGINS[0].email)) is not None
 
 
 def load_demo(runtime: Runtime) -> bool:
     """Load the demo clinic into an empty database. Returns False (and changes nothing)
     when the database already holds a clinic."""
-    with runtime.db.read() as session:
-        if session.scalar(select(Clinic.id).limit(1)) is not None:
+    with runtime.db.read() as tx:
+        if tx.scalar(select(Clinic.id).limit(1)) is not None:
             return False
     clinic_id = create_clinic(
         runtime,
         ClinicIn(
-            name=CLINIC_NAME, phones=["555-0100", "555-0199 (after hours)"], languages=["en", "es"]
+            name=CLINIC_NAME,
+            phones=["555-0100", "555-0199 (after hours)"],
+            languages=list(LANGUAGES),
         ),
     )
     system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
@@ -202,7 +205,7 @@ def load_demo(runtime: Runtime) -> bool:
     links.create_link(runtime, front, first, links.LinkIn(purpose="intake"))
     # 2. screened eligible, consented, treated, checked in: self-care
     second = patient("Ben", "Demo-Treated", date(1975, 9, 2))
-    screenings.create_screening(
+    stored_screenings.create_screening(
         runtime, front, second, answered_intake(runtime.kb), electrical_stimulation=False
     )
     consent(second, "Ben Demo-Treated")
@@ -218,7 +221,7 @@ def load_demo(runtime: Runtime) -> bool:
     )
     # 3. not eligible: an absolute contraindication (strong fear of needles)
     third = patient("Cara", "Demo-NotEligible", date(1992, 1, 23))
-    screenings.create_screening(
+    stored_screenings.create_screening(
         runtime,
         front,
         third,
@@ -227,7 +230,7 @@ def load_demo(runtime: Runtime) -> bool:
     )
     # 4. treated, then reports an emergency symptom (not yet acknowledged)
     fourth = patient("Diego", "Demo-Emergency", date(1969, 11, 8), "es")
-    screenings.create_screening(
+    stored_screenings.create_screening(
         runtime, front, fourth, answered_intake(runtime.kb), electrical_stimulation=False
     )
     consent(fourth, "Diego Demo-Emergency", "es", interpreter=True)
@@ -257,7 +260,7 @@ def load_demo(runtime: Runtime) -> bool:
     )
     # 5. screened and consented, waiting for treatment
     fifth = patient("Eva", "Demo-Ready", date(2001, 7, 30))
-    screenings.create_screening(
+    stored_screenings.create_screening(
         runtime, front, fifth, answered_intake(runtime.kb), electrical_stimulation=False
     )
     consent(fifth, "Eva Demo-Ready")

@@ -15,7 +15,7 @@ import pytest
 from needlewise.domain.screening import ScreeningResult
 from needlewise.errors import InputError
 from needlewise.knowledge.base import KnowledgeBase
-from needlewise.services.screening import screen_document
+from needlewise.services.stateless_screening import screen_document
 
 pytestmark = pytest.mark.conformance
 

@@ -11,7 +11,7 @@ import pytest
 
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.loader import load
-from needlewise.services.screening import screen_document
+from needlewise.services.stateless_screening import screen_document
 from support import copy_knowledge
 
 DATA = Path(__file__).resolve().parents[2] / "src/needlewise/knowledge/data"

@@ -1,7 +1,7 @@
 """Contraindication screening, table-driven: each row cites the rule id it tests.
 
 Inputs are FHIR R4 JSON built by the small helpers below and screened through
-``services.screening.screen_document`` (the one function every door calls). Expected values
+``services.stateless_screening.screen_document`` (the one function every door calls). Expected values
 come from contraindications.yaml as read by a person (the RULES table), not from the code.
 """
 
@@ -13,7 +13,7 @@ import pytest
 
 from needlewise.domain.screening import Finding, ScreeningResult
 from needlewise.knowledge.base import KnowledgeBase
-from needlewise.services.screening import screen_document
+from needlewise.services.stateless_screening import screen_document
 
 AS_OF = date(2026, 11, 26)
 YES_NO = "http://terminology.hl7.org/CodeSystem/v2-0136"

@@ -13,7 +13,7 @@ import pytest
 from needlewise.domain.screening import ScreeningResult
 from needlewise.errors import InputError
 from needlewise.knowledge.base import KnowledgeBase
-from needlewise.services.screening import screen_document
+from needlewise.services.stateless_screening import screen_document
 
 AS_OF = date(2026, 11, 26)
 YES_NO = "http://terminology.hl7.org/CodeSystem/v2-0136"

@@ -9,7 +9,7 @@ import pytest
 
 from needlewise.errors import InputError
 from needlewise.knowledge.base import KnowledgeBase
-from needlewise.services.screening import screen_document
+from needlewise.services.stateless_screening import screen_document
 
 V3 = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 JSON = dict[str, Any]

@@ -19,7 +19,7 @@ from needlewise.interop.fhir.questionnaire import answered_intake, questionnaire
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.schema import Tier
 from needlewise.messages import MESSAGES
-from needlewise.services.screening import screen_document
+from needlewise.services.stateless_screening import screen_document
 from needlewise.services.triage import triage_document
 
 YES_NO = "http://terminology.hl7.org/CodeSystem/v2-0136"

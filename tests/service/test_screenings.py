@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from needlewise.interop.fhir.canonical import YES_NO_SYSTEM
 from needlewise.persistence.models import AuditEntry, Screening
 from needlewise.security.roles import Role
-from needlewise.services.screenings import latest_screening
+from needlewise.services.stored_screenings import latest_screening
 from support.service import Service
 from support.treatment import intake
 

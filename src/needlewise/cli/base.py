@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from needlewise.languages import LANGUAGES
+
 if TYPE_CHECKING:
     from needlewise.config import Settings
     from needlewise.services.runtime import Runtime
@@ -145,7 +147,7 @@ def main(ctx: click.Context, valuesets: Path | None) -> None:
 
 
 LANG = click.option(
-    "--lang", type=click.Choice(["en", "es"]), default="en", show_default=True,
+    "--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
     help="Language of titles and advice.",
 )  # fmt: skip
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the canonical JSON.")

@@ -52,7 +52,7 @@ def screen(
     MedicationStatement/Request, Observation, Procedure), an intake
     QuestionnaireResponse, or a Bundle holding both.
     """
-    from needlewise.services.screening import screen_document
+    from needlewise.services.stateless_screening import screen_document
 
     day: date | None = as_of.date() if as_of is not None else None
     result = screen_document(

@@ -28,7 +28,7 @@ from needlewise.persistence.models import AdverseEvent, Patient, TreatmentSessio
 from needlewise.services import audit, idempotency
 from needlewise.services.actor import Actor
 from needlewise.services.idempotency import Once, Resource
-from needlewise.services.pages import Page, PageParams
+from needlewise.services.paging import Page, PageParams
 from needlewise.services.patients import get_in_clinic
 from needlewise.services.records import MAX_ID, check_version, edit
 from needlewise.services.runtime import Runtime
@@ -124,10 +124,10 @@ def _check_type(kb: KnowledgeBase, event_type: str) -> None:
         )
 
 
-def _check_session(session: Session, patient_id: int, session_id: int | None) -> None:
+def _check_session(tx: Session, patient_id: int, session_id: int | None) -> None:
     if session_id is None:
         return
-    treatment = session.get(TreatmentSession, session_id)
+    treatment = tx.get(TreatmentSession, session_id)
     if treatment is None or treatment.patient_id != patient_id:
         raise InputError(f"no session {session_id} for this patient", "$.session_id")
 
@@ -161,9 +161,9 @@ def create_adverse_event(
     answer is kept in the same transaction."""
     actor.require("adverse-events:write")
     _check_type(runtime.kb, data.event_type)
-    with runtime.db.write() as session:
-        patient = get_in_clinic(session, actor, patient_id)
-        _check_session(session, patient.id, data.session_id)
+    with runtime.db.write() as tx:
+        patient = get_in_clinic(tx, actor, patient_id)
+        _check_session(tx, patient.id, data.session_id)
         row = AdverseEvent(
             patient_id=patient.id,
             session_id=data.session_id,
@@ -177,17 +177,17 @@ def create_adverse_event(
             created_by=actor.ref,
         )
         _check_consistent(row)
-        session.add(row)
-        session.flush()
-        audit.record(session, actor, "create", "adverse-event", row.id, patient.id)
+        tx.add(row)
+        tx.flush()
+        audit.record(tx, actor, "create", "adverse-event", row.id, patient.id)
         out = _out(runtime.kb, row)
         resource = Resource("adverse-event", row.id, patient.id)
-        idempotency.keep(session.connection(), once, out, resource)
+        idempotency.keep(tx.connection(), once, out, resource)
         return out
 
 
-def _get(session: Session, actor: Actor, event_id: int) -> AdverseEvent:
-    row = session.scalars(
+def _get(tx: Session, actor: Actor, event_id: int) -> AdverseEvent:
+    row = tx.scalars(
         select(AdverseEvent)
         .join(Patient, Patient.id == AdverseEvent.patient_id)
         .where(AdverseEvent.id == event_id, Patient.clinic_id == actor.clinic_id)
@@ -199,8 +199,8 @@ def _get(session: Session, actor: Actor, event_id: int) -> AdverseEvent:
 
 def get_adverse_event(runtime: Runtime, actor: Actor, event_id: int) -> AdverseEventOut:
     actor.require("adverse-events:read")
-    with runtime.db.read() as session:
-        out = _out(runtime.kb, _get(session, actor, event_id))
+    with runtime.db.read() as tx:
+        out = _out(runtime.kb, _get(tx, actor, event_id))
     audit.record_reads(runtime.db, actor, "adverse-event", [(out.id, out.patient_id)])
     return out
 
@@ -226,11 +226,9 @@ def list_adverse_events(
         aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
         conditions.append(AdverseEvent.onset_at >= aware)
     joined = select(AdverseEvent).join(Patient, Patient.id == AdverseEvent.patient_id)
-    with runtime.db.read() as session:
-        total = session.scalar(
-            select(func.count()).select_from(joined.where(*conditions).subquery())
-        )
-        rows = session.scalars(
+    with runtime.db.read() as tx:
+        total = tx.scalar(select(func.count()).select_from(joined.where(*conditions).subquery()))
+        rows = tx.scalars(
             joined.where(*conditions)
             .order_by(AdverseEvent.onset_at.desc(), AdverseEvent.id.desc())
             .limit(page.limit)
@@ -256,16 +254,16 @@ def update_adverse_event(
             raise InputError("cannot be null", f"$.{key}")
     if data.event_type is not None:
         _check_type(runtime.kb, data.event_type)
-    with edit(runtime.db, "adverse event") as session:
-        row = _get(session, actor, event_id)
+    with edit(runtime.db, "adverse event") as tx:
+        row = _get(tx, actor, event_id)
         check_version("adverse event", row.version, expected_version)
         if "session_id" in changes:
-            _check_session(session, row.patient_id, data.session_id)
+            _check_session(tx, row.patient_id, data.session_id)
         for key, value in changes.items():
             if isinstance(value, datetime):
                 value = value.astimezone(UTC)
             setattr(row, key, value)
         _check_consistent(row)
-        session.flush()
-        audit.record(session, actor, "update", "adverse-event", row.id, row.patient_id)
+        tx.flush()
+        audit.record(tx, actor, "update", "adverse-event", row.id, row.patient_id)
         return _out(runtime.kb, row)

@@ -88,17 +88,17 @@ def mint_api_token(
         raise InputError("a label needs visible text, without control characters", "$.label")
     token = new_token()
     expires = utcnow() + timedelta(days=days)
-    with runtime.db.write() as session:
-        user = session.get(User, actor.user_id)
+    with runtime.db.write() as tx:
+        user = tx.get(User, actor.user_id)
         if user is None or not user.active:
             raise Unauthorized("your session has ended; log in again")
         epoch = user.credential_epoch
         if parent is not None:
-            stored = session.get(AuthSession, parent.id)
+            stored = tx.get(AuthSession, parent.id)
             if stored is None or not works(runtime, stored, user):
                 raise Unauthorized("your session has ended; log in again")
             epoch = stored.user_epoch
-        session.add(
+        tx.add(
             AuthSession(
                 token_hash=token_hash(token),
                 user_id=actor.user_id,
@@ -110,19 +110,19 @@ def mint_api_token(
                 expires_at=expires,
             )
         )
-        session.flush()
-        audit.record(session, actor, "create", "api-token")
+        tx.flush()
+        audit.record(tx, actor, "create", "api-token")
     return token, expires
 
 
-def _visible_user(session: Session, actor: Actor, user_id: int | None) -> int:
+def _visible_user(tx: Session, actor: Actor, user_id: int | None) -> int:
     """Whose tokens ``actor`` may see: their own, or (an admin) a user of their clinic."""
     if user_id is None or user_id == actor.user_id:
         if actor.user_id is None:
             raise Unauthorized("log in first")
         return actor.user_id
     actor.require("users:write")
-    user = session.get(User, user_id)
+    user = tx.get(User, user_id)
     if user is None or user.clinic_id != actor.clinic_id:
         raise NotFound(f"no user {user_id}")
     return user_id
@@ -133,10 +133,10 @@ def list_tokens(
 ) -> TokenList:
     """The API tokens that still work, of the caller (or, for an admin, of ``user_id``),
     newest first. ``current`` is the id of the caller's own credential."""
-    with runtime.db.read() as session:
-        owner = _visible_user(session, actor, user_id)
-        user = session.get(User, owner)
-        rows = session.scalars(
+    with runtime.db.read() as tx:
+        owner = _visible_user(tx, actor, user_id)
+        user = tx.get(User, owner)
+        rows = tx.scalars(
             select(AuthSession)
             .where(
                 AuthSession.user_id == owner,
@@ -164,9 +164,9 @@ def list_tokens(
 def revoke_token(runtime: Runtime, actor: Actor, token_id: int) -> TokenInfo:
     """End one API token: the caller's own, or (an admin) one of a user of their clinic.
     Anyone else's is "not found", as is a token already ended."""
-    with runtime.db.write() as session:
-        row = session.get(AuthSession, token_id)
-        owner = session.get(User, row.user_id) if row is not None else None
+    with runtime.db.write() as tx:
+        row = tx.get(AuthSession, token_id)
+        owner = tx.get(User, row.user_id) if row is not None else None
         mine = row is not None and row.user_id == actor.user_id
         admin_of = (
             owner is not None
@@ -183,7 +183,7 @@ def revoke_token(runtime: Runtime, actor: Actor, token_id: int) -> TokenInfo:
         ):
             raise NotFound(f"no API token {token_id}")
         row.revoked_at = utcnow()
-        audit.record(session, actor, "revoke", "api-token", row.id)
+        audit.record(tx, actor, "revoke", "api-token", row.id)
         info = TokenInfo(
             id=row.id,
             user_id=row.user_id,

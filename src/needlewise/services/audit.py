@@ -33,7 +33,7 @@ from needlewise.persistence.db import Database, utcnow
 from needlewise.persistence.models import AuditEntry
 from needlewise.persistence.models.audit import add_at_commit, audit_table
 from needlewise.services.actor import Actor
-from needlewise.services.pages import Page, PageParams
+from needlewise.services.paging import Page, PageParams
 
 Outcome = Literal["ok", "denied", "refused"]
 
@@ -85,7 +85,7 @@ def entry(
 
 
 def record(
-    session: Session,
+    tx: Session,
     actor: Actor,
     action: str,
     resource_type: str,
@@ -108,7 +108,7 @@ def record(
         reason=reason,
         clinic_id=clinic_id,
     )
-    add_at_commit(session, AuditEntry(**values))
+    add_at_commit(tx, AuditEntry(**values))
 
 
 def insert_many(connection: Connection, entries: list[dict[str, Any]]) -> None:
@@ -190,9 +190,9 @@ def list_entries(
     if since is not None:
         aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
         conditions.append(AuditEntry.at >= aware)
-    with db.read() as session:
-        total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
-        rows = session.scalars(
+    with db.read() as tx:
+        total = tx.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
+        rows = tx.scalars(
             select(AuditEntry)
             .where(*conditions)
             .order_by(AuditEntry.id.desc())

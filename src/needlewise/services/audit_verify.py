@@ -70,8 +70,8 @@ def verify_chain(db: Database, anchor: Anchor | None = None) -> ChainReport:
     """Check the whole chain of ``db`` (and ``anchor``, if given)."""
     breaks: list[audit_chain.Break] = []
     count, last, anchor_seen = 0, None, False
-    with db.read() as session:
-        for step in audit_chain.walk(session.connection(), audit_table()):
+    with db.read() as tx:
+        for step in audit_chain.walk(tx.connection(), audit_table()):
             count += 1
             last = step
             if step.broken is not None:

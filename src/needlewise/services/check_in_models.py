@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from needlewise.languages import Language
+
 Disposition = Literal["emergency", "call-provider", "self-care"]
 Received = Literal["stored", "repeat", "not-stored"]
 
@@ -63,7 +65,7 @@ class PatientCheckInOut(BaseModel):
     call_911: bool = Field(description="True when the patient must call 911 now")
     advice: str = Field(description="What to do, including when to call 911")
     reasons: list[PatientReasonOut]
-    language: Literal["en", "es"]
+    language: Language
     clinic_phones: list[str] = Field(description="The clinic's phone numbers")
     received: Received = Field(
         default="stored",

@@ -22,15 +22,15 @@ from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.check_in_models import CheckInOut
 from needlewise.services.check_in_presenter import check_in_out
-from needlewise.services.pages import Page, PageParams
+from needlewise.services.paging import Page, PageParams
 from needlewise.services.records import check_version
 from needlewise.services.runtime import Runtime
 
 __all__ = ["acknowledge_check_in", "get_check_in", "list_check_ins"]
 
 
-def _get(session: Session, actor: Actor, check_in_id: int) -> CheckIn:
-    row = session.scalars(
+def _get(tx: Session, actor: Actor, check_in_id: int) -> CheckIn:
+    row = tx.scalars(
         select(CheckIn)
         .join(Patient, Patient.id == CheckIn.patient_id)
         .where(CheckIn.id == check_in_id, Patient.clinic_id == actor.clinic_id)
@@ -42,8 +42,8 @@ def _get(session: Session, actor: Actor, check_in_id: int) -> CheckIn:
 
 def get_check_in(runtime: Runtime, actor: Actor, check_in_id: int) -> CheckInOut:
     actor.require("check-ins:read")
-    with runtime.db.read() as session:
-        out = check_in_out(_get(session, actor, check_in_id))
+    with runtime.db.read() as tx:
+        out = check_in_out(_get(tx, actor, check_in_id))
     audit.record_reads(runtime.db, actor, "check-in", [(out.id, out.patient_id)])
     return out
 
@@ -73,11 +73,9 @@ def list_check_ins(
     if flagged is not None:
         conditions.append(CheckIn.flagged.is_(flagged))
     joined = select(CheckIn).join(Patient, Patient.id == CheckIn.patient_id)
-    with runtime.db.read() as session:
-        total = session.scalar(
-            select(func.count()).select_from(joined.where(*conditions).subquery())
-        )
-        rows = session.scalars(
+    with runtime.db.read() as tx:
+        total = tx.scalar(select(func.count()).select_from(joined.where(*conditions).subquery()))
+        rows = tx.scalars(
             joined.where(*conditions)
             .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
             .limit(page.limit)
@@ -94,8 +92,8 @@ def acknowledge_check_in(
     """Mark a check-in seen by a clinician (409 when it already was)."""
     actor.require("check-ins:acknowledge")
     try:
-        with runtime.db.write() as session:
-            row = _get(session, actor, check_in_id)
+        with runtime.db.write() as tx:
+            row = _get(tx, actor, check_in_id)
             if row.acknowledged_at is not None:
                 raise Conflict(
                     f"check-in {row.id} was already acknowledged (user {row.acknowledged_by}, "
@@ -104,8 +102,8 @@ def acknowledge_check_in(
             check_version("check-in", row.version, expected_version)
             row.acknowledged_by = actor.user_id
             row.acknowledged_at = utcnow()
-            session.flush()
-            audit.record(session, actor, "acknowledge", "check-in", row.id, row.patient_id)
+            tx.flush()
+            audit.record(tx, actor, "acknowledge", "check-in", row.id, row.patient_id)
             return check_in_out(row)
     except StaleDataError:
         raise Conflict(f"check-in {check_in_id} was acknowledged by someone else") from None

@@ -94,8 +94,8 @@ def _stored(runtime: Runtime, written: Written) -> CheckInOut:
                 "too many check-ins in a short time", retry_after=written.answer.retry_after
             )
         )
-    with runtime.db.read() as session:
-        row = session.get(CheckIn, written.check_in_id)
+    with runtime.db.read() as tx:
+        row = tx.get(CheckIn, written.check_in_id)
         if row is None:  # pragma: no cover - it was committed before this read
             raise NotFound(f"no check-in {written.check_in_id}")
         return check_in_out(row)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from needlewise.errors import NotFound
+from needlewise.languages import LANGUAGES
 from needlewise.persistence.models import Clinic
 from needlewise.services import audit
 from needlewise.services.actor import Actor
@@ -24,13 +25,18 @@ class ClinicOut(BaseModel):
     version: int
 
 
+def _every_language() -> list[str]:
+    """A new clinic offers every language needlewise speaks."""
+    return list(LANGUAGES)
+
+
 class ClinicIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name = Field(min_length=1, max_length=200)
     phones: list[Annotated[Label, Field(min_length=1, max_length=40)]] = Field(
         default=[], max_length=10
     )
-    languages: list[str] = Field(default=["en", "es"], min_length=1, max_length=20)
+    languages: list[str] = Field(default_factory=_every_language, min_length=1, max_length=20)
 
 
 def _out(clinic: Clinic) -> ClinicOut:
@@ -45,8 +51,8 @@ def _out(clinic: Clinic) -> ClinicOut:
 
 def get_clinic(runtime: Runtime, actor: Actor) -> ClinicOut:
     actor.require("clinic:read")
-    with runtime.db.read() as session:
-        clinic = session.get(Clinic, actor.clinic_id)
+    with runtime.db.read() as tx:
+        clinic = tx.get(Clinic, actor.clinic_id)
         if clinic is None:
             raise NotFound("no clinic")
         return _out(clinic)
@@ -56,27 +62,27 @@ def update_clinic(
     runtime: Runtime, actor: Actor, expected_version: int, data: ClinicIn
 ) -> ClinicOut:
     actor.require("clinic:write")
-    with edit(runtime.db, "clinic") as session:
-        clinic = session.get(Clinic, actor.clinic_id)
+    with edit(runtime.db, "clinic") as tx:
+        clinic = tx.get(Clinic, actor.clinic_id)
         if clinic is None:
             raise NotFound("no clinic")
         check_version("clinic", clinic.version, expected_version)
         clinic.name, clinic.phones, clinic.languages = data.name, data.phones, data.languages
-        session.flush()
-        audit.record(session, actor, "update", "clinic", clinic.id)
+        tx.flush()
+        audit.record(tx, actor, "update", "clinic", clinic.id)
         return _out(clinic)
 
 
 def create_clinic(runtime: Runtime, data: ClinicIn) -> int:
     """A new clinic (set-up and demo data; no actor yet)."""
-    with runtime.db.write() as session:
+    with runtime.db.write() as tx:
         clinic = Clinic(name=data.name, phones=data.phones, languages=data.languages)
-        session.add(clinic)
-        session.flush()
-        audit.record(session, Actor.system(), "create", "clinic", clinic.id, clinic_id=clinic.id)
+        tx.add(clinic)
+        tx.flush()
+        audit.record(tx, Actor.system(), "create", "clinic", clinic.id, clinic_id=clinic.id)
         return clinic.id
 
 
 def first_clinic_id(runtime: Runtime) -> int | None:
-    with runtime.db.read() as session:
-        return session.scalar(select(Clinic.id).order_by(Clinic.id).limit(1))
+    with runtime.db.read() as tx:
+        return tx.scalar(select(Clinic.id).order_by(Clinic.id).limit(1))

@@ -16,6 +16,7 @@ from needlewise.domain.coding import CodingResult, code_session
 from needlewise.domain.facts import NeedledMuscle, SessionRecord
 from needlewise.errors import InputError
 from needlewise.knowledge.base import KnowledgeBase
+from needlewise.languages import Language
 from needlewise.services.documents import validate
 
 
@@ -33,7 +34,7 @@ class SessionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     muscles: list[MuscleIn] = Field(min_length=1)
     payer: Literal["medicare", "commercial", "workers-comp", "military"] | None = None
-    language: Literal["en", "es"] = "en"
+    language: Language = "en"
 
 
 def muscle_id(raw: str, kb: KnowledgeBase, where: str) -> str:
@@ -52,5 +53,7 @@ def code_session_document(document: Any, kb: KnowledgeBase) -> CodingResult:
         NeedledMuscle(muscle_id(item.muscle, kb, f"$.muscles[{i}].muscle"), item.laterality)
         for i, item in enumerate(request.muscles)
     ]
-    session = SessionRecord(muscles=tuple(muscles), payer=request.payer, language=request.language)
-    return code_session(session, kb)
+    treatment = SessionRecord(
+        muscles=tuple(muscles), payer=request.payer, language=request.language
+    )
+    return code_session(treatment, kb)

@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from needlewise.languages import Language
 from needlewise.services.fields import Label, Name
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -33,7 +34,6 @@ _DATA_URL = "data:image/png;base64,"
 # base64 grows 4/3; the prefix and a little whitespace on top
 _MAX_SIGNATURE_CHARS = MAX_SIGNATURE_BYTES * 4 // 3 + 4 + len(_DATA_URL) + 64
 
-Language = Literal["en", "es"]
 SignerRole = Literal["patient", "guardian", "representative"]
 
 

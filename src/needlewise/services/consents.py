@@ -41,7 +41,7 @@ from needlewise.services.consent_models import (
 from needlewise.services.consent_text import ConsentText, render
 from needlewise.services.documents import check_language
 from needlewise.services.idempotency import Once, Resource
-from needlewise.services.pages import Page, PageParams
+from needlewise.services.paging import Page, PageParams
 from needlewise.services.patients import get_in_clinic
 from needlewise.services.records import check_version, edit
 from needlewise.services.runtime import Runtime
@@ -97,8 +97,8 @@ def consent_text(runtime: Runtime, actor: Actor, language: str) -> ConsentText:
 def consent_text_for_link(runtime: Runtime, actor: Actor) -> ConsentText:
     """The consent text for a consent link, in the patient's preferred language."""
     patient_id = _require_link(actor, "consent")
-    with runtime.db.read() as session:
-        language = get_in_clinic(session, actor, patient_id).preferred_language
+    with runtime.db.read() as tx:
+        language = get_in_clinic(tx, actor, patient_id).preferred_language
     audit.record_reads(runtime.db, actor, "consent-text", [(None, patient_id)])
     return render(runtime.kb, check_language(language))
 
@@ -123,11 +123,11 @@ def _sign(
     shown = render(runtime.kb, data.language)
     if data.text_sha256 is not None and data.text_sha256 != shown.sha256:
         raise Conflict("the consent text has changed since it was shown; show it again to sign")
-    with runtime.db.write() as session:
-        patient = get_in_clinic(session, actor, patient_id)
+    with runtime.db.write() as tx:
+        patient = get_in_clinic(tx, actor, patient_id)
         if actor.link_id is not None:
-            links.use_link(session, actor)  # locks the link row: one submission wins
-            audit.record(session, actor, "use", "patient-link", actor.link_id, patient.id)
+            links.use_link(tx, actor)  # locks the link row: one submission wins
+            audit.record(tx, actor, "use", "patient-link", actor.link_id, patient.id)
         row = Consent(
             patient_id=patient.id,
             text_version=shown.text_version,
@@ -143,13 +143,11 @@ def _sign(
             signed_at=utcnow(),
             created_by=actor.ref,
         )
-        session.add(row)
-        session.flush()
-        audit.record(session, actor, "create", "consent", row.id, patient.id)
+        tx.add(row)
+        tx.flush()
+        audit.record(tx, actor, "create", "consent", row.id, patient.id)
         result = result_of(_out(row), copy_as_text(_copy(runtime, row)))
-        idempotency.keep(
-            session.connection(), once, result, Resource("consent", row.id, patient.id)
-        )
+        idempotency.keep(tx.connection(), once, result, Resource("consent", row.id, patient.id))
         return result
 
 
@@ -190,12 +188,12 @@ def sign_via_link(
 # ------------------------------------------------------------------ reading
 
 
-def _get(session: Session, actor: Actor, consent_id: int) -> Consent:
-    row = session.get(Consent, consent_id)
+def _get(tx: Session, actor: Actor, consent_id: int) -> Consent:
+    row = tx.get(Consent, consent_id)
     if row is None:
         raise NotFound(f"no consent {consent_id}")
     try:
-        get_in_clinic(session, actor, row.patient_id)
+        get_in_clinic(tx, actor, row.patient_id)
     except NotFound:
         raise NotFound(f"no consent {consent_id}") from None
     return row
@@ -204,8 +202,8 @@ def _get(session: Session, actor: Actor, consent_id: int) -> Consent:
 def get_consent(runtime: Runtime, actor: Actor, consent_id: int) -> ConsentRecordDetail:
     """One consent with its text and signature image."""
     actor.require("consents:read")
-    with runtime.db.read() as session:
-        out = _detail(_get(session, actor, consent_id))
+    with runtime.db.read() as tx:
+        out = _detail(_get(tx, actor, consent_id))
     audit.record_reads(runtime.db, actor, "consent", [(out.id, out.patient_id)])
     return out
 
@@ -219,9 +217,9 @@ def list_consents(
     if patient_id is not None:
         conditions.append(Consent.patient_id == patient_id)
     base = select(Consent).join(Patient, Patient.id == Consent.patient_id).where(*conditions)
-    with runtime.db.read() as session:
-        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-        rows = session.scalars(
+    with runtime.db.read() as tx:
+        total = tx.scalar(select(func.count()).select_from(base.subquery())) or 0
+        rows = tx.scalars(
             base.order_by(Consent.signed_at.desc(), Consent.id.desc())
             .limit(page.limit)
             .offset(page.offset)
@@ -236,8 +234,8 @@ def consent_copy(runtime: Runtime, actor: Actor, consent_id: int) -> PatientCopy
     withdrawal (as data: :func:`~needlewise.services.consent_copy.copy_as_text` gives the
     plain text; the web layer renders an HTML page from it)."""
     actor.require("consents:read")
-    with runtime.db.read() as session:
-        row = _get(session, actor, consent_id)
+    with runtime.db.read() as tx:
+        row = _get(tx, actor, consent_id)
         copy, patient_id = _copy(runtime, row), row.patient_id
     audit.record_reads(runtime.db, actor, "consent-copy", [(consent_id, patient_id)])
     return copy
@@ -251,26 +249,26 @@ def withdraw_consent(
 ) -> ConsentRecord:
     """Record that the patient took back this consent (409 if already withdrawn)."""
     actor.require("consents:write")
-    with edit(runtime.db, "consent") as session:
-        row = _get(session, actor, consent_id)
+    with edit(runtime.db, "consent") as tx:
+        row = _get(tx, actor, consent_id)
         check_version("consent", row.version, expected_version)
         if row.withdrawn_at is not None:
             raise Conflict("this consent was already withdrawn")
         row.withdrawn_at = utcnow()
         row.withdrawal_reason = data.reason
-        session.flush()
-        audit.record(session, actor, "withdraw", "consent", row.id, row.patient_id)
+        tx.flush()
+        audit.record(tx, actor, "withdraw", "consent", row.id, row.patient_id)
         return _out(row)
 
 
-def current_consent(session: Session, patient_id: int) -> Consent | None:
+def current_consent(tx: Session, patient_id: int) -> Consent | None:
     """The patient's latest signed consent if it is not withdrawn, else ``None``.
 
     A withdrawal ends consent: an older consent does not come back into force when a
     newer one is withdrawn; the patient signs again. For the session rules, inside the
     caller's transaction (not clinic-scoped or audited: the caller does that).
     """
-    latest = session.scalars(
+    latest = tx.scalars(
         select(Consent)
         .where(Consent.patient_id == patient_id)
         .order_by(Consent.signed_at.desc(), Consent.id.desc())

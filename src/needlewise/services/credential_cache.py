@@ -30,7 +30,7 @@ class CachedCheck:
 
     user_id: int
     actor: Actor  # as first seen; reused while requests come from the same address
-    session: AuthSession
+    auth_session: AuthSession
     until: float  # time.monotonic() deadline: the cache time or the credential's expiry
 
 
@@ -68,5 +68,5 @@ class CredentialCache:
     def forget_credential(self, credential_id: int) -> None:
         """Forget the check of the credential (session or API token) with this id."""
         for key, cached in list(self._checks.items()):
-            if cached.session.id == credential_id:
+            if cached.auth_session.id == credential_id:
                 self._checks.pop(key, None)

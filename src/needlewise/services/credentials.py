@@ -75,8 +75,8 @@ def authenticate(runtime: Runtime, token: str, remote: str | None) -> tuple[Acto
     hit = cached_check(runtime, token, remote)
     if hit is not None:
         return hit
-    with runtime.db.read() as session:
-        row = session.execute(
+    with runtime.db.read() as tx:
+        row = tx.execute(
             select(AuthSession, User)
             .join(User, User.id == AuthSession.user_id)
             .where(AuthSession.token_hash == key)
@@ -111,7 +111,7 @@ def cached_check(
     actor = cached.actor
     if actor.remote != remote:
         actor = replace(actor, remote=remote)
-    return actor, cached.session
+    return actor, cached.auth_session
 
 
 def forget_sessions(runtime: Runtime, user_id: int | None = None) -> None:
@@ -122,13 +122,13 @@ def forget_sessions(runtime: Runtime, user_id: int | None = None) -> None:
 # ------------------------------------------------------------------ ending
 
 
-def end_credentials(runtime: Runtime, session: Session, user: User, keep: int | None = None) -> int:
+def end_credentials(runtime: Runtime, tx: Session, user: User, keep: int | None = None) -> int:
     """Inside a write: raise ``user``'s credential epoch and revoke every session and
     token of theirs except the one with id ``keep`` (which moves to the new epoch).
     Returns how many were ended. Call :func:`forget_sessions` after the commit too."""
     user.credential_epoch = (user.credential_epoch or 0) + 1
     now = utcnow()
-    ended = session.scalars(
+    ended = tx.scalars(
         select(AuthSession.id).where(
             AuthSession.user_id == user.id,
             AuthSession.revoked_at.is_(None),
@@ -136,14 +136,14 @@ def end_credentials(runtime: Runtime, session: Session, user: User, keep: int | 
         )
     ).all()
     if ended:
-        session.execute(
+        tx.execute(
             update(AuthSession)
             .where(AuthSession.id.in_(ended))
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
     if keep is not None:
-        session.execute(
+        tx.execute(
             update(AuthSession)
             .where(AuthSession.id == keep)
             .values(user_epoch=user.credential_epoch)
@@ -157,11 +157,9 @@ def logout(runtime: Runtime, token: str, actor: Actor) -> None:
     """End the session or token ``token`` (API tokens minted from it go on: list and
     revoke them with :mod:`needlewise.services.api_tokens`)."""
     runtime.credential_cache.drop(token_hash(token))
-    with runtime.db.write() as session:
-        auth = session.scalar(
-            select(AuthSession).where(AuthSession.token_hash == token_hash(token))
-        )
+    with runtime.db.write() as tx:
+        auth = tx.scalar(select(AuthSession).where(AuthSession.token_hash == token_hash(token)))
         if auth is not None and auth.revoked_at is None:
             auth.revoked_at = utcnow()
-        audit.record(session, actor, "logout", "session")
+        audit.record(tx, actor, "logout", "session")
     runtime.credential_cache.drop(token_hash(token))

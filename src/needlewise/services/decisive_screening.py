@@ -88,13 +88,13 @@ def user_id_of(ref: str) -> int | None:
     return int(number) if kind == "user" and number.isdigit() else None
 
 
-def clinician_ids(session: Session, patient_id: int, refs: list[str]) -> set[int]:
+def clinician_ids(tx: Session, patient_id: int, refs: list[str]) -> set[int]:
     """The ids among ``refs`` of users of the patient's clinic whose role is clinician."""
     ids = {uid for uid in map(user_id_of, refs) if uid is not None}
     if not ids:
         return set()
     clinic = select(Patient.clinic_id).where(Patient.id == patient_id).scalar_subquery()
-    found = session.scalars(
+    found = tx.scalars(
         select(User.id).where(
             User.id.in_(ids), User.role == Role.clinician.value, User.clinic_id == clinic
         )
@@ -102,7 +102,7 @@ def clinician_ids(session: Session, patient_id: int, refs: list[str]) -> set[int
     return set(found)
 
 
-def decisive_screening(session: Session, patient_id: int) -> Decisive | None:
+def decisive_screening(tx: Session, patient_id: int) -> Decisive | None:
     """The patient's decisive screening (see the module docstring), ``None`` without one.
 
     Inside the caller's transaction; neither scoped to a clinic nor audited (the caller
@@ -110,14 +110,14 @@ def decisive_screening(session: Session, patient_id: int) -> Decisive | None:
     """
     of_patient = Screening.patient_id == patient_id
     newest_first = (Screening.created_at.desc(), Screening.id.desc())
-    latest = session.scalars(
+    latest = tx.scalars(
         select(Screening).where(of_patient).order_by(*newest_first).limit(1)
     ).first()
     if latest is None:
         return None
     if latest.decision == NOT_ELIGIBLE:
         return Decisive(latest, "not-eligible-stands")
-    standing = session.scalars(
+    standing = tx.scalars(
         select(Screening)
         .where(of_patient, Screening.decision == NOT_ELIGIBLE)
         .order_by(*newest_first)
@@ -125,19 +125,19 @@ def decisive_screening(session: Session, patient_id: int) -> Decisive | None:
     ).first()
     if standing is None:
         return Decisive(latest, "latest")
-    later = session.execute(
+    later = tx.execute(
         select(Screening.id, Screening.created_by)
         .where(of_patient, _after(standing))
         .order_by(Screening.created_at, Screening.id)
     ).all()
-    clinicians = clinician_ids(session, patient_id, [ref for _, ref in later])
+    clinicians = clinician_ids(tx, patient_id, [ref for _, ref in later])
     if any(user_id_of(ref) in clinicians for _, ref in later):
         return Decisive(latest, "cleared-by-clinician", clears=standing.id)
     return Decisive(standing, "not-eligible-stands", not_counted=tuple(sid for sid, _ in later))
 
 
 def clearing_needs_clinician(
-    session: Session, role: Role | None, patient_id: int, decision: str
+    tx: Session, role: Role | None, patient_id: int, decision: str
 ) -> Screening | None:
     """The not-eligible screening that storing a ``decision`` screening by ``role`` would
     change without a clinician, else ``None`` (storing is then allowed).
@@ -147,7 +147,7 @@ def clearing_needs_clinician(
     """
     if decision == NOT_ELIGIBLE or role is Role.clinician:
         return None
-    decisive = decisive_screening(session, patient_id)
+    decisive = decisive_screening(tx, patient_id)
     if decisive is None or not decisive.blocks:
         return None
     return decisive.screening

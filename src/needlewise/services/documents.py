@@ -14,9 +14,9 @@ import orjson
 from pydantic import BaseModel, ValidationError
 
 from needlewise.errors import InputError
+from needlewise.languages import LANGUAGES
 from needlewise.services.json_paths import duplicate_key, too_deep_at
 
-SUPPORTED_LANGUAGES = ("en", "es")
 MAX_JSON_DEPTH = 200
 """Deepest JSON nesting accepted (an object or a list is one level). Real FHIR resources
 nest a few dozen levels at most; 200 leaves room below orjson's limit of 254 for the
@@ -112,9 +112,9 @@ def validate(model: type[M], document: Any) -> M:
 
 def check_language(language: str, where: str = "$.language") -> str:
     base = language.split("-")[0].lower()
-    if base not in SUPPORTED_LANGUAGES:
+    if base not in LANGUAGES:
         raise InputError(
-            f"language {language!r} is not supported; use one of {', '.join(SUPPORTED_LANGUAGES)}",
+            f"language {language!r} is not supported; use one of {', '.join(LANGUAGES)}",
             where,
         )
     return base

@@ -209,8 +209,8 @@ def replayed(kept: Kept | None, claim: Claim) -> Answer | None:
 def replay(runtime: Runtime, actor: Actor, claim: Claim) -> Answer | None:
     """The kept answer for ``claim`` read in its own transaction, audited as a read of
     the record it created; ``None`` when the key is new (or expired)."""
-    with runtime.db.read() as session:
-        kept = find_many(session.connection(), [claim]).get(claim.ident)
+    with runtime.db.read() as tx:
+        kept = find_many(tx.connection(), [claim]).get(claim.ident)
     answer = replayed(kept, claim)
     if answer is not None and kept is not None:
         resource = kept.resource

@@ -95,10 +95,10 @@ class LinkInfo(BaseModel):
 def create_link(runtime: Runtime, actor: Actor, patient_id: int, data: LinkIn) -> LinkCreated:
     actor.require("links:write")
     hours = data.hours if data.hours is not None else runtime.settings.link_hours
-    with runtime.db.write() as session:
-        patient = get_in_clinic(session, actor, patient_id)
+    with runtime.db.write() as tx:
+        patient = get_in_clinic(tx, actor, patient_id)
         if data.session_id is not None:
-            treatment = session.get(TreatmentSession, data.session_id)
+            treatment = tx.get(TreatmentSession, data.session_id)
             if treatment is None or treatment.patient_id != patient.id:
                 raise InputError(f"no session {data.session_id} for this patient", "$.session_id")
             if data.purpose != "check-in":
@@ -110,9 +110,9 @@ def create_link(runtime: Runtime, actor: Actor, patient_id: int, data: LinkIn) -
             created_by=actor.ref,
             expires_at=utcnow() + timedelta(hours=hours),
         )
-        session.add(link)
-        session.flush()
-        audit.record(session, actor, "create", "patient-link", link.id, patient.id)
+        tx.add(link)
+        tx.flush()
+        audit.record(tx, actor, "create", "patient-link", link.id, patient.id)
         token = runtime.signer.sign(link.id, link.purpose)
         return LinkCreated(
             id=link.id,
@@ -126,14 +126,14 @@ def create_link(runtime: Runtime, actor: Actor, patient_id: int, data: LinkIn) -
 
 def revoke_link(runtime: Runtime, actor: Actor, link_id: int) -> None:
     actor.require("links:write")
-    with runtime.db.write() as session:
-        link = session.get(PatientLink, link_id)
+    with runtime.db.write() as tx:
+        link = tx.get(PatientLink, link_id)
         if link is None:
             raise NotFound(f"no link {link_id}")
-        get_in_clinic(session, actor, link.patient_id)
+        get_in_clinic(tx, actor, link.patient_id)
         if link.revoked_at is None:
             link.revoked_at = utcnow()
-        audit.record(session, actor, "revoke", "patient-link", link.id, link.patient_id)
+        audit.record(tx, actor, "revoke", "patient-link", link.id, link.patient_id)
 
 
 def open_link(
@@ -148,8 +148,8 @@ def open_link(
     if signed is None:
         raise LinkNotValid("invalid-link")
     link_id, signed_purpose = signed
-    with runtime.db.read() as session:
-        row = session.execute(
+    with runtime.db.read() as tx:
+        row = tx.execute(
             select(PatientLink, Patient.clinic_id)
             .join(Patient, Patient.id == PatientLink.patient_id)
             .where(PatientLink.id == link_id)
@@ -185,7 +185,7 @@ def open_link(
     return actor
 
 
-def use_link(session: Session, actor: Actor) -> None:
+def use_link(tx: Session, actor: Actor) -> None:
     """Mark a single-use link used, in the same transaction as what it submitted.
 
     Refuses (410) when another request used it in the meantime.
@@ -194,7 +194,7 @@ def use_link(session: Session, actor: Actor) -> None:
         return
     # FOR UPDATE: two simultaneous submissions on PostgreSQL must not both get through
     # (SQLite's BEGIN IMMEDIATE already serialises writers)
-    link = session.get(PatientLink, actor.link_id, with_for_update=True, populate_existing=True)
+    link = tx.get(PatientLink, actor.link_id, with_for_update=True, populate_existing=True)
     if link is None or link.used_at is not None:
         raise LinkEnded("this link was already used", "used-link", actor)
     link.used_at = utcnow()
@@ -202,9 +202,9 @@ def use_link(session: Session, actor: Actor) -> None:
 
 def link_info(runtime: Runtime, actor: Actor) -> LinkInfo:
     """What the patient's side shows: the purpose and the patient's first name only."""
-    with runtime.db.read() as session:
-        link = session.get(PatientLink, actor.link_id or -1)
-        patient = session.get(Patient, actor.patient_id or -1)
+    with runtime.db.read() as tx:
+        link = tx.get(PatientLink, actor.link_id or -1)
+        patient = tx.get(Patient, actor.patient_id or -1)
         if link is None or patient is None:
             raise NotFound("this link is not valid")
         info = LinkInfo(

@@ -87,47 +87,41 @@ def login(
     email = credentials.email.strip().lower()
     key = email_key(email)
     device = runtime.signer.open_device(device_cookie, settings.device_cookie_days * 86400)
-    with runtime.db.read() as session:
-        user = session.scalar(select(User).where(User.email == email))
+    with runtime.db.read() as tx:
+        user = tx.scalar(select(User).where(User.email == email))
         known = device is not None and user is not None and user.id in device.user_ids
-        refused = locked(session, runtime, key, remote, device.key if known and device else None)
+        refused = locked(tx, runtime, key, remote, device.key if known and device else None)
     actor = Actor(
         ref=f"user:{user.id}" if user else "anonymous",
         remote=remote,
         clinic_id=user.clinic_id if user else None,
     )
     if refused:
-        with runtime.db.write() as session:
-            audit.record(
-                session, actor, "login", "session", outcome="refused", reason="rate-limited"
-            )
+        with runtime.db.write() as tx:
+            audit.record(tx, actor, "login", "session", outcome="refused", reason="rate-limited")
         raise too_many(runtime)
 
     valid = verify_password(user.password_hash if user else DUMMY_HASH, credentials.password)
     ok = bool(user and user.active and valid)
     device_key = device.key if device is not None else None
-    with runtime.db.write() as session:
+    with runtime.db.write() as tx:
         if not ok or user is None:
-            record_failure(
-                session, runtime, actor, key, remote, device_key, user.id if user else None
-            )
-            audit.record(
-                session, actor, "login", "session", outcome="denied", reason="wrong-password"
-            )
+            record_failure(tx, runtime, actor, key, remote, device_key, user.id if user else None)
+            audit.record(tx, actor, "login", "session", outcome="denied", reason="wrong-password")
         else:
-            session.add(
+            tx.add(
                 LoginAttempt(
                     email_key=key, remote=remote, device_key=device_key, succeeded=True, at=utcnow()
                 )
             )
-            audit.record(session, actor, "login", "session")
+            audit.record(tx, actor, "login", "session")
             if needs_rehash(user.password_hash):
-                stored = session.get(User, user.id)
+                stored = tx.get(User, user.id)
                 if stored is not None:
                     stored.password_hash = hash_password(credentials.password)
             token, csrf = new_token(), new_token()
             expires = utcnow() + timedelta(hours=settings.session_hours)
-            session.add(
+            tx.add(
                 AuthSession(
                     token_hash=token_hash(token),
                     user_id=user.id,

@@ -31,9 +31,9 @@ def email_key(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
-def _failures(session: Session, since: datetime, *where: object) -> int:
+def _failures(tx: Session, since: datetime, *where: object) -> int:
     return (
-        session.scalar(
+        tx.scalar(
             select(func.count())
             .select_from(LoginAttempt)
             .where(LoginAttempt.at >= since, ~LoginAttempt.succeeded, *where)  # type: ignore[arg-type]
@@ -53,30 +53,28 @@ def too_many(runtime: Runtime) -> TooManyRequests:
     )
 
 
-def device_failures(session: Session, runtime: Runtime, device_key: str) -> int:
+def device_failures(tx: Session, runtime: Runtime, device_key: str) -> int:
     """Failed attempts from one device (or one session's password changes) in the window."""
-    return _failures(session, _since(runtime), LoginAttempt.device_key == device_key)
+    return _failures(tx, _since(runtime), LoginAttempt.device_key == device_key)
 
 
-def locked(
-    session: Session, runtime: Runtime, key: str, remote: str, device_key: str | None
-) -> bool:
+def locked(tx: Session, runtime: Runtime, key: str, remote: str, device_key: str | None) -> bool:
     """Whether a login for email ``key`` from ``remote`` is refused now.
 
     ``device_key`` is a known device of this user: while it has tries left, the email's
     and the address's limits do not apply to it."""
     limit = runtime.settings.login_attempts
     since = _since(runtime)
-    if device_key is not None and device_failures(session, runtime, device_key) < limit:
+    if device_key is not None and device_failures(tx, runtime, device_key) < limit:
         return False
     return (
-        _failures(session, since, LoginAttempt.email_key == key) >= limit
-        or _failures(session, since, LoginAttempt.remote == remote) >= 4 * limit
+        _failures(tx, since, LoginAttempt.email_key == key) >= limit
+        or _failures(tx, since, LoginAttempt.remote == remote) >= 4 * limit
     )
 
 
 def record_failure(
-    session: Session,
+    tx: Session,
     runtime: Runtime,
     actor: Actor,
     key: str,
@@ -86,23 +84,19 @@ def record_failure(
 ) -> None:
     """Inside a write: store one failed attempt and audit the lockouts it starts (the
     email's, the address's, the device's), each once, when its count reaches the limit."""
-    session.add(
+    tx.add(
         LoginAttempt(
             email_key=key, remote=remote, device_key=device_key, succeeded=False, at=utcnow()
         )
     )
-    session.flush()
+    tx.flush()
     limit = runtime.settings.login_attempts
     since = _since(runtime)
-    if _failures(session, since, LoginAttempt.email_key == key) == limit:
+    if _failures(tx, since, LoginAttempt.email_key == key) == limit:
         audit.record(
-            session, actor, "lockout", "account", user_id, outcome="denied", reason="locked-out"
+            tx, actor, "lockout", "account", user_id, outcome="denied", reason="locked-out"
         )
-    if _failures(session, since, LoginAttempt.remote == remote) == 4 * limit:
-        audit.record(
-            session, actor, "lockout", "address", remote, outcome="denied", reason="locked-out"
-        )
-    if device_key is not None and device_failures(session, runtime, device_key) == limit:
-        audit.record(
-            session, actor, "lockout", "device", user_id, outcome="denied", reason="locked-out"
-        )
+    if _failures(tx, since, LoginAttempt.remote == remote) == 4 * limit:
+        audit.record(tx, actor, "lockout", "address", remote, outcome="denied", reason="locked-out")
+    if device_key is not None and device_failures(tx, runtime, device_key) == limit:
+        audit.record(tx, actor, "lockout", "device", user_id, outcome="denied", reason="locked-out")

@@ -49,14 +49,14 @@ def change_own_password(
         raise Unauthorized("log in first")
     attempt_key = token_hash(f"password-change:{current.id}")
     remote = actor.remote or "unknown"
-    with runtime.db.read() as session:
-        user = session.get(User, actor.user_id)
+    with runtime.db.read() as tx:
+        user = tx.get(User, actor.user_id)
         if user is None or not works(runtime, current, user):
             raise Unauthorized("your session has ended; log in again")
-        limited = device_failures(session, runtime, attempt_key) >= runtime.settings.login_attempts
+        limited = device_failures(tx, runtime, attempt_key) >= runtime.settings.login_attempts
     if limited:
-        with runtime.db.write() as session:
-            audit.record(session, actor, "change-password", "user", actor.user_id, outcome="denied")
+        with runtime.db.write() as tx:
+            audit.record(tx, actor, "change-password", "user", actor.user_id, outcome="denied")
         raise audited(
             TooManyRequests(
                 "too many wrong passwords; wait and try again",
@@ -65,22 +65,22 @@ def change_own_password(
         )
     key = email_key(user.email)
     if not verify_password(user.password_hash, data.current_password):
-        with runtime.db.write() as session:
-            record_failure(session, runtime, actor, key, remote, attempt_key, user.id)
-            audit.record(session, actor, "change-password", "user", user.id, outcome="denied")
+        with runtime.db.write() as tx:
+            record_failure(tx, runtime, actor, key, remote, attempt_key, user.id)
+            audit.record(tx, actor, "change-password", "user", user.id, outcome="denied")
         raise InputError("the current password is wrong", "$.current_password")
     if data.new_password == data.current_password:
         raise InputError("the new password is the same as the current one", "$.new_password")
     require_strong(data.new_password, "$.new_password", user.email, user.name)
-    with runtime.db.write() as session:
-        stored = session.get(User, actor.user_id, populate_existing=True)
-        here = session.get(AuthSession, current.id, populate_existing=True)
+    with runtime.db.write() as tx:
+        stored = tx.get(User, actor.user_id, populate_existing=True)
+        here = tx.get(AuthSession, current.id, populate_existing=True)
         if stored is None or here is None or not works(runtime, here, stored):
             raise Unauthorized("your session has ended; log in again")
         stored.password_hash = hash_password(data.new_password)
-        ended = end_credentials(runtime, session, stored, keep=current.id)
-        session.flush()
-        audit.record(session, actor, "change-password", "user", stored.id)
+        ended = end_credentials(runtime, tx, stored, keep=current.id)
+        tx.flush()
+        audit.record(tx, actor, "change-password", "user", stored.id)
         out = user_out(stored)
     forget_sessions(runtime, actor.user_id)
     return PasswordChanged(user=out, ended=ended)

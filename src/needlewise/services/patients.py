@@ -14,15 +14,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from needlewise.errors import NotFound
+from needlewise.languages import Language
 from needlewise.persistence.models import Patient
 from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.fields import Label, Name
-from needlewise.services.pages import Page, PageParams
+from needlewise.services.paging import Page, PageParams
 from needlewise.services.records import check_version, edit
 from needlewise.services.runtime import Runtime
-
-Language = Literal["en", "es"]
 
 
 class PatientIn(BaseModel):
@@ -75,9 +74,9 @@ def _out(patient: Patient) -> PatientOut:
     return PatientOut.model_validate(patient, from_attributes=True)
 
 
-def get_in_clinic(session: Session, actor: Actor, patient_id: int) -> Patient:
+def get_in_clinic(tx: Session, actor: Actor, patient_id: int) -> Patient:
     """The patient, if it belongs to the actor's clinic (``NotFound`` otherwise)."""
-    patient = session.get(Patient, patient_id)
+    patient = tx.get(Patient, patient_id)
     ensure_visible(actor, patient_id, None if patient is None else patient.clinic_id)
     assert patient is not None  # ensure_visible refuses a missing patient
     return patient
@@ -95,20 +94,20 @@ def ensure_visible(actor: Actor, patient_id: int, clinic_id: int | None) -> None
 
 def create_patient(runtime: Runtime, actor: Actor, data: PatientIn) -> PatientOut:
     actor.require("patients:write")
-    with runtime.db.write() as session:
+    with runtime.db.write() as tx:
         patient = Patient(clinic_id=actor.clinic_id, **data.model_dump(mode="python"))
         if data.email is not None:
             patient.email = str(data.email)
-        session.add(patient)
-        session.flush()
-        audit.record(session, actor, "create", "patient", patient.id, patient.id)
+        tx.add(patient)
+        tx.flush()
+        audit.record(tx, actor, "create", "patient", patient.id, patient.id)
         return _out(patient)
 
 
 def get_patient(runtime: Runtime, actor: Actor, patient_id: int) -> PatientOut:
     actor.require("patients:read")
-    with runtime.db.read() as session:
-        out = _out(get_in_clinic(session, actor, patient_id))
+    with runtime.db.read() as tx:
+        out = _out(get_in_clinic(tx, actor, patient_id))
     audit.record_reads(runtime.db, actor, "patient", [(out.id, out.id)])
     return out
 
@@ -135,9 +134,9 @@ def list_patients(
         )
     if language:
         conditions.append(Patient.preferred_language == language)
-    with runtime.db.read() as session:
-        total = session.scalar(select(func.count()).select_from(Patient).where(*conditions)) or 0
-        rows = session.scalars(
+    with runtime.db.read() as tx:
+        total = tx.scalar(select(func.count()).select_from(Patient).where(*conditions)) or 0
+        rows = tx.scalars(
             select(Patient)
             .where(*conditions)
             .order_by(Patient.family_name, Patient.given_name, Patient.id)
@@ -153,11 +152,11 @@ def update_patient(
     runtime: Runtime, actor: Actor, patient_id: int, expected_version: int, data: PatientPatch
 ) -> PatientOut:
     actor.require("patients:write")
-    with edit(runtime.db, "patient") as session:
-        patient = get_in_clinic(session, actor, patient_id)
+    with edit(runtime.db, "patient") as tx:
+        patient = get_in_clinic(tx, actor, patient_id)
         check_version("patient", patient.version, expected_version)
         for key, value in data.model_dump(exclude_unset=True, mode="python").items():
             setattr(patient, key, str(value) if key == "email" and value is not None else value)
-        session.flush()
-        audit.record(session, actor, "update", "patient", patient.id, patient.id)
+        tx.flush()
+        audit.record(tx, actor, "update", "patient", patient.id, patient.id)
         return _out(patient)

@@ -22,7 +22,7 @@ from needlewise.persistence.models import Provider, User
 from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.fields import Label, Name
-from needlewise.services.pages import Page, PageParams
+from needlewise.services.paging import Page, PageParams
 from needlewise.services.records import MAX_ID, check_version, edit
 from needlewise.services.runtime import Runtime
 
@@ -101,9 +101,9 @@ def _out(runtime: Runtime, provider: Provider) -> ProviderOut:
 def create_provider(runtime: Runtime, actor: Actor, data: ProviderIn) -> ProviderOut:
     actor.require("providers:write")
     state = _check_state(runtime, data.licence_state, "$.licence_state")
-    with runtime.db.write() as session:
+    with runtime.db.write() as tx:
         if data.user_id is not None:
-            _check_user(session, actor, data.user_id)
+            _check_user(tx, actor, data.user_id)
         provider = Provider(
             clinic_id=actor.clinic_id,
             user_id=data.user_id,
@@ -114,41 +114,41 @@ def create_provider(runtime: Runtime, actor: Actor, data: ProviderIn) -> Provide
             training_hours=data.training_hours,
             training_date=data.training_date,
         )
-        session.add(provider)
-        session.flush()
-        audit.record(session, actor, "create", "provider", provider.id)
+        tx.add(provider)
+        tx.flush()
+        audit.record(tx, actor, "create", "provider", provider.id)
         return _out(runtime, provider)
 
 
-def _check_user(session: Session, actor: Actor, user_id: int) -> None:
+def _check_user(tx: Session, actor: Actor, user_id: int) -> None:
     """``InputError`` at ``$.user_id`` unless ``user_id`` is a user of the actor's clinic.
 
     A user of another clinic gets exactly the answer an unknown id gets, so the answer
     never tells one clinic which ids another clinic has."""
-    user = session.get(User, user_id)
+    user = tx.get(User, user_id)
     if user is None or user.clinic_id != actor.clinic_id:
         raise InputError(f"no user {user_id} in this clinic", "$.user_id")
 
 
-def _get(session: object, actor: Actor, provider_id: int) -> Provider:
-    provider = session.get(Provider, provider_id)  # type: ignore[attr-defined]
+def _get(tx: Session, actor: Actor, provider_id: int) -> Provider:
+    provider = tx.get(Provider, provider_id)
     if provider is None or provider.clinic_id != actor.clinic_id:
         raise NotFound(f"no provider {provider_id}")
-    return provider  # type: ignore[no-any-return]
+    return provider
 
 
 def get_provider(runtime: Runtime, actor: Actor, provider_id: int) -> ProviderOut:
     actor.require("providers:read")
-    with runtime.db.read() as session:
-        return _out(runtime, _get(session, actor, provider_id))
+    with runtime.db.read() as tx:
+        return _out(runtime, _get(tx, actor, provider_id))
 
 
 def provider_scope(
     runtime: Runtime, actor: Actor, provider_id: int, language: str = "en"
 ) -> ScopeResult:
     actor.require("providers:read")
-    with runtime.db.read() as session:
-        provider = _get(session, actor, provider_id)
+    with runtime.db.read() as tx:
+        provider = _get(tx, actor, provider_id)
         return scope_lookup(runtime.kb, provider.licence_state, provider.profession, language)
 
 
@@ -159,9 +159,9 @@ def list_providers(
     conditions = [Provider.clinic_id == actor.clinic_id]
     if active is not None:
         conditions.append(Provider.active == active)
-    with runtime.db.read() as session:
-        total = session.scalar(select(func.count()).select_from(Provider).where(*conditions)) or 0
-        rows = session.scalars(
+    with runtime.db.read() as tx:
+        total = tx.scalar(select(func.count()).select_from(Provider).where(*conditions)) or 0
+        rows = tx.scalars(
             select(Provider)
             .where(*conditions)
             .order_by(Provider.id)
@@ -176,8 +176,8 @@ def update_provider(
     runtime: Runtime, actor: Actor, provider_id: int, expected_version: int, data: ProviderPatch
 ) -> ProviderOut:
     actor.require("providers:write")
-    with edit(runtime.db, "provider") as session:
-        provider = _get(session, actor, provider_id)
+    with edit(runtime.db, "provider") as tx:
+        provider = _get(tx, actor, provider_id)
         check_version("provider", provider.version, expected_version)
         changes = data.model_dump(exclude_unset=True)
         if "licence_state" in changes and changes["licence_state"] is not None:
@@ -187,6 +187,6 @@ def update_provider(
         for key, value in changes.items():
             if value is not None or key in ("training_hours", "training_date"):
                 setattr(provider, key, value)
-        session.flush()
-        audit.record(session, actor, "update", "provider", provider.id)
+        tx.flush()
+        audit.record(tx, actor, "update", "provider", provider.id)
         return _out(runtime, provider)

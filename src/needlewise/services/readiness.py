@@ -47,8 +47,8 @@ def check_ready(runtime: Runtime) -> dict[str, str]:
     if not state.newest:
         raise NotReady(state.problem(), retry_after=RETRY_AFTER_SECONDS)
     try:
-        with runtime.db.write() as session:
-            session.execute(_PROBE)
+        with runtime.db.write() as tx:
+            tx.execute(_PROBE)
     except SQLAlchemyError as exc:
         raise _not_ready(exc, "a test write") from None
     return {"status": "ready", "knowledge": runtime.kb.version, "schema": state.head}

@@ -63,7 +63,7 @@ def edit(db: Database, kind: str) -> Iterator[Session]:
     """``db.write()`` for changing one versioned record of ``kind``: an edit that loses a
     race with another edit of the same version is refused (412) like a stale ``If-Match``."""
     try:
-        with db.write() as session:
-            yield session
+        with db.write() as tx:
+            yield tx
     except StaleDataError:
         raise lost_race(kind) from None

@@ -57,8 +57,8 @@ def refused_login(db: Database, email: str, remote: str, reason: str) -> None:
     when the email is a user's, else ``anonymous`` with no clinic. The email itself is
     never stored."""
     try:
-        with db.read() as session:
-            found = session.execute(
+        with db.read() as tx:
+            found = tx.execute(
                 select(User.id, User.clinic_id).where(User.email == email.strip().lower())
             ).first()
     except Exception as exc:  # the refusal stands; it is recorded as anonymous
@@ -77,8 +77,8 @@ def credential_owner(db: Database, token: str, remote: str | None) -> Actor | No
     (expired, ended, or its user deactivated); ``None`` for a token it never issued, or
     when the database cannot say."""
     try:
-        with db.read() as session:
-            found = session.execute(
+        with db.read() as tx:
+            found = tx.execute(
                 select(User.id, User.clinic_id)
                 .join(AuthSession, AuthSession.user_id == User.id)
                 .where(AuthSession.token_hash == token_hash(token))

@@ -92,10 +92,10 @@ class Checked:
     override_reason: str | None
 
 
-def find_screening(session: Session, patient_id: int, screening_id: int) -> Screening:
+def find_screening(tx: Session, patient_id: int, screening_id: int) -> Screening:
     """The screening named by ``screening_id`` (``InputError`` when it is not this
     patient's)."""
-    screening = session.get(Screening, screening_id)
+    screening = tx.get(Screening, screening_id)
     if screening is None or screening.patient_id != patient_id:
         raise InputError(f"no screening {screening_id} for this patient", "$.screening_id")
     return screening
@@ -121,7 +121,7 @@ def not_eligible_detail(screening: Screening, decisive: Decisive) -> str | None:
     return detail
 
 
-def find_consent(session: Session, patient_id: int) -> Consent | None:
+def find_consent(tx: Session, patient_id: int) -> Consent | None:
     """The consent in force: the latest signed one, unless it was withdrawn.
 
     One rule for the whole service (``services.consents.current_consent``): withdrawing
@@ -129,12 +129,12 @@ def find_consent(session: Session, patient_id: int) -> Consent | None:
     """
     from needlewise.services.consents import current_consent
 
-    return current_consent(session, patient_id)
+    return current_consent(tx, patient_id)
 
 
-def find_provider(session: Session, actor: Actor, provider_id: int) -> Provider:
+def find_provider(tx: Session, actor: Actor, provider_id: int) -> Provider:
     """An active provider of the actor's clinic (``InputError`` at ``$.provider_id``)."""
-    provider = session.get(Provider, provider_id)
+    provider = tx.get(Provider, provider_id)
     if provider is None or provider.clinic_id != actor.clinic_id:
         raise InputError(f"no provider {provider_id} in this clinic", "$.provider_id")
     if not provider.active:
@@ -164,7 +164,7 @@ def check_scope(runtime: Runtime, provider: Provider) -> ScopeResult:
 
 def check_session(
     runtime: Runtime,
-    session: Session,
+    tx: Session,
     actor: Actor,
     patient_id: int,
     *,
@@ -175,16 +175,14 @@ def check_session(
 ) -> Checked:
     """Apply every session rule (see the module docstring); raise on the first broken."""
     kb = runtime.kb
-    provider = find_provider(session, actor, provider_id)
-    decisive = decisive_screening(session, patient_id)
+    provider = find_provider(tx, actor, provider_id)
+    decisive = decisive_screening(tx, patient_id)
     if decisive is None:
         raise violation(
             kb, REQUIRES_SCREENING, "this patient has no stored screening; screen them first"
         )
     screening = (
-        decisive.screening
-        if screening_id is None
-        else find_screening(session, patient_id, screening_id)
+        decisive.screening if screening_id is None else find_screening(tx, patient_id, screening_id)
     )
     blocked = not_eligible_detail(screening, decisive)
     if override_reason is not None:
@@ -209,7 +207,7 @@ def check_session(
             SCREENING_COVERS_ESTIM,
             f"screening {screening.id} was run for a plan without electrical stimulation",
         )
-    consent = find_consent(session, patient_id)
+    consent = find_consent(tx, patient_id)
     if consent is None:
         raise violation(
             kb,

@@ -33,7 +33,7 @@ from needlewise.services.actor import Actor
 from needlewise.services.coding import muscle_id
 from needlewise.services.fields import Label
 from needlewise.services.idempotency import Once, Resource
-from needlewise.services.pages import Page, PageParams
+from needlewise.services.paging import Page, PageParams
 from needlewise.services.patients import get_in_clinic
 from needlewise.services.records import MAX_ID, check_version, edit
 from needlewise.services.runtime import Runtime
@@ -255,11 +255,11 @@ def create_session(
     muscles = _needled(runtime.kb, data.muscles)
     override = data.override.reason if data.override is not None else None
     try:
-        with runtime.db.write() as session:
-            patient = get_in_clinic(session, actor, patient_id)
+        with runtime.db.write() as tx:
+            patient = get_in_clinic(tx, actor, patient_id)
             checked = check_session(
                 runtime,
-                session,
+                tx,
                 actor,
                 patient.id,
                 provider_id=data.provider_id,
@@ -286,25 +286,25 @@ def create_session(
             )
             _apply_coding(row, runtime.kb, muscles, data.payer)
             row.muscles = muscles
-            session.add(row)
-            session.flush()
-            audit.record(session, actor, "create", "session", row.id, patient.id)
+            tx.add(row)
+            tx.flush()
+            audit.record(tx, actor, "create", "session", row.id, patient.id)
             if override is not None:
-                audit.record(session, actor, "override", "session", row.id, patient.id)
+                audit.record(tx, actor, "override", "session", row.id, patient.id)
             out = _out(row)
             resource = Resource("session", row.id, patient.id)
-            idempotency.keep(session.connection(), once, out, resource)
+            idempotency.keep(tx.connection(), once, out, resource)
             return out
     except RuleViolation:
         # Who tried to record a session for whom, and when, is worth keeping even though
         # nothing was recorded: the caller hears the rule and its sources.
-        with runtime.db.write() as session:
-            audit.record(session, actor, "create", "session", None, patient_id, outcome="refused")
+        with runtime.db.write() as tx:
+            audit.record(tx, actor, "create", "session", None, patient_id, outcome="refused")
         raise
 
 
-def _get(session: Session, actor: Actor, session_id: int) -> TreatmentSession:
-    row = session.scalars(
+def _get(tx: Session, actor: Actor, session_id: int) -> TreatmentSession:
+    row = tx.scalars(
         select(TreatmentSession)
         .join(Patient, Patient.id == TreatmentSession.patient_id)
         .where(TreatmentSession.id == session_id, Patient.clinic_id == actor.clinic_id)
@@ -318,8 +318,8 @@ def _get(session: Session, actor: Actor, session_id: int) -> TreatmentSession:
 def get_session(runtime: Runtime, actor: Actor, session_id: int) -> SessionOut:
     """One session with its muscles (audited)."""
     actor.require("sessions:read")
-    with runtime.db.read() as session:
-        out = _out(_get(session, actor, session_id))
+    with runtime.db.read() as tx:
+        out = _out(_get(tx, actor, session_id))
     audit.record_reads(runtime.db, actor, "session", [(out.id, out.patient_id)])
     return out
 
@@ -351,11 +351,9 @@ def list_sessions(
     if until is not None:
         conditions.append(TreatmentSession.performed_at < _utc(until))
     joined = select(TreatmentSession).join(Patient, Patient.id == TreatmentSession.patient_id)
-    with runtime.db.read() as session:
-        total = session.scalar(
-            select(func.count()).select_from(joined.where(*conditions).subquery())
-        )
-        rows = session.scalars(
+    with runtime.db.read() as tx:
+        total = tx.scalar(select(func.count()).select_from(joined.where(*conditions).subquery()))
+        rows = tx.scalars(
             joined.where(*conditions)
             .options(selectinload(TreatmentSession.muscles))
             .order_by(TreatmentSession.performed_at.desc(), TreatmentSession.id.desc())
@@ -376,8 +374,8 @@ def update_session(
     if "muscles" in changes and data.muscles is None:
         raise InputError("a session needs at least one muscle; send the whole list", "$.muscles")
     muscles = _needled(runtime.kb, data.muscles) if data.muscles is not None else None
-    with edit(runtime.db, "session") as session:
-        row = _get(session, actor, session_id)
+    with edit(runtime.db, "session") as tx:
+        row = _get(tx, actor, session_id)
         check_version("session", row.version, expected_version)
         for key in ("technique", "retention_seconds", "response", "in_session_events", "notes"):
             if key in changes:
@@ -388,6 +386,6 @@ def update_session(
             if muscles is not None:
                 row.muscles = muscles
         row.updated_at = utcnow()  # bumps the version even when only muscle rows changed
-        session.flush()
-        audit.record(session, actor, "update", "session", row.id, row.patient_id)
+        tx.flush()
+        audit.record(tx, actor, "update", "session", row.id, row.patient_id)
         return _out(row)

@@ -23,7 +23,7 @@ only when a check-in has text.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat
 
@@ -32,6 +32,7 @@ from needlewise.domain.triage import TriageResult, triage
 from needlewise.errors import InputError
 from needlewise.interop.fhir.aftercare import check_temperature, read_aftercare_response
 from needlewise.knowledge.base import KnowledgeBase
+from needlewise.languages import Language
 from needlewise.services.documents import check_language, validate
 
 MAX_TEXT = 5000
@@ -66,7 +67,7 @@ class TriageRequest(BaseModel):
     text: str | None = Field(
         default=None, max_length=MAX_TEXT, description="The patient's own words"
     )
-    language: Literal["en", "es"] = "en"
+    language: Language = "en"
 
 
 def _from_json(document: Any, kb: KnowledgeBase) -> tuple[SymptomReport, str | None]:

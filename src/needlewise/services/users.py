@@ -36,7 +36,7 @@ from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.credentials import end_credentials, forget_sessions
 from needlewise.services.fields import Name
-from needlewise.services.pages import Page, PageParams
+from needlewise.services.paging import Page, PageParams
 from needlewise.services.records import check_version
 from needlewise.services.runtime import Runtime
 
@@ -95,8 +95,8 @@ def require_strong(password: str, where: str, *known: str) -> None:
 
 
 def me(runtime: Runtime, actor: Actor) -> UserOut:
-    with runtime.db.read() as session:
-        user = session.get(User, actor.user_id)
+    with runtime.db.read() as tx:
+        user = tx.get(User, actor.user_id)
         if user is None:
             raise Unauthorized("not logged in")
         return user_out(user)
@@ -108,8 +108,8 @@ def create_user(
     actor.require("users:write")
     email = str(data.email).strip().lower()
     require_strong(data.password, "$.password", email, data.name)
-    with runtime.db.write() as session:
-        if session.scalar(select(User.id).where(User.email == email)) is not None:
+    with runtime.db.write() as tx:
+        if tx.scalar(select(User.id).where(User.email == email)) is not None:
             raise Conflict("a user with this email already exists")
         user = User(
             clinic_id=clinic_id if clinic_id is not None else actor.clinic_id,
@@ -118,18 +118,18 @@ def create_user(
             role=data.role.value,
             password_hash=hash_password(data.password),
         )
-        session.add(user)
-        session.flush()
-        audit.record(session, actor, "create", "user", user.id)
+        tx.add(user)
+        tx.flush()
+        audit.record(tx, actor, "create", "user", user.id)
         return user_out(user)
 
 
 def list_users(runtime: Runtime, actor: Actor, page: PageParams) -> Page[UserOut]:
     actor.require("users:read")
-    with runtime.db.read() as session:
+    with runtime.db.read() as tx:
         where = User.clinic_id == actor.clinic_id
-        total = session.scalar(select(func.count()).select_from(User).where(where)) or 0
-        users = session.scalars(
+        total = tx.scalar(select(func.count()).select_from(User).where(where)) or 0
+        users = tx.scalars(
             select(User).where(where).order_by(User.id).limit(page.limit).offset(page.offset)
         )
         return Page[UserOut](
@@ -139,19 +139,19 @@ def list_users(runtime: Runtime, actor: Actor, page: PageParams) -> Page[UserOut
 
 def get_user(runtime: Runtime, actor: Actor, user_id: int) -> UserOut:
     actor.require("users:read")
-    with runtime.db.read() as session:
-        user = session.get(User, user_id)
+    with runtime.db.read() as tx:
+        user = tx.get(User, user_id)
         if user is None or user.clinic_id != actor.clinic_id:
             raise NotFound(f"no user {user_id}")
         return user_out(user)
 
 
-def _keep_an_admin(session: Session, user: User, role: str, active: bool) -> None:
+def _keep_an_admin(tx: Session, user: User, role: str, active: bool) -> None:
     """Refuse an edit that leaves ``user``'s clinic without an active admin. The caller
     holds the clinic's row lock, so two such edits cannot both see the other admin."""
     if not (user.role == Role.admin.value and user.active) or (role == Role.admin.value and active):
         return
-    others = session.scalar(
+    others = tx.scalar(
         select(func.count())
         .select_from(User)
         .where(
@@ -174,18 +174,16 @@ def update_user(
     """Change a user (admins). A change of password, activity or role ends every session
     and API token of the user, whatever else the edit holds."""
     actor.require("users:write")
-    with runtime.db.write() as session:
+    with runtime.db.write() as tx:
         # one edit of a clinic's users at a time (PostgreSQL; SQLite writes are serial)
-        session.execute(
-            select(Clinic.id).where(Clinic.id == actor.clinic_id).with_for_update()
-        ).first()
-        user = session.get(User, user_id, populate_existing=True)
+        tx.execute(select(Clinic.id).where(Clinic.id == actor.clinic_id).with_for_update()).first()
+        user = tx.get(User, user_id, populate_existing=True)
         if user is None or user.clinic_id != actor.clinic_id:
             raise NotFound(f"no user {user_id}")
         check_version("user", user.version, expected_version)
         role = data.role.value if data.role is not None else user.role
         active = data.active if data.active is not None else user.active
-        _keep_an_admin(session, user, role, active)
+        _keep_an_admin(tx, user, role, active)
         if data.password is not None:
             require_strong(data.password, "$.password", user.email, data.name or user.name)
         changed = data.password is not None or role != user.role or active != user.active
@@ -195,9 +193,9 @@ def update_user(
         if data.password is not None:
             user.password_hash = hash_password(data.password)
         if changed:
-            end_credentials(runtime, session, user)
-        session.flush()
-        audit.record(session, actor, "update", "user", user.id)
+            end_credentials(runtime, tx, user)
+        tx.flush()
+        audit.record(tx, actor, "update", "user", user.id)
         out = user_out(user)
     if changed:
         forget_sessions(runtime, user_id)  # again after the commit: nothing cached it in between

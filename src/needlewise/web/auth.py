@@ -107,10 +107,10 @@ def staff(permission: str | None) -> Dependency:
             except Unauthorized:
                 await _refused_credential(request, token, remote)
                 raise
-        actor, session = hit
+        actor, auth_session = hit
         if from_cookie and request.method in UNSAFE:
             sent = await sent_csrf_token(request)
-            if not sent or not same(sent, session.csrf_token):
+            if not sent or not same(sent, auth_session.csrf_token):
                 await refusals.record(request, actor, "denied", "csrf")
                 raise Forbidden("missing or wrong X-CSRF-Token header (from the login response)")
         if permission is not None:
@@ -119,7 +119,7 @@ def staff(permission: str | None) -> Dependency:
             except Forbidden:
                 await refusals.record(request, actor, "denied", "forbidden")
                 raise
-        request.state.auth_session = session
+        request.state.auth_session = auth_session
         request.state.actor = actor
         return actor
 

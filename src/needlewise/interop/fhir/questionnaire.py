@@ -35,7 +35,8 @@ from needlewise.interop.fhir.canonical import (
     questionnaire_url,
 )
 from needlewise.knowledge.base import KnowledgeBase
-from needlewise.knowledge.schema import LANGUAGES, Text, Tier
+from needlewise.knowledge.schema import Text, Tier
+from needlewise.languages import LANGUAGES
 from needlewise.messages import MESSAGES
 
 JsonObject = dict[str, Any]
@@ -43,7 +44,7 @@ JsonObject = dict[str, Any]
 
 def _text(text: Text | dict[str, str], language: str) -> tuple[str, JsonObject]:
     """(text, ``_text`` element with translations into the other languages)."""
-    values = {
+    values: dict[str, str] = {
         lang: (text.get(lang) if isinstance(text, Text) else text[lang]) for lang in LANGUAGES
     }
     translations = [

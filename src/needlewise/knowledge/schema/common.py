@@ -9,9 +9,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-LANGUAGES: tuple[str, ...] = ("en", "es")
-Language = Literal["en", "es"]
-
 
 class Strict(BaseModel):
     """Base for every knowledge model: unknown keys are errors, values are immutable."""

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from needlewise.knowledge.schema.common import Language, NonEmpty, Provenance, Strict, SymptomId
+from needlewise.knowledge.schema.common import NonEmpty, Provenance, Strict, SymptomId
 from needlewise.knowledge.schema.pattern_syntax import (
     PatternSyntaxError,
     class_names,
@@ -21,6 +21,7 @@ from needlewise.knowledge.schema.pattern_syntax import (
     parse_class_value,
     parse_form,
 )
+from needlewise.languages import Language
 
 Form = Annotated[str, StringConstraints(min_length=1)]
 

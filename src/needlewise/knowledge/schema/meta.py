@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-from needlewise.knowledge.schema.common import Evidence, Language, NonEmpty, SourceId, Strict
+from needlewise.knowledge.schema.common import Evidence, NonEmpty, SourceId, Strict
+from needlewise.languages import Language
 
 # ------------------------------------------------------------------ sources and meta
 

@@ -1,5 +1,8 @@
 """The JSON API: one router module per resource, included in the order of :data:`ROUTERS`.
 
+Staff-side routers sit here, one per resource; the routes a patient reaches with a signed
+link (``/api/p/{token}/...``) sit in :mod:`needlewise.web.api.patient_side`.
+
 A router module declares its routes with the typed dependencies of
 :mod:`needlewise.web.api.deps`, calls one function of :mod:`needlewise.services` per
 route, and answers in JSON (:mod:`needlewise.web.responses`, :mod:`needlewise.web.etags`;
@@ -24,17 +27,15 @@ from needlewise.web.api import (
     knowledge,
     links,
     patients,
-    portal,
-    portal_check_in,
-    portal_forms,
     providers,
     scope,
-    screening,
-    screenings,
     sessions,
+    stateless_screening,
+    stored_screenings,
     triage,
     users,
 )
+from needlewise.web.api.patient_side import about_link, check_in, forms
 
 # FastAPI tries the routers in this order and each router it passes costs time, so the
 # busiest requests come first: health probes, screening, check-ins from patients and
@@ -42,9 +43,9 @@ from needlewise.web.api import (
 # (tests/web/test_api.py checks that every route is reached by its own path).
 ROUTERS: tuple[APIRouter, ...] = (
     health.router,
-    screening.router,
-    portal_check_in.router,
-    portal_check_in.lean_router,
+    stateless_screening.router,
+    check_in.router,
+    check_in.lean_router,
     check_ins.lean_router,
     check_ins.router,
     triage.router,
@@ -56,12 +57,12 @@ ROUTERS: tuple[APIRouter, ...] = (
     users.router,
     providers.router,
     patients.router,
-    screenings.router,
+    stored_screenings.router,
     consents.router,
     sessions.router,
     adverse_events.router,
     links.router,
-    portal.router,
-    portal_forms.router,
+    about_link.router,
+    forms.router,
     audit.router,
 )

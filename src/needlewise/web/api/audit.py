@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from needlewise.services import audit
-from needlewise.services.pages import Page
+from needlewise.services.paging import Page
 from needlewise.web.api.deps import AuditRead, IdFilter, Paging, RuntimeDep
 from needlewise.web.openapi import READ, ok
 

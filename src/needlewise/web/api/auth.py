@@ -101,8 +101,8 @@ def logout(request: Request, response: Response, rt: RuntimeDep, actor: AnyStaff
 @router.get("/me", response_model=None, responses={**ok(MeOut), **error_responses(500)})
 def me(request: Request, rt: RuntimeDep, actor: AnyStaff) -> Any:
     """The logged-in user, and the session's CSRF token for browser sessions."""
-    session = request.state.auth_session
-    csrf = session.csrf_token if session.kind == "browser" else None
+    login = request.state.auth_session
+    csrf = login.csrf_token if login.kind == "browser" else None
     return MeOut(user=users.me(rt, actor), csrf_token=csrf).model_dump(mode="json")
 
 

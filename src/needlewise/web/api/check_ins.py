@@ -18,7 +18,7 @@ from fastapi import APIRouter, Query, Request
 
 from needlewise.services import check_in_review, check_ins
 from needlewise.services.check_in_models import CheckInOut
-from needlewise.services.pages import Page
+from needlewise.services.paging import Page
 from needlewise.services.records import MAX_ID
 from needlewise.services.triage import TriageRequest
 from needlewise.web.api import idempotency as idempotent

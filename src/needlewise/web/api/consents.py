@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import Field
 
+from needlewise.languages import Language
 from needlewise.services import consents
 from needlewise.services.consent_copy import copy_as_text
 from needlewise.services.consent_models import (
@@ -18,7 +19,7 @@ from needlewise.services.consent_models import (
     WithdrawIn,
 )
 from needlewise.services.consent_text import ConsentText
-from needlewise.services.pages import Page
+from needlewise.services.paging import Page
 from needlewise.web.api import idempotency as idempotent
 from needlewise.web.api import record_routes
 from needlewise.web.api.deps import (
@@ -69,7 +70,7 @@ def consent_detail(record: ConsentRecordDetail) -> ConsentDetail:
 def get_text(
     rt: RuntimeDep,
     actor: ConsentsRead,
-    language: Annotated[Literal["en", "es"], Query()] = "en",
+    language: Annotated[Language, Query()] = "en",
 ) -> Any:
     """The consent text a patient signs now: the template with every risk and how often
     it happens. `text` is what is stored when they sign; show it as is."""

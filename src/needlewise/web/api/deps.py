@@ -27,7 +27,7 @@ from fastapi import Depends, Path, Query, Request
 
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.services.actor import Actor
-from needlewise.services.pages import MAX_LIMIT, PageParams
+from needlewise.services.paging import MAX_LIMIT, PageParams
 from needlewise.services.records import MAX_ID
 from needlewise.services.runtime import Runtime
 from needlewise.web.auth import any_patient_link, patient_link, staff, submitting_link

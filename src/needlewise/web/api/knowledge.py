@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from needlewise.interop.fhir.questionnaire import questionnaire
+from needlewise.languages import Language
 from needlewise.services.knowledge import summary
 from needlewise.web.api.deps import Knowledge
 from needlewise.web.api.schemas import KnowledgeOut
@@ -36,7 +37,7 @@ async def knowledge_summary(kb: Knowledge) -> Any:
 async def get_questionnaire(
     which: Literal["intake", "aftercare"],
     kb: Knowledge,
-    language: Annotated[Literal["en", "es"], Query()] = "en",
+    language: Annotated[Language, Query()] = "en",
 ) -> Any:
     """The intake or aftercare Questionnaire, generated from the knowledge base."""
     return questionnaire(kb, which, language)

@@ -15,8 +15,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from needlewise.services import links
-from needlewise.web.api import portal
 from needlewise.web.api.deps import LinksWrite, RecordId, RuntimeDep
+from needlewise.web.api.patient_side import about_link
 from needlewise.web.bodies import body_of
 from needlewise.web.openapi import CREATE, READ_ONE, body_doc, created, ok
 
@@ -38,7 +38,7 @@ class LinkOut(BaseModel):
 
 def link_out(created: links.LinkCreated) -> LinkOut:
     """The API's answer for a new link: the link with its path on this API."""
-    return LinkOut(**created.model_dump(), path=f"{portal.router.prefix}/{created.token}")
+    return LinkOut(**created.model_dump(), path=f"{about_link.router.prefix}/{created.token}")
 
 
 @router.post(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from needlewise.languages import Language
 from needlewise.services import patients
-from needlewise.services.pages import Page
+from needlewise.services.paging import Page
 from needlewise.web.api import record_routes
 from needlewise.web.api.deps import Paging, PatientsRead, PatientsWrite, RecordId, RuntimeDep
 from needlewise.web.etags import versioned
@@ -26,7 +27,7 @@ def list_patients(
     q: Annotated[
         str | None, Query(max_length=100, description="Start of a given or family name")
     ] = None,
-    language: Annotated[Literal["en", "es"] | None, Query()] = None,
+    language: Annotated[Language | None, Query()] = None,
 ) -> Any:
     """Patients by name. Each patient returned is recorded in the audit log."""
     return patients.list_patients(rt, actor, page, q, language).model_dump(mode="json")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from needlewise.languages import Language
 from needlewise.services import providers
-from needlewise.services.pages import Page
+from needlewise.services.paging import Page
 from needlewise.web.api import record_routes
 from needlewise.web.api.deps import Paging, ProvidersRead, ProvidersWrite, RecordId, RuntimeDep
 from needlewise.web.api.schemas import ScopeOut
@@ -53,7 +54,7 @@ def get_provider_scope(
     rt: RuntimeDep,
     provider_id: RecordId,
     actor: ProvidersRead,
-    language: Annotated[Literal["en", "es"], Query()] = "en",
+    language: Annotated[Language, Query()] = "en",
 ) -> Any:
     """May this provider dry-needle in their licence state? With requirements and source."""
     return providers.provider_scope(rt, actor, provider_id, language).to_json()

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from needlewise.languages import Language
+
 
 class ValueSetStamp(BaseModel):
     loaded: int = Field(description="Value sets loaded from the value-set folder")
@@ -42,7 +44,7 @@ class ScreeningOut(BaseModel):
         description="Engine policies applied (how missing or unclear input was treated)"
     )
     knowledge: KnowledgeStampOut
-    language: Literal["en", "es"]
+    language: Language
     citations: dict[str, str]
 
 
@@ -96,7 +98,7 @@ class StatedTimeOut(BaseModel):
 class FreeTextOut(BaseModel):
     """What was read in the message (``text``), including denials, for the record."""
 
-    language: Literal["en", "es"] = Field(description="The pipeline that read it")
+    language: Language = Field(description="The pipeline that read it")
     understood: bool
     unknown_words: int = Field(description="Words that matched nothing known")
     other_language: str | None = Field(description="A language we cannot read, if detected")
@@ -132,7 +134,7 @@ class TriageOut(BaseModel):
     disposition: Literal["emergency", "call-provider", "self-care"]
     reasons: list[ReasonOut]
     advice: str = Field(description="Plain-language instructions in `language`")
-    language: Literal["en", "es"]
+    language: Language
     knowledge: KnowledgeStampOut
     citations: dict[str, str]
     free_text: FreeTextOut | None = Field(
@@ -176,7 +178,7 @@ class CodingOut(BaseModel):
     needs_review: bool
     coverage: list[NoteOut]
     documentation: list[NoteOut]
-    language: Literal["en", "es"]
+    language: Language
     knowledge: KnowledgeStampOut
     citations: dict[str, str]
 
@@ -195,7 +197,7 @@ class ScopeOut(BaseModel):
     as_of: str | None
     sources: list[str]
     evidence: str
-    language: Literal["en", "es"]
+    language: Language
     knowledge: KnowledgeStampOut
     citations: dict[str, str]
 

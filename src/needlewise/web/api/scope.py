@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+from needlewise.languages import Language
 from needlewise.services.scope import lookup_scope
 from needlewise.web.api.deps import Knowledge
 from needlewise.web.api.schemas import ScopeOut
@@ -23,7 +24,7 @@ async def scope(
     state: str,
     kb: Knowledge,
     profession: Annotated[Literal["pt", "acupuncturist", "physician"], Query()] = "pt",
-    language: Annotated[Literal["en", "es"], Query()] = "en",
+    language: Annotated[Language, Query()] = "en",
 ) -> Any:
     """Status (allowed / not-permitted / silent / unknown), requirements, source and as-of date."""
     return lookup_scope(kb, state, profession, language).to_json()

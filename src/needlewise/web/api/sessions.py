@@ -18,7 +18,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 
 from needlewise.services import sessions
-from needlewise.services.pages import Page
+from needlewise.services.paging import Page
 from needlewise.web.api import idempotency as idempotent
 from needlewise.web.api import record_routes
 from needlewise.web.api.deps import (

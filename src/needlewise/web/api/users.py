@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from needlewise.services import users
-from needlewise.services.pages import Page
+from needlewise.services.paging import Page
 from needlewise.web.api import record_routes
 from needlewise.web.api.deps import Paging, RecordId, RuntimeDep, UsersRead, UsersWrite
 from needlewise.web.etags import versioned

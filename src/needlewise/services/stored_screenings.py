@@ -1,7 +1,7 @@
 """Stored screenings: a patient's screening input, the result and the knowledge it used.
 
 A stored screening runs the same use case as ``POST /api/screen``
-(:func:`needlewise.services.screening.screen_document`) and keeps, unchangeable:
+(:func:`needlewise.services.stateless_screening.screen_document`) and keeps, unchangeable:
 
 * ``inputs`` — the document as screened. When it holds no Patient resource, a Patient
   built from the birth date on the patient's record is added (a Bundle gets it as its
@@ -44,10 +44,10 @@ from needlewise.services.decisive_screening import (
 )
 from needlewise.services.documents import check_language
 from needlewise.services.idempotency import Once, Resource
-from needlewise.services.pages import Page, PageParams
+from needlewise.services.paging import Page, PageParams
 from needlewise.services.patients import get_in_clinic
 from needlewise.services.runtime import Runtime
-from needlewise.services.screening import screen_document
+from needlewise.services.stateless_screening import screen_document
 
 Decision = Literal["eligible", "review", "not-eligible"]
 
@@ -161,12 +161,12 @@ def _screen(
 
 
 def _birth_date(runtime: Runtime, actor: Actor, patient_id: int) -> date | None:
-    with runtime.db.read() as session:
-        return get_in_clinic(session, actor, patient_id).birth_date
+    with runtime.db.read() as tx:
+        return get_in_clinic(tx, actor, patient_id).birth_date
 
 
 def _insert(
-    session: Session,
+    tx: Session,
     actor: Actor,
     patient_id: int,
     screened: Any,
@@ -187,9 +187,9 @@ def _insert(
         value_sets_sha256=stamp.value_sets_sha256,
         created_by=actor.ref,
     )
-    session.add(row)
-    session.flush()
-    audit.record(session, actor, "create", "screening", row.id, patient_id)
+    tx.add(row)
+    tx.flush()
+    audit.record(tx, actor, "create", "screening", row.id, patient_id)
     return row
 
 
@@ -217,12 +217,12 @@ def create_screening(
     screened, result, decision = _screen(
         runtime, document, birth_date, electrical_stimulation, language
     )
-    with runtime.db.write() as session:
-        get_in_clinic(session, actor, patient_id)
-        standing = clearing_needs_clinician(session, actor.role, patient_id, decision)
+    with runtime.db.write() as tx:
+        get_in_clinic(tx, actor, patient_id)
+        standing = clearing_needs_clinician(tx, actor.role, patient_id, decision)
         if standing is None:
             row = _insert(
-                session,
+                tx,
                 actor,
                 patient_id,
                 screened,
@@ -233,11 +233,11 @@ def create_screening(
             )
             out = _record(row, with_inputs=True)
             resource = Resource("screening", row.id, patient_id)
-            idempotency.keep(session.connection(), once, out, resource)
+            idempotency.keep(tx.connection(), once, out, resource)
             return out
         standing_id = standing.id
-    with runtime.db.write() as session:
-        audit.record(session, actor, "create", "screening", None, patient_id, outcome="denied")
+    with runtime.db.write() as tx:
+        audit.record(tx, actor, "create", "screening", None, patient_id, outcome="denied")
     raise audited(
         Forbidden(
             f"only a clinician may change a not-eligible decision: screening {standing_id} is "
@@ -259,8 +259,8 @@ def _require_link(actor: Actor, purpose: str) -> int:
 def intake_form(runtime: Runtime, actor: Actor) -> dict[str, Any]:
     """The intake Questionnaire for an intake link, in the patient's preferred language."""
     patient_id = _require_link(actor, "intake")
-    with runtime.db.read() as session:
-        language = get_in_clinic(session, actor, patient_id).preferred_language
+    with runtime.db.read() as tx:
+        language = get_in_clinic(tx, actor, patient_id).preferred_language
     audit.record_reads(runtime.db, actor, "intake-questionnaire", [(None, patient_id)])
     return intake_questionnaire(runtime.kb, check_language(language))
 
@@ -279,29 +279,29 @@ def submit_intake(
     patient_id = _require_link(actor, "intake")
     if not isinstance(document, dict) or document.get("resourceType") != "QuestionnaireResponse":
         raise InputError("send the intake answers as a QuestionnaireResponse", "$.resourceType")
-    with runtime.db.read() as session:
-        patient = get_in_clinic(session, actor, patient_id)
+    with runtime.db.read() as tx:
+        patient = get_in_clinic(tx, actor, patient_id)
         birth_date, language = patient.birth_date, patient.preferred_language
     screened, result, decision = _screen(runtime, document, birth_date, None, language)
-    with runtime.db.write() as session:
-        get_in_clinic(session, actor, patient_id)
-        links.use_link(session, actor)  # locks the link row: one submission wins
-        audit.record(session, actor, "use", "patient-link", actor.link_id, patient_id)
-        row = _insert(session, actor, patient_id, screened, result, decision, None, runtime)
+    with runtime.db.write() as tx:
+        get_in_clinic(tx, actor, patient_id)
+        links.use_link(tx, actor)  # locks the link row: one submission wins
+        audit.record(tx, actor, "use", "patient-link", actor.link_id, patient_id)
+        row = _insert(tx, actor, patient_id, screened, result, decision, None, runtime)
         out = _record(row)
-        idempotency.keep(session.connection(), once, out, Resource("screening", row.id, patient_id))
+        idempotency.keep(tx.connection(), once, out, Resource("screening", row.id, patient_id))
         return out
 
 
 def get_screening(runtime: Runtime, actor: Actor, screening_id: int) -> ScreeningRecord:
     """One stored screening, with its inputs."""
     actor.require("screenings:read")
-    with runtime.db.read() as session:
-        row = session.get(Screening, screening_id)
+    with runtime.db.read() as tx:
+        row = tx.get(Screening, screening_id)
         if row is None:
             raise NotFound(f"no screening {screening_id}")
         try:
-            get_in_clinic(session, actor, row.patient_id)
+            get_in_clinic(tx, actor, row.patient_id)
         except NotFound:
             raise NotFound(f"no screening {screening_id}") from None
         out = _record(row, with_inputs=True)
@@ -325,9 +325,9 @@ def list_screenings(
     if decision is not None:
         conditions.append(Screening.decision == decision)
     base = select(Screening).join(Patient, Patient.id == Screening.patient_id).where(*conditions)
-    with runtime.db.read() as session:
-        total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-        rows = session.scalars(
+    with runtime.db.read() as tx:
+        total = tx.scalar(select(func.count()).select_from(base.subquery())) or 0
+        rows = tx.scalars(
             base.order_by(Screening.created_at.desc(), Screening.id.desc())
             .limit(page.limit)
             .offset(page.offset)
@@ -337,13 +337,13 @@ def list_screenings(
     return Page[ScreeningRecord](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-def latest_screening(session: Session, patient_id: int) -> Screening | None:
+def latest_screening(tx: Session, patient_id: int) -> Screening | None:
     """The patient's most recent stored screening (any decision), or ``None``.
 
     Inside the caller's transaction; neither scoped to a clinic nor audited. The session
     rules use the *decisive* screening instead (:func:`get_decisive` for callers).
     """
-    return session.scalars(
+    return tx.scalars(
         select(Screening)
         .where(Screening.patient_id == patient_id)
         .order_by(Screening.created_at.desc(), Screening.id.desc())
@@ -375,9 +375,9 @@ class DecisiveOut(BaseModel):
 def get_decisive(runtime: Runtime, actor: Actor, patient_id: int) -> DecisiveOut:
     """The patient's decisive screening (404 when there is none); the read is audited."""
     actor.require("screenings:read")
-    with runtime.db.read() as session:
-        get_in_clinic(session, actor, patient_id)
-        decisive = decisive_screening(session, patient_id)
+    with runtime.db.read() as tx:
+        get_in_clinic(tx, actor, patient_id)
+        decisive = decisive_screening(tx, patient_id)
         if decisive is None:
             raise NotFound(f"patient {patient_id} has no stored screening")
         row = decisive.screening
@@ -388,7 +388,7 @@ def get_decisive(runtime: Runtime, actor: Actor, patient_id: int) -> DecisiveOut
             rule=decisive.why,
             entered_by=row.created_by,
             entered_by_clinician=uid is not None
-            and uid in clinician_ids(session, patient_id, [row.created_by]),
+            and uid in clinician_ids(tx, patient_id, [row.created_by]),
             clears=decisive.clears,
             not_counted=list(decisive.not_counted),
         )

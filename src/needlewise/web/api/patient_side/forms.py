@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from needlewise.services import consents, screenings
+from needlewise.services import consents, stored_screenings
 from needlewise.services.consent_models import ConsentRecord, LinkConsentIn
 from needlewise.services.consent_text import ConsentText
 from needlewise.services.documents import validate
@@ -76,7 +76,7 @@ _INTAKE_BODY = request_body(
 )
 def intake_questionnaire(rt: RuntimeDep, token: str, actor: IntakeLink) -> Any:
     """The health questions, in the patient's preferred language."""
-    return screenings.intake_form(rt, actor)
+    return stored_screenings.intake_form(rt, actor)
 
 
 @router.post(
@@ -92,13 +92,15 @@ async def submit_intake(
     """Send the answers (once). They are screened and stored for the clinic to review."""
     document = await json_body(request)
 
-    async def create(once: Once[screenings.ScreeningRecord] | None) -> screenings.ScreeningRecord:
-        return await run_in_threadpool(screenings.submit_intake, rt, actor, document, once)
+    async def create(
+        once: Once[stored_screenings.ScreeningRecord] | None,
+    ) -> stored_screenings.ScreeningRecord:
+        return await run_in_threadpool(stored_screenings.submit_intake, rt, actor, document, once)
 
     return await idempotent.run(request, actor, document, _received, create)
 
 
-def _received(_out: screenings.ScreeningRecord) -> Answer:
+def _received(_out: stored_screenings.ScreeningRecord) -> Answer:
     return Answer(201, IntakeReceived().model_dump(mode="json"))
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from needlewise.services.screening import screen_document
+from needlewise.languages import Language
+from needlewise.services.stateless_screening import screen_document
 from needlewise.web.api.deps import Knowledge, ToolsUse
 from needlewise.web.api.schemas import ScreeningOut
 from needlewise.web.bodies import json_body
@@ -46,7 +47,7 @@ async def screen(
         bool | None, Query(description="Is electrical stimulation planned? Omit when not known.")
     ] = None,
     as_of: Annotated[date | None, Query(description="Screening date (default today)")] = None,
-    language: Annotated[Literal["en", "es"], Query()] = "en",
+    language: Annotated[Language, Query()] = "en",
 ) -> Any:
     """Screen one patient. `eligible` only when every required question is answered and
     nothing fired; any absolute finding gives `not-eligible`; otherwise `review`."""

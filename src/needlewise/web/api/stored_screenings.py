@@ -8,9 +8,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from needlewise.services import screenings
+from needlewise.languages import Language
+from needlewise.services import stored_screenings
 from needlewise.services.idempotency import Answer, Once
-from needlewise.services.pages import Page
+from needlewise.services.paging import Page
 from needlewise.web.api import idempotency as idempotent
 from needlewise.web.api.deps import (
     IdFilter,
@@ -47,7 +48,7 @@ _BODY = request_body(
     status_code=201,
     response_model=None,
     openapi_extra=idempotent.documented(_BODY),
-    responses={**created(screenings.ScreeningRecord), **CREATE},
+    responses={**created(stored_screenings.ScreeningRecord), **CREATE},
 )
 async def create_screening(
     request: Request,
@@ -57,16 +58,18 @@ async def create_screening(
     electrical_stimulation: Annotated[
         bool | None, Query(description="Is electrical stimulation planned? Omit when not known.")
     ] = None,
-    language: Annotated[Literal["en", "es"], Query(description="Language of the titles")] = "en",
+    language: Annotated[Language, Query(description="Language of the titles")] = "en",
 ) -> Any:
     """Screen this patient and store the inputs, the result and the knowledge version.
     Unreadable input gets 422 naming the JSON path, and nothing is stored. Send an
     `Idempotency-Key` to make a retry safe."""
     document = await json_body(request)
 
-    async def create(once: Once[screenings.ScreeningRecord] | None) -> screenings.ScreeningRecord:
+    async def create(
+        once: Once[stored_screenings.ScreeningRecord] | None,
+    ) -> stored_screenings.ScreeningRecord:
         return await run_in_threadpool(
-            lambda: screenings.create_screening(
+            lambda: stored_screenings.create_screening(
                 rt,
                 actor,
                 patient_id,
@@ -80,14 +83,14 @@ async def create_screening(
     return await idempotent.run(request, actor, document, _created, create)
 
 
-def _created(out: screenings.ScreeningRecord) -> Answer:
+def _created(out: stored_screenings.ScreeningRecord) -> Answer:
     return Answer(201, out.model_dump(mode="json"))
 
 
 @router.get(
     "/api/screenings",
     response_model=None,
-    responses={**ok(Page[screenings.ScreeningRecord]), **READ},
+    responses={**ok(Page[stored_screenings.ScreeningRecord]), **READ},
 )
 def list_screenings(
     rt: RuntimeDep,
@@ -98,7 +101,7 @@ def list_screenings(
 ) -> Any:
     """Stored screenings, newest first, without their inputs. Each one returned is
     recorded in the audit log."""
-    return screenings.list_screenings(
+    return stored_screenings.list_screenings(
         rt, actor, page, patient_id=patient_id, decision=decision
     ).model_dump(mode="json")
 
@@ -106,20 +109,20 @@ def list_screenings(
 @router.get(
     "/api/screenings/{screening_id}",
     response_model=None,
-    responses={**ok(screenings.ScreeningRecord), **READ_ONE},
+    responses={**ok(stored_screenings.ScreeningRecord), **READ_ONE},
 )
 def get_screening(rt: RuntimeDep, screening_id: RecordId, actor: ScreeningsRead) -> Any:
     """One stored screening with the document as screened (audited)."""
-    return screenings.get_screening(rt, actor, screening_id).model_dump(mode="json")
+    return stored_screenings.get_screening(rt, actor, screening_id).model_dump(mode="json")
 
 
 @router.get(
     "/api/patients/{patient_id}/decisive-screening",
     response_model=None,
-    responses={**ok(screenings.DecisiveOut), **READ_ONE},
+    responses={**ok(stored_screenings.DecisiveOut), **READ_ONE},
 )
 def get_decisive_screening(rt: RuntimeDep, patient_id: RecordId, actor: ScreeningsRead) -> Any:
     """The screening the session rules decide on, who entered it and why: the latest
     not-eligible screening stays decisive until a clinician screens the patient after it;
     otherwise the latest screening is (audited; 404 when the patient has none)."""
-    return screenings.get_decisive(rt, actor, patient_id).model_dump(mode="json")
+    return stored_screenings.get_decisive(rt, actor, patient_id).model_dump(mode="json")
