@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from needlewise.languages import LANGUAGES
+
 
 class Strict(BaseModel):
     """Base for every knowledge model: unknown keys are errors, values are immutable."""
@@ -63,7 +65,8 @@ class Text(Strict):
 
     def get(self, language: str) -> str:
         """Text in ``language``; English when the language is not supported."""
-        return self.es if language == "es" else self.en
+        found = getattr(self, language, None) if language in LANGUAGES else None
+        return found if isinstance(found, str) else self.en
 
 
 class Provenance(Strict):
