@@ -25,18 +25,15 @@ class ClinicOut(BaseModel):
     version: int
 
 
-def _every_language() -> list[str]:
-    """A new clinic offers every language needlewise speaks."""
-    return list(LANGUAGES)
-
-
 class ClinicIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name = Field(min_length=1, max_length=200)
     phones: list[Annotated[Label, Field(min_length=1, max_length=40)]] = Field(
         default=[], max_length=10
     )
-    languages: list[str] = Field(default_factory=_every_language, min_length=1, max_length=20)
+    languages: list[str] = Field(
+        default=[str(code) for code in LANGUAGES], min_length=1, max_length=20
+    )
 
 
 def _out(clinic: Clinic) -> ClinicOut:
