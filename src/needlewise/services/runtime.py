@@ -1,6 +1,7 @@
 """What every use case that touches stored records needs: database, knowledge, settings,
 the patient-link signer and the process's state (the credential checks it remembers).
-Built once by ``create_app`` (or the CLI), never at import."""
+Built once per process by :func:`needlewise.startup.start` (the web app, the CLI, the
+worker), never at import."""
 
 from __future__ import annotations
 
