@@ -2,7 +2,7 @@
 
 A message whose every word is accounted for can be *understood* even without a finding;
 each word left over counts against it. Words of a language we do not read (marker words
-and letters from ``knowledge/data/other_languages.yaml``) are counted per language: when
+and letters from ``knowledge/data/language/unsupported.yaml``) are counted per language: when
 enough of them are (``min_markers``), or any word is in a non-Latin script, the reading
 names that language so the patient can be answered in one the clinic reads.
 """
