@@ -8,7 +8,9 @@ turn, so a slow spell of a shared machine hits the baseline as well; medians are
     .venv/bin/python bench/route_bench.py --n 2000 --rounds 5
 
 ``--src DIR`` puts another checkout's ``src`` first on the path, to compare a commit
-before a change with the one after it on the same machine in the same minute.
+before a change with the one after it on the same machine in the same minute (the
+checkout needs this layout of the use cases: issue 10 or later, since the seed is
+``api_bench.seed``).
 """
 
 from __future__ import annotations
@@ -62,42 +64,6 @@ def asgi_get(app: Any, path: str, token: str) -> Call:
     return call
 
 
-def seed(app: Any) -> tuple[str, int]:
-    """A clinic, a clinician with an API token and one patient (synthetic)."""
-    from needlewise.security.roles import Role
-    from needlewise.services.actor import Actor
-    from needlewise.services.clinic import ClinicIn, create_clinic
-    from needlewise.services.patients import PatientIn, create_patient
-
-    try:  # this checkout
-        from needlewise.services.api_tokens import mint_api_token
-        from needlewise.services.users import UserIn, create_user
-    except ImportError:  # a checkout from before services/accounts.py was split
-        from needlewise.services.accounts import (  # type: ignore[import-not-found,no-redef]
-            UserIn,
-            create_user,
-            mint_api_token,
-        )
-
-    runtime = app.state.runtime
-    clinic_id = create_clinic(runtime, ClinicIn(name="Bench Clinic"))
-    system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
-    user = create_user(
-        runtime,
-        system,
-        UserIn(
-            email="bench@clinic.example",
-            name="Bench",
-            role=Role.clinician,
-            password="x" * 8 + "Bench-2026!",
-        ),
-    )
-    actor = Actor(ref=f"user:{user.id}", user_id=user.id, role=Role.clinician, clinic_id=clinic_id)
-    token, _ = mint_api_token(runtime, actor, days=1)
-    patient = create_patient(runtime, actor, PatientIn(given_name="Bench", family_name="Synthetic"))
-    return token, patient.id
-
-
 async def rate(call: Call, n: int) -> float:
     """Requests per second over ``n`` sequential calls (each must answer 200)."""
     start = time.perf_counter()
@@ -127,8 +93,10 @@ def main() -> None:
         secret_key="bench-secret",
         nlp_warmup=False,
     )
-    app = create_app(settings)
-    token, patient_id = seed(app)
+    app = create_app(settings)  # makes the schema; the seed then writes beside it
+    from api_bench import seed  # the same synthetic clinic as the HTTP benchmark
+
+    token, patient_id = seed(settings)
     routes = {
         "healthz": asgi_get(app, "/healthz", token),
         "GET patient": asgi_get(app, f"/api/patients/{patient_id}", token),

@@ -146,19 +146,24 @@ def list_tokens(
             .order_by(AuthSession.id.desc())
         ).all()
         items = [
-            TokenInfo(
-                id=row.id,
-                user_id=row.user_id,
-                label=row.label,
-                created_at=aware(row.created_at),
-                expires_at=ends_at(runtime, row),
-                remote=row.remote,
-                current=row.id == current,
-            )
+            token_info(runtime, row, current=row.id == current)
             for row in rows
             if user is not None and works(runtime, row, user)
         ]
     return TokenList(items=items)
+
+
+def token_info(runtime: Runtime, row: AuthSession, *, current: bool) -> TokenInfo:
+    """What a token's owner and their admins may see of it (never the secret)."""
+    return TokenInfo(
+        id=row.id,
+        user_id=row.user_id,
+        label=row.label,
+        created_at=aware(row.created_at),
+        expires_at=ends_at(runtime, row),
+        remote=row.remote,
+        current=current,
+    )
 
 
 def revoke_token(runtime: Runtime, actor: Actor, token_id: int) -> TokenInfo:
@@ -184,14 +189,6 @@ def revoke_token(runtime: Runtime, actor: Actor, token_id: int) -> TokenInfo:
             raise NotFound(f"no API token {token_id}")
         row.revoked_at = utcnow()
         audit.record(tx, actor, "revoke", "api-token", row.id)
-        info = TokenInfo(
-            id=row.id,
-            user_id=row.user_id,
-            label=row.label,
-            created_at=aware(row.created_at),
-            expires_at=ends_at(runtime, row),
-            remote=row.remote,
-            current=False,
-        )
+        info = token_info(runtime, row, current=False)
     runtime.credential_cache.forget_credential(token_id)
     return info

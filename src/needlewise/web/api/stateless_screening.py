@@ -18,18 +18,20 @@ from needlewise.web.responses import json_response
 
 router = APIRouter(prefix="/api", tags=["screening"], route_class=LeanRoute)
 
+#: The JSON Schema of what screening reads (checked fully by the use case, which names the
+#: JSON path of any problem): a Bundle or an intake QuestionnaireResponse.
+SCREENING_DOCUMENT: dict[str, object] = {
+    "type": "object",
+    "required": ["resourceType"],
+    "properties": {"resourceType": {"type": "string", "enum": ["Bundle", "QuestionnaireResponse"]}},
+    "additionalProperties": True,
+}
+
 _BODY = request_body(
     "A FHIR R4 Bundle (collection, searchset, transaction, batch or document) with Patient, "
     "Condition, AllergyIntolerance, MedicationStatement/Request, Observation and Procedure "
     "resources; an intake QuestionnaireResponse; or a Bundle holding both.",
-    {
-        "type": "object",
-        "required": ["resourceType"],
-        "properties": {
-            "resourceType": {"type": "string", "enum": ["Bundle", "QuestionnaireResponse"]}
-        },
-        "additionalProperties": True,
-    },
+    SCREENING_DOCUMENT,
 )
 
 

@@ -21,6 +21,7 @@ from needlewise.web.api.deps import (
     ScreeningsRead,
     ScreeningsWrite,
 )
+from needlewise.web.api.stateless_screening import SCREENING_DOCUMENT
 from needlewise.web.bodies import json_body
 from needlewise.web.openapi import CREATE, READ, READ_ONE, created, ok, request_body
 
@@ -32,14 +33,7 @@ _BODY = request_body(
     "Bundle holding both. When it holds no Patient, one with the birth date on the "
     "patient's record is added before screening (so the age rule applies) and stored with "
     "the inputs; a Patient in the document wins.",
-    {
-        "type": "object",
-        "required": ["resourceType"],
-        "properties": {
-            "resourceType": {"type": "string", "enum": ["Bundle", "QuestionnaireResponse"]}
-        },
-        "additionalProperties": True,
-    },
+    SCREENING_DOCUMENT,
 )
 
 
