@@ -445,6 +445,7 @@ def test_the_patients_copy(service: Service) -> None:
     page = html.text
     assert page.startswith("<!DOCTYPE html>")
     assert '<html lang="es">' in page
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
     assert "<script>" not in page
     assert "Tess &lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;b&gt;Tess&lt;/b&gt; &amp; co" in page
