@@ -11,7 +11,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck unit bench docs clean
+.PHONY: run test lint typecheck unit pdf-deps browser-deps bench docs clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "needlewise needs Python 3.11 or newer (found " + sys.version.split()[0] + ")"'
@@ -27,7 +27,7 @@ $(VENV)/.test-deps: pyproject.toml constraints.txt | $(BIN)/python
 
 ## run: install (first time), then start the server on http://$(HOST):$(PORT) with the
 ## demo clinic (loaded into ./var/needlewise.db the first time; its logins are printed)
-run: $(VENV)/.run-deps
+run: $(VENV)/.run-deps pdf-deps
 	$(BIN)/needlewise serve --demo --host $(HOST) --port $(PORT)
 
 ## test: install test dependencies, then lint, type-check and run the whole suite
@@ -40,7 +40,21 @@ lint: $(VENV)/.test-deps
 typecheck: $(VENV)/.test-deps
 	$(BIN)/mypy
 
-unit: $(VENV)/.test-deps
+## Debian packages, installed when missing (apt lists refreshed only if the install fails):
+## Pango and a font with every Spanish letter for the PDFs (consent copy, take-home sheet),
+## and Chromium for the browser tests (never `playwright install`, which downloads)
+APT := $(SUDO) apt-get install -y -q --no-install-recommends
+pdf-deps:
+	@dpkg -s libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1 || { \
+	  echo "installing pango and DejaVu fonts (Debian packages, for the PDFs)"; \
+	  $(APT) libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1 || \
+	  { $(SUDO) apt-get update -q >/dev/null && $(APT) libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null; }; }
+
+browser-deps: pdf-deps
+	@command -v chromium >/dev/null || { echo "installing chromium (Debian package, for the browser tests)"; \
+	  $(APT) chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -q >/dev/null && $(APT) chromium >/dev/null; }; }
+
+unit: $(VENV)/.test-deps browser-deps
 	$(BIN)/pytest
 
 ## bench: run the benchmarks (figures go in bench/README.md); installs Debian's wrk if missing

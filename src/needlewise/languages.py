@@ -15,3 +15,11 @@ from typing import Literal, get_args
 Language = Literal["en", "es"]
 #: Every :data:`Language`, in the order they are offered (the first is the default).
 LANGUAGES: tuple[Language, ...] = get_args(Language)
+
+#: Each language's own name for itself, as a language menu shows it.
+NATIVE_NAMES: dict[Language, str] = {"en": "English", "es": "Español"}
+
+
+def as_language(value: object) -> Language | None:
+    """``value`` if it is the code of a listed language, else ``None``."""
+    return next((code for code in LANGUAGES if code == value), None)

@@ -8,6 +8,7 @@ sets, database), then puts together what the other modules of ``web/`` define:
 * the API routers, in the order of :data:`needlewise.web.api.ROUTERS`, each protected
   route documenting its permission (:mod:`needlewise.web.openapi`);
 * the ``/docs`` page (:mod:`needlewise.web.openapi`);
+* the HTML pages, their static files and error dialect (:mod:`needlewise.web.pages`);
 * the middleware (:mod:`needlewise.web.middleware`);
 * start-up and shut-down (:mod:`needlewise.web.lifespan`).
 
@@ -27,6 +28,7 @@ from needlewise.web.errors import add_error_handlers
 from needlewise.web.lifespan import lifespan_of
 from needlewise.web.middleware import add_middleware
 from needlewise.web.openapi import add_docs, document_permissions
+from needlewise.web.pages import add_pages
 from needlewise.web.responses import JsonBytes
 
 
@@ -53,5 +55,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         document_permissions(router)
         app.include_router(router)
     docs_csp = add_docs(app)
+    add_pages(app)
     add_middleware(app, docs_csp=docs_csp, trusted_proxies=settings.proxy_list)
     return app

@@ -31,12 +31,22 @@ from needlewise.web.openapi import DOCS_PATH
 log = logging.getLogger("needlewise.web")
 
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+#: the pages: scripts, styles, images and fonts from this server only (no inline script
+#: or style), images also as data: URLs (a drawn signature), forms post to this server
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+#: paths answered by pages (and the home page "/")
+PAGE_PATHS = ("/app", "/p/", "/learn")
 STATIC_PREFIX = "/static/"
 
 
 class SecurityHeaders:
     """Adds security headers and a strict CSP (the API docs page gets ``docs_csp``, which
-    lets it load its own scripts and styles from this server, and nothing else)."""
+    lets it load its own scripts and styles from this server, and nothing else; the pages
+    get :data:`PAGE_CSP`)."""
 
     def __init__(self, app: ASGIApp, docs_csp: str = API_CSP) -> None:
         self.app = app
@@ -47,7 +57,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        policy = self.docs_csp if path == DOCS_PATH else API_CSP.encode()
+        if path == DOCS_PATH:
+            policy = self.docs_csp
+        elif path == "/" or path.startswith(PAGE_PATHS):
+            policy = PAGE_CSP.encode()
+        else:
+            policy = API_CSP.encode()
         # vendored assets may be cached, but checked again (ETag) before each use
         cache = b"no-cache" if path.startswith(STATIC_PREFIX) else b"no-store"
 

@@ -73,7 +73,7 @@ def describe(request: Request) -> tuple[str, str, int | None, int | None]:
     if not isinstance(template, str):
         return ACTIONS.get(request.method, "other"), "unknown", None, None
     parts = [p for p in template.split("/") if p]
-    if parts[:1] == ["api"]:
+    if parts[:1] in (["api"], ["app"]):  # the JSON API, the staff pages
         parts = parts[1:]
     action = ACTIONS.get(request.method, request.method.lower()[:20])
     noun: int | None = None
@@ -84,8 +84,8 @@ def describe(request: Request) -> tuple[str, str, int | None, int | None]:
             action = part
         else:
             noun = index
-    if noun is None:
-        return action, "unknown", None, None
+    if noun is None:  # "/" (the home page), "/app" (today's list)
+        return action, "unknown" if parts else "page", None, None
     params = request.path_params
     name = parts[noun]
     before = parts[noun - 1] if noun > 0 else ""

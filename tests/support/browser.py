@@ -1,0 +1,82 @@
+"""Browser tests: Debian Chromium driven by Playwright, axe-core on every page, screenshots.
+
+* :func:`launch` — Chromium from ``/usr/bin/chromium`` (``make test`` installs the Debian
+  package; ``playwright install`` is never used: it downloads its own browser).
+* :func:`check_accessibility` — runs axe-core (bundled by axe-playwright-python) on the
+  page and fails on any *serious* or *critical* violation, naming rule, impact and the
+  elements.
+* :func:`screenshot` — saves the whole page to ``var/screenshots/NAME.png`` (the folder
+  the README names); look at them before calling a page done.
+* :data:`PHONE` — the viewport and touch of a phone (390 by 844, like an iPhone 13/14).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "var" / "screenshots"
+CHROMIUM = os.environ.get("NEEDLEWISE_CHROMIUM", "/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PHONE: dict[str, Any] = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+}
+DESKTOP: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}}
+BLOCKING_IMPACTS = frozenset({"serious", "critical"})
+
+
+def chromium_path() -> str:
+    """Debian's Chromium; skips (fails under CI) when it is not installed."""
+    found = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if found:
+        return found
+    message = "Debian chromium is not installed (make test installs it: apt-get install chromium)"
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def launch(playwright: Any) -> Any:
+    """Chromium, headless, with no network of its own (updates, sync, telemetry off)."""
+    return playwright.chromium.launch(executable_path=chromium_path(), args=ARGS)
+
+
+def check_accessibility(page: Any, where: str) -> dict[str, Any]:
+    """Run axe-core on ``page``; fail on a serious or critical violation. Returns axe's
+    full answer (the test may look at more)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    answer: dict[str, Any] = results.response
+    blocking = [v for v in answer["violations"] if v.get("impact") in BLOCKING_IMPACTS]
+    lines = [
+        f"{v['id']} ({v['impact']}): {v['help']} — "
+        + "; ".join(" ".join(node["target"]) for node in v["nodes"][:5])
+        for v in blocking
+    ]
+    assert not blocking, f"axe on {where}:\n" + "\n".join(lines)
+    return answer
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save the whole page as ``var/screenshots/<name>.png`` and return the path."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
