@@ -17,6 +17,7 @@ from needlewise.services.records import MAX_ID
 from needlewise.web.api.deps import AnyStaff, RecordId, RuntimeDep
 from needlewise.web.auth import COOKIE, credentials, remote_of
 from needlewise.web.bodies import json_body
+from needlewise.web.login_cookies import set_login_cookies
 from needlewise.web.openapi import body_doc, error_responses, inline_schema, ok, request_body
 
 router = APIRouter(prefix="/api/auth", tags=["accounts"])
@@ -63,24 +64,7 @@ async def login(request: Request, response: Response, rt: RuntimeDep) -> Any:
         "browser",
         request.cookies.get(staff_login.DEVICE_COOKIE),
     )
-    response.set_cookie(
-        COOKIE,
-        result.token,
-        max_age=int(rt.settings.session_hours * 3600),
-        httponly=True,
-        secure=rt.settings.cookie_secure,
-        samesite="lax",
-        path="/",
-    )
-    response.set_cookie(
-        staff_login.DEVICE_COOKIE,
-        result.device_cookie,
-        max_age=rt.settings.device_cookie_days * 86400,
-        httponly=True,
-        secure=rt.settings.cookie_secure,
-        samesite="strict",
-        path=DEVICE_PATH,
-    )
+    set_login_cookies(response, rt, result, DEVICE_PATH)
     return LoginOut(
         user=result.user, csrf_token=result.csrf_token, expires_at=result.expires_at
     ).model_dump(mode="json")

@@ -17,14 +17,18 @@ from starlette.staticfiles import StaticFiles
 from needlewise.web.errors import add_error_dialect
 from needlewise.web.middleware import PAGE_PATHS
 from needlewise.web.openapi import STATIC
-from needlewise.web.pages import home
+from needlewise.web.pages import emergency_plan, home, login
 from needlewise.web.pages.error_page import error_page
 
 #: the path prefixes answered by pages (their errors are pages too; the middleware
 #: gives them the pages' content security policy)
 PAGE_PREFIXES = PAGE_PATHS
 
-PAGE_ROUTERS: list[APIRouter] = [home.router]
+PAGE_ROUTERS: list[APIRouter] = [
+    home.router,
+    login.router,
+    emergency_plan.router,
+]
 
 
 def add_pages(app: FastAPI) -> None:

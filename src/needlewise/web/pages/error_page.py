@@ -19,6 +19,7 @@ from needlewise.web.pages.rendering import render
 
 LOGIN_PATH = "/app/login"
 
+
 #: a heading per status; the message of the problem says the rest
 _TITLES = {
     400: N_("This request could not be read"),

@@ -21,3 +21,8 @@
     }
   });
 }());
+/* print buttons (data-print): scripts may not be inline, so the button is wired here */
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-print]") : null;
+  if (button) { event.preventDefault(); window.print(); }
+});
