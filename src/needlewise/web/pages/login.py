@@ -30,10 +30,11 @@ HOME = "/app"
 
 def safe_next(value: object) -> str:
     """``value`` if it is a path of the staff pages (never another site), else ``/app``."""
-    if isinstance(value, str) and value.startswith("/app") and "//" not in value:
-        if "\\" not in value and value.isprintable() and len(value) <= 300:
-            return value
-    return HOME
+    if not isinstance(value, str) or not value.startswith("/app") or len(value) > 300:
+        return HOME
+    if "//" in value or "\\" in value or not value.isprintable():
+        return HOME
+    return value
 
 
 @router.get(LOGIN_PATH, response_class=HTMLResponse)
