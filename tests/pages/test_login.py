@@ -7,7 +7,7 @@ import pytest
 
 from needlewise.security.roles import Role
 from support.audit import last_id, the_one_entry
-from support.pages import form_token, sign_in, visible_text
+from support.pages import form_token, hidden_value, sign_in, visible_text
 from support.service import Service
 
 
