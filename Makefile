@@ -11,7 +11,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint typecheck unit pdf-deps browser-deps bench docs clean
+.PHONY: run test lint typecheck unit pdf-deps browser-deps bench docs messages clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "needlewise needs Python 3.11 or newer (found " + sys.version.split()[0] + ")"'
@@ -64,6 +64,13 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python bench/screen_bench.py
 	$(BIN)/python bench/freetext_bench.py
 	cd bench && ../$(BIN)/python api_bench.py
+
+## messages: extract every message of the pages (babel.cfg) into var/messages.pot, the
+## template for a new or updated catalog (see docs/knowledge.md, "Adding a language")
+messages: $(VENV)/.test-deps
+	@mkdir -p var
+	$(BIN)/pybabel -q extract -F babel.cfg -k N_ -o var/messages.pot --no-location --sort-output .
+	@echo "wrote var/messages.pot ($$(grep -c '^msgid ' var/messages.pot) messages)"
 
 ## docs: regenerate the generated reference docs (CLI, settings, rules) and README examples
 ## (tools/docgen.py, a development tool that is not installed with the package)
