@@ -265,3 +265,40 @@ def load_demo(runtime: Runtime) -> bool:
     )
     consent(fifth, "Eva Demo-Ready")
     return True
+
+
+@dataclass(frozen=True)
+class DemoLink:
+    """A fresh patient link of the demo, to open in a browser as the patient would."""
+
+    label: str
+    path: str
+
+
+def demo_links(runtime: Runtime) -> list[DemoLink]:
+    """New patient links for the demo's patients, made each time the demo starts (links
+    expire, and intake and consent links are used up): Ana's intake and consent (in
+    Spanish), and Ben's after-treatment check-in."""
+    from needlewise.persistence.models import Patient, TreatmentSession
+
+    with runtime.db.read() as tx:
+        front = tx.scalar(select(User).where(User.email == LOGINS[3].email))
+        ana = tx.scalar(select(Patient.id).where(Patient.family_name == "Demo-Intake"))
+        ben = tx.scalar(select(Patient.id).where(Patient.family_name == "Demo-Treated"))
+        treated = tx.scalar(
+            select(TreatmentSession.id).where(TreatmentSession.patient_id == ben).limit(1)
+        )
+    if front is None or ana is None or ben is None:
+        return []
+    actor = Actor(
+        ref=f"user:{front.id}", user_id=front.id, role=Role(front.role), clinic_id=front.clinic_id
+    )
+    made = [
+        ("Ana (Spanish): health questions", ana, links.LinkIn(purpose="intake")),
+        ("Ana (Spanish): consent", ana, links.LinkIn(purpose="consent")),
+        ("Ben: after-treatment check-in", ben, links.LinkIn(purpose="check-in", session_id=treated)),
+    ]  # fmt: skip
+    return [
+        DemoLink(label, f"/p/{links.create_link(runtime, actor, patient_id, data).token}")
+        for label, patient_id, data in made
+    ]

@@ -85,3 +85,29 @@ def test_new_york_pt_cannot_be_the_needling_provider(
     assert error["rule"] == "state.ny"
     client.close()
     runtime.db.dispose()
+
+
+def test_demo_links_open_as_the_patient_would(database_url: str, valuesets_dir: Path) -> None:
+    """`serve --demo` prints fresh links: each opens (its JSON twin answers who it is for),
+    and a second start makes new ones that work too."""
+    from needlewise.demo import demo_links
+
+    runtime = Runtime.build(settings_for(database_url, valuesets_dir))
+    assert demo_links(runtime) == []  # no demo loaded yet: nothing to link
+    load_demo(runtime)
+    first = demo_links(runtime)
+    assert [link.label for link in first] == [
+        "Ana (Spanish): health questions",
+        "Ana (Spanish): consent",
+        "Ben: after-treatment check-in",
+    ]
+    second = demo_links(runtime)
+    assert {link.path for link in first}.isdisjoint(link.path for link in second)
+    app = create_app(settings_for(database_url, valuesets_dir))
+    with ApiClient(app) as client:
+        for link, purpose in zip(second, ["intake", "consent", "check-in"], strict=True):
+            answer = client.get(f"/api{link.path}")
+            assert answer.status_code == 200, (link.label, answer.text)
+            assert answer.json()["purpose"] == purpose
+        assert client.get(f"/api{first[0].path}").json()["language"] == "es"
+    runtime.db.dispose()

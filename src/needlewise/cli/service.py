@@ -40,7 +40,7 @@ def serve(obj: Context, host: str | None, port: int | None, demo: bool) -> None:
 
         app = create_app(settings)
         if demo:
-            _demo(app.state.runtime)
+            _demo(app.state.runtime, f"http://{settings.host}:{settings.port}")
     click.echo(serve_banner(settings.host, settings.port))
     uvicorn.run(
         app,
@@ -60,19 +60,23 @@ def serve_banner(host: str, port: int) -> str:
     return f"needlewise serving on http://{host}:{port} (API docs at /docs)"
 
 
-def _demo(runtime: Any) -> None:
-    from needlewise.demo import LOGINS, demo_ready, load_demo
+def _demo(runtime: Any, base: str) -> None:
+    from needlewise.demo import LOGINS, demo_links, demo_ready, load_demo
 
     if load_demo(runtime):
         click.echo("Loaded the demo clinic (synthetic data).")
     if not demo_ready(runtime):
         click.echo("This database already holds a clinic; the demo was not loaded.")
         return
-    click.echo("Demo logins (demo passwords; POST them to /api/auth/login):")
+    click.echo(f"Start at {base}/ (the home page says where to go).")
+    click.echo(f"Demo logins (demo passwords; sign in at {base}/app/login):")
     for login in LOGINS:
         click.echo(
             f"  {login.role.value:<11} {login.email:<38} {login.password!r:<28} {login.note}"
         )
+    click.echo("Patient links made for this start (open them as the patient would):")
+    for link in demo_links(runtime):
+        click.echo(f"  {link.label:<36} {base}{link.path}")
 
 
 @main.group()
