@@ -124,3 +124,16 @@ def test_static_files_are_served_from_the_package(service: Service, path: str) -
 def test_static_files_cannot_leave_their_folder(service: Service) -> None:
     for path in ("/static/../config.py", "/static/%2e%2e/config.py", "/static/app/../../app.py"):
         assert service.client.get(path).status_code == 404, path
+
+
+def test_static_files_are_compressed_and_pages_are_not(service: Service) -> None:
+    """Scripts travel gzipped; pages never are (they hold CSRF tokens and patient links
+    next to text a visitor chose: compressing both would leak the secret, BREACH)."""
+    gz = {"accept-encoding": "gzip"}
+    script = service.client.get("/static/htmx/htmx.min.js", headers=gz)
+    assert script.headers.get("content-encoding") == "gzip"
+    assert int(script.headers["content-length"]) < 20_000
+    page = service.client.get("/app/login", headers=gz)
+    assert "content-encoding" not in page.headers
+    api = service.client.get("/api/knowledge", headers=gz)
+    assert "content-encoding" not in api.headers

@@ -80,3 +80,27 @@ def screenshot(page: Any, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+#: the most a page may transfer, everything it loads included (PDFs aside): issue 11
+MAX_PAGE_BYTES = 100 * 1024
+
+
+def transferred(browser: Any, url: str, cookies: list[dict[str, Any]] | None = None) -> int:
+    """Bytes on the wire (headers and bodies, as sent: compressed where they are) to load
+    ``url`` with an empty cache, in a fresh context (with ``cookies``, e.g. a session)."""
+    context = browser.new_context(**PHONE)
+    if cookies:
+        context.add_cookies(cookies)
+    page = context.new_page()
+    total = 0
+
+    def add(request: Any) -> None:
+        nonlocal total
+        sizes = request.sizes()
+        total += sizes["responseBodySize"] + sizes["responseHeadersSize"]
+
+    page.on("requestfinished", add)
+    page.goto(url, wait_until="networkidle")
+    context.close()
+    return total

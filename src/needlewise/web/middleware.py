@@ -3,6 +3,7 @@
 :func:`add_middleware` adds them in their one right order (outermost last):
 
 1. :class:`RefuseNul` — innermost: a NUL never reaches a route;
+   :class:`CompressStatic` — gzip for ``/static/`` only (never pages or JSON: BREACH);
 2. :class:`InternalErrors` — turns what escaped every route and handler into a 503
    (database fault) or a 500 (bug);
 3. :class:`SecurityHeaders` — outside both, so their answers carry the headers too;
@@ -148,9 +149,28 @@ class InternalErrors:
             await render_problem(HTTPConnection(scope), answer)(scope, receive, send)
 
 
+class CompressStatic:
+    """gzip for the static files only (htmx is 52 KB, 16 KB compressed), when the browser
+    accepts it. Pages and JSON are not compressed: they hold secrets (CSRF tokens,
+    patient links) next to text a visitor chose, which compression would leak (BREACH)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        from starlette.middleware.gzip import GZipMiddleware
+
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=1024)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(STATIC_PREFIX):
+            await self.gzip(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
 def add_middleware(app: FastAPI, *, docs_csp: str, trusted_proxies: list[str]) -> None:
     """Add the app's middleware in its one right order (see the module docstring)."""
     app.add_middleware(RefuseNul)
+    app.add_middleware(CompressStatic)
     app.add_middleware(InternalErrors)
     app.add_middleware(SecurityHeaders, docs_csp=docs_csp)  # also covers 500 responses
     if trusted_proxies:
