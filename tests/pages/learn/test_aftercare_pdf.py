@@ -30,7 +30,9 @@ def test_the_spanish_sheet_keeps_its_accents(kb: KnowledgeBase) -> None:
 
 
 def test_the_clinics_numbers_are_on_the_sheet(kb: KnowledgeBase) -> None:
-    text = text_of(aftercare_pdf(kb, "en", ClinicPhones(day="303-555-0100", after_hours="303-555-0199")))
+    text = text_of(
+        aftercare_pdf(kb, "en", ClinicPhones(day="303-555-0100", after_hours="303-555-0199"))
+    )
     assert "During the day: 303-555-0100" in text
     assert "At night and on weekends: 303-555-0199" in text
     assert "ask the clinic for this number" not in text
@@ -42,7 +44,9 @@ def test_an_unsupported_language_gets_english(kb: KnowledgeBase) -> None:
 
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_the_pdf_route(tmp_path: Path, valuesets_dir: Path, language: str) -> None:
-    with make_service(settings_for(f"sqlite:///{tmp_path / 'db.sqlite'}", valuesets_dir)) as service:
+    with make_service(
+        settings_for(f"sqlite:///{tmp_path / 'db.sqlite'}", valuesets_dir)
+    ) as service:
         answer = service.client.get(f"/learn/aftercare.pdf?lang={language}")
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "application/pdf"

@@ -22,9 +22,9 @@ TOPICS = {"dry-needling", "acupuncture", "trigger-point-injection", "lumbar-punc
 SOURCES = {"source.source-page", "source.brady-2014"}
 
 
-def front(**changes: object) -> str:
+def front(**changes: str | None) -> str:
     """A valid front matter, with ``changes`` (a value of ``None`` drops the key)."""
-    values: dict[str, object] = {
+    values: dict[str, str | None] = {
         "title": '"Dry needling"',
         "teaser": '"One line about it."',
         "specialty": "physical-therapy",
@@ -37,7 +37,7 @@ def front(**changes: object) -> str:
     return "---\n" + "\n".join(lines) + "\n---\n"
 
 
-def write(folder: Path, body: str = "## Part\n\nSome words.\n", **changes: object) -> Path:
+def write(folder: Path, *, body: str = "## Part\n\nSome words.\n", **changes: str | None) -> Path:
     for language in LANGUAGES:
         (folder / f"{MAIN_TOPIC}.{language}.md").write_text(front(**changes) + body, "utf-8")
     return folder
@@ -51,7 +51,8 @@ def test_every_topic_loads_in_every_language(kb: KnowledgeBase) -> None:
         for language in LANGUAGES:
             article = library.get(topic, language)
             assert article is not None, (topic, language)
-            assert article.meta.title and article.meta.teaser
+            assert article.meta.title
+            assert article.meta.teaser
             assert article.blocks, (topic, language)
     assert {a.meta.specialty for a in library} == set(Specialty)
 
@@ -98,9 +99,9 @@ def test_an_unknown_source_id_is_refused(tmp_path: Path) -> None:
     ],
 )
 def test_front_matter_refusals_name_file_and_field(
-    tmp_path: Path, changes: dict[str, object], message: str
+    tmp_path: Path, changes: dict[str, str | None], message: str
 ) -> None:
-    write(tmp_path, **changes)
+    write(tmp_path, body="## Part\n\nSome words.\n", **changes)
     with pytest.raises(ArticleError) as caught:
         read_articles(tmp_path, SOURCES)
     assert str(caught.value).startswith(f"articles/{MAIN_TOPIC}.en.md: ")
@@ -143,10 +144,14 @@ def test_html_in_markdown_is_shown_as_text_never_as_markup(tmp_path: Path) -> No
     )
     write(tmp_path, body=body)
     html = read_articles(tmp_path, SOURCES).get(MAIN_TOPIC, "en").html  # type: ignore[union-attr]
-    assert "<script" not in html and "<img" not in html and "<b>" not in html
-    assert "&lt;script&gt;" in html and "&lt;b&gt;bold&lt;/b&gt;" in html
+    assert "<script" not in html
+    assert "<img" not in html
+    assert "<b>" not in html
+    assert "&lt;script&gt;" in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html
     assert "javascript:" not in html.replace("[bad](javascript:alert(1))", "")
-    assert 'href="javascript' not in html and 'href="data:' not in html
+    assert 'href="javascript' not in html
+    assert 'href="data:' not in html
     assert 'href="//evil.example"' not in html
     assert '<a href="https://example.org/page">good</a>' in html
     assert '<a href="/learn/aftercare">ours</a>' in html
