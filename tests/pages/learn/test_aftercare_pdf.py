@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.web.pages.aftercare_document import ClinicPhones, aftercare_pdf
+from needlewise.web.pages.learn import public_sheet_pdf
 from support.service import make_service, settings_for
 
 
@@ -55,3 +56,9 @@ def test_the_pdf_route(tmp_path: Path, valuesets_dir: Path, language: str) -> No
     )
     title = {"en": "After dry needling", "es": "Después de la punción seca"}[language]
     assert title in text_of(answer.content)
+
+
+def test_the_public_pdf_is_made_once_per_language(kb: KnowledgeBase) -> None:
+    first = public_sheet_pdf(kb, "es")
+    assert public_sheet_pdf(kb, "es") is first
+    assert public_sheet_pdf(kb, "en") is not first

@@ -114,11 +114,24 @@ def aftercare_page(request: Request, kb: Knowledge) -> HTMLResponse:
     return render(request, "learn/aftercare.html", sheet_context(kb, sheet), language=lang)
 
 
+#: the public sheet's PDF per (knowledge sha256, language): it names no clinic, so it is
+#: made once — an open page must not let anyone keep the PDF renderer busy
+_PUBLIC_PDFS: dict[tuple[str, str], bytes] = {}
+
+
+def public_sheet_pdf(kb: KnowledgeBase, language: str) -> bytes:
+    """The public take-home sheet (no clinic numbers) as PDF, made once per language."""
+    key = (kb.sha256, language)
+    if key not in _PUBLIC_PDFS:
+        _PUBLIC_PDFS[key] = aftercare_pdf(kb, language, ClinicPhones())
+    return _PUBLIC_PDFS[key]
+
+
 @router.get("/learn/aftercare.pdf")
 def aftercare_document(request: Request, kb: Knowledge) -> Response:
     """The take-home sheet as a PDF in the reader's language."""
     lang = chosen_language(request)
-    return pdf_response(aftercare_pdf(kb, lang, ClinicPhones()), f"aftercare-sheet-{lang}.pdf")
+    return pdf_response(public_sheet_pdf(kb, lang), f"aftercare-sheet-{lang}.pdf")
 
 
 @router.get("/learn/{topic}", response_class=HTMLResponse)
