@@ -84,7 +84,9 @@ def describe(request: Request) -> tuple[str, str, int | None, int | None]:
             action = part
         else:
             noun = index
-    if noun is None:  # "/" (the home page), "/app" (today's list)
+    if noun is None:  # "/" (the home page), "/app" (today's list), "/app/login"
+        if action in ("login", "logout"):
+            return action, "session", None, None
         return action, "unknown" if parts else "page", None, None
     params = request.path_params
     name = parts[noun]
