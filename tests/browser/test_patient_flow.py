@@ -22,7 +22,9 @@ FRONT_DESK = ("frontdesk@demo.needlewise.example", "demo front desk password")
 def links_for(server: Server, language: str, given: str) -> dict[str, str]:
     """A new demo patient and one link per purpose (as the front desk makes them)."""
     with httpx.Client(base_url=server.base, timeout=30) as client:
-        login = client.post("/api/auth/login", json={"email": FRONT_DESK[0], "password": FRONT_DESK[1]})
+        login = client.post(
+            "/api/auth/login", json={"email": FRONT_DESK[0], "password": FRONT_DESK[1]}
+        )
         assert login.status_code == 200, login.text
         headers = {
             "x-csrf-token": login.json()["csrf_token"],
@@ -124,8 +126,14 @@ def test_a_patient_in_spanish_on_a_phone(
     look(page, "patient-consent-es-phone")
     right = right_answers(kb)
     for key, choice in right.items():
-        wrong = next(c.key for c in next(q for q in kb.data.consent.comprehension if q.key == key).choices if not c.correct)
-        page.locator(f"input[name='check-{key}'][value='{wrong if key == 'bruise' else choice}']").check()
+        wrong = next(
+            c.key
+            for c in next(q for q in kb.data.consent.comprehension if q.key == key).choices
+            if not c.correct
+        )
+        page.locator(
+            f"input[name='check-{key}'][value='{wrong if key == 'bruise' else choice}']"
+        ).check()
     page.fill("#typed_name", "Lucía Prueba")
     draw_signature(page)
     assert page.locator("#signature").input_value().startswith("data:image/png;base64,")

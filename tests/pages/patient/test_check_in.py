@@ -76,7 +76,7 @@ def test_an_emergency_answer_starts_with_call_911(service: Service) -> None:
 def test_a_call_provider_answer_shows_the_clinic_phone(service: Service) -> None:
     patient_id, token = patient_with_link(service, "check-in")
     page = service.client.get(f"/p/{token}/check-in")
-    answers = {name: "N" for name in group_ids(page.text, "emergency")}
+    answers = dict.fromkeys(group_ids(page.text, "emergency"), "N")
     sent = service.client.post(
         f"/p/{token}/check-in",
         data={
@@ -118,7 +118,8 @@ def test_a_wrong_temperature_shows_the_form_again_and_stores_nothing(service: Se
         assert message in visible_text(sent)
         assert soup(sent).find("textarea", id="details").get_text() == "kept"  # type: ignore[union-attr]
         checked = soup(sent).find("input", attrs={"name": "symptom.chest-pain", "checked": True})
-        assert isinstance(checked, Tag) and checked["value"] == "N"
+        assert isinstance(checked, Tag)
+        assert checked["value"] == "N"
     assert check_ins_of(service, patient_id) == []
 
 

@@ -76,7 +76,9 @@ def test_signing_stores_the_consent_with_the_drawn_signature_and_gives_a_pdf(
     patient_id, token = patient_with_link(service, "consent", language="es")
     page = service.client.get(f"/p/{token}/consent")
     assert soup(page).find("html")["lang"] == "es"  # type: ignore[index]
-    sent = service.client.post(f"/p/{token}/consent", data=consent_form(page, service, "Alicia Prueba"))
+    sent = service.client.post(
+        f"/p/{token}/consent", data=consent_form(page, service, "Alicia Prueba")
+    )
     assert sent.status_code == 200, visible_text(sent)[:300]
     done = soup(sent)
     assert done.find("a", href=f"/p/{token}/consent/copy.pdf") is not None
@@ -120,7 +122,9 @@ def test_the_clinic_copy_needs_consents_read(service: Service) -> None:
     front_desk = service.headers(Role.front_desk)  # every staff role reads consents
     answer = service.client.get(f"/app/consents/{stored['id']}.pdf", headers=front_desk)
     assert answer.status_code == 200
-    missing = service.client.get(f"/app/consents/{int(str(stored['id'])) + 99}.pdf", headers=front_desk)
+    missing = service.client.get(
+        f"/app/consents/{int(str(stored['id'])) + 99}.pdf", headers=front_desk
+    )
     assert missing.status_code == 404
 
 

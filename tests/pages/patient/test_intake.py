@@ -101,10 +101,12 @@ def test_missing_answers_show_the_form_again_and_store_nothing(service: Service)
     blank = soup(sent).find("fieldset", attrs={"data-link-id": left_out})
     assert blank is not None
     error = blank.find(class_="field-error")
-    assert error is not None and error.get_text() == "Please choose an answer."
-    assert error["id"] in str(blank["aria-describedby"])
+    assert error is not None
+    assert error.get_text() == "Please choose an answer."
+    assert str(error["id"]) in str(blank["aria-describedby"])
     wrong = soup(sent).find("fieldset", attrs={"data-link-id": "contraindication.diabetes"})
-    assert wrong is not None and "Please choose one of the answers below." in wrong.get_text()
+    assert wrong is not None
+    assert "Please choose one of the answers below." in wrong.get_text()
     # what was answered is kept
     kept = soup(sent).select("input[type=radio][checked]")
     assert len(kept) == len(answers) - 1

@@ -20,7 +20,8 @@ def test_the_first_page_offers_the_language_and_says_what_the_link_is_for(
     main = soup(page).find("main")
     assert main is not None
     first_heading = main.find(["h1"])
-    assert first_heading is not None and first_heading.get_text() == "Choose your language"
+    assert first_heading is not None
+    assert first_heading.get_text() == "Choose your language"
     hrefs = [a["href"] for a in main.select(".language-buttons a")]
     assert hrefs == [f"/p/{token}?lang=en", f"/p/{token}?lang=es"]
     text = visible_text(page)
@@ -37,10 +38,14 @@ def test_picking_spanish_stores_it_on_the_patient_record(service: Service) -> No
     assert page.status_code == 200
     assert soup(page).find("html")["lang"] == "es"  # type: ignore[index]
     assert "Hola, Alice" in visible_text(page)
-    record = service.client.get(f"/api/patients/{patient_id}", headers=service.headers(Role.front_desk))
+    record = service.client.get(
+        f"/api/patients/{patient_id}", headers=service.headers(Role.front_desk)
+    )
     assert record.json()["preferred_language"] == "es"
     updates = [
-        e for e in entries_after(service, before) if e["action"] == "update" and e["resource_type"] == "patient"
+        e
+        for e in entries_after(service, before)
+        if e["action"] == "update" and e["resource_type"] == "patient"
     ]
     assert len(updates) == 1
     assert updates[0]["actor"].startswith("link:")

@@ -267,5 +267,5 @@ async def send_check_in(
             "told": told,
             "phones": [(phone, tel(phone)) for phone in told.get("clinic_phones", [])],
         },
-        language=language,  # type: ignore[arg-type]
+        language=language,
     )

@@ -202,13 +202,15 @@ async def sign(
     if errors or any(c.wrong or c.missing for c in checks):
         return _page(request, token, kb, text, form, errors, status=422)
     try:
-        data = LinkConsentIn(
-            language=_field(form, "language"),  # type: ignore[arg-type]
-            typed_name=typed_name,
-            signature_png=signature,  # type: ignore[arg-type]
-            signer_name=typed_name,
-            signer_role=role,  # type: ignore[arg-type]
-            text_sha256=_field(form, "text_sha256") or None,
+        data = LinkConsentIn.model_validate(
+            {
+                "language": _field(form, "language"),
+                "typed_name": typed_name,
+                "signature_png": signature,
+                "signer_name": typed_name,
+                "signer_role": role,
+                "text_sha256": _field(form, "text_sha256") or None,
+            }
         )
     except ValidationError as exc:
         return _page(request, token, kb, text, form, _signing_errors(exc), status=422)
