@@ -178,6 +178,12 @@ def _cross_check(data: KnowledgeData, by_id: dict[str, object] | Any) -> list[st
             check_sources(str(getattr(item, "id", "?")), sources)
     for risk in data.risks:
         check_sources(risk.id, [i.source for i in risk.incidence])
+    risk_ids = {r.id for r in data.risks}
+    for question in data.consent.comprehension:
+        owner = f"{data.consent.id}/comprehension.{question.key}"
+        check_sources(owner, question.sources)
+        if question.risk is not None and question.risk not in risk_ids:
+            problems.append(f"{owner}: unknown risk {question.risk}")
     for measure in data.measures:
         check_sources(measure.id, [m.source for m in measure.mcids])
     for state in data.states:

@@ -21,6 +21,7 @@ import base64
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -239,6 +240,57 @@ def consent_copy(runtime: Runtime, actor: Actor, consent_id: int) -> PatientCopy
         copy, patient_id = _copy(runtime, row), row.patient_id
     audit.record_reads(runtime.db, actor, "consent-copy", [(consent_id, patient_id)])
     return copy
+
+
+class ConsentDocument(BaseModel):
+    """What the printable copy of a signed consent shows (the patient's PDF and the
+    clinic's are the same document): the patient's copy and the drawn signature."""
+
+    consent_id: int
+    patient_copy: PatientCopy
+    signature_png_base64: str = Field(description="The drawn signature, a PNG (base64)")
+
+
+def _document(runtime: Runtime, row: Consent) -> ConsentDocument:
+    return ConsentDocument(
+        consent_id=row.id,
+        patient_copy=_copy(runtime, row),
+        signature_png_base64=base64.b64encode(row.signature_png).decode("ascii"),
+    )
+
+
+def consent_document(runtime: Runtime, actor: Actor, consent_id: int) -> ConsentDocument:
+    """The printable copy of a consent, for staff (``consents:read``; audited as a read
+    of the consent copy)."""
+    actor.require("consents:read")
+    with runtime.db.read() as tx:
+        row = _get(tx, actor, consent_id)
+        document, patient_id = _document(runtime, row), row.patient_id
+    audit.record_reads(runtime.db, actor, "consent-copy", [(consent_id, patient_id)])
+    return document
+
+
+def copy_for_link(runtime: Runtime, actor: Actor) -> ConsentDocument:
+    """The printable copy of the consent signed through this consent link.
+
+    The link is used up by the signing, so the caller opens it with ``allow_used`` (as a
+    retry does): it reaches only the consent it created (``created_by`` = ``link:ID``),
+    until the link expires. 404 when nothing was signed through it yet. Audited as a read
+    of the consent copy by the link.
+    """
+    patient_id = _require_link(actor, "consent")
+    with runtime.db.read() as tx:
+        row = tx.scalars(
+            select(Consent)
+            .where(Consent.patient_id == patient_id, Consent.created_by == actor.ref)
+            .order_by(Consent.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            raise NotFound("nothing was signed through this link yet")
+        document = _document(runtime, row)
+    audit.record_reads(runtime.db, actor, "consent-copy", [(document.consent_id, patient_id)])
+    return document
 
 
 # ------------------------------------------------------------------ withdrawal

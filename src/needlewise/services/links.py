@@ -23,11 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from needlewise.errors import Gone, InputError, NotFound
+from needlewise.languages import Language, as_language
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import Patient, PatientLink, TreatmentSession
 from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.patients import get_in_clinic
+from needlewise.services.records import edit
 from needlewise.services.runtime import Runtime
 
 Purpose = Literal["intake", "consent", "check-in"]
@@ -216,3 +218,26 @@ def link_info(runtime: Runtime, actor: Actor) -> LinkInfo:
         )
     audit.record_reads(runtime.db, actor, "patient-link", [(actor.link_id, actor.patient_id)])
     return info
+
+
+def set_language(runtime: Runtime, actor: Actor, language: str) -> bool:
+    """Store the language the patient picked on their link as their preferred language.
+
+    Any open link of the patient may do it (the patient's own choice, e.g. on the first
+    page of the link); the clinic then writes to them, and their forms and advice come, in
+    it. Returns whether the record changed; a change is audited as an ``update`` of the
+    patient by ``link:ID`` (nothing is written when it is the language already stored).
+    """
+    chosen: Language | None = as_language(language)
+    if chosen is None:
+        raise InputError(f"{language[:20]!r} is not a supported language", "$.language")
+    if actor.link_id is None or actor.patient_id is None:
+        raise NotFound("this link is not valid")
+    with edit(runtime.db, "patient") as tx:
+        patient = get_in_clinic(tx, actor, actor.patient_id)
+        if patient.preferred_language == chosen:
+            return False
+        patient.preferred_language = chosen
+        tx.flush()
+        audit.record(tx, actor, "update", "patient", patient.id, patient.id)
+        return True

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from needlewise.knowledge.schema.common import Provenance, Strict, Text
+from needlewise.knowledge.schema.common import Provenance, SourceId, Strict, Text
 
 # ------------------------------------------------------------------ informed consent
 
@@ -121,6 +121,40 @@ class CopyLabels(Strict):
     roles: SignerRoles
 
 
+class ComprehensionChoice(Strict):
+    """One answer a patient can pick for a :class:`ComprehensionQuestion`."""
+
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]*$")]
+    text: Text
+    correct: bool = False
+
+
+class ComprehensionQuestion(Strict):
+    """A question that checks the patient understood the consent before signing.
+
+    It restates a fact of the consent text (it adds none): exactly one choice is right.
+    A wrong answer shows ``explanation`` again (with the frequency of ``risk``, as the
+    consent text words it, when the question is about a risk) and the patient answers
+    again. ``sources`` are those of the fact the question restates.
+    """
+
+    key: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z-]*$")]
+    question: Text
+    choices: list[ComprehensionChoice] = Field(min_length=2, max_length=4)
+    explanation: Text
+    risk: Annotated[str, StringConstraints(pattern=r"^risk\.[a-z0-9-]+$")] | None = None
+    sources: list[SourceId] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_right_answer(self) -> ComprehensionQuestion:
+        right = [c.key for c in self.choices if c.correct]
+        if len(right) != 1:
+            raise ValueError(f"comprehension {self.key}: exactly one choice must be correct")
+        if len({c.key for c in self.choices}) != len(self.choices):
+            raise ValueError(f"comprehension {self.key}: choice keys must be unique")
+        return self
+
+
 #: Sections every consent template must have (what it is, what happens, benefits not
 #: guaranteed, alternatives, the right to stop and withdraw).
 REQUIRED_CONSENT_SECTIONS: tuple[str, ...] = (
@@ -150,6 +184,9 @@ class ConsentTemplate(Provenance):
     agreement_heading: Text
     agreement: Text
     copy_labels: CopyLabels
+    #: two or three questions the patient answers before signing (not part of the text
+    #: signed: they check it was understood)
+    comprehension: list[ComprehensionQuestion] = Field(default=[], max_length=3)
 
     @model_validator(mode="after")
     def _required_sections(self) -> ConsentTemplate:

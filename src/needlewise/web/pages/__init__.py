@@ -17,7 +17,17 @@ from starlette.staticfiles import StaticFiles
 from needlewise.web.errors import add_error_dialect
 from needlewise.web.middleware import PAGE_PATHS
 from needlewise.web.openapi import STATIC
-from needlewise.web.pages import emergency_plan, home, learn, login
+from needlewise.web.pages import (
+    consent_pdf,
+    emergency_plan,
+    home,
+    learn,
+    login,
+    patient_check_in,
+    patient_consent,
+    patient_intake,
+    patient_link,
+)
 from needlewise.web.pages.error_page import error_page
 
 #: the path prefixes answered by pages (their errors are pages too; the middleware
@@ -29,6 +39,11 @@ PAGE_ROUTERS: list[APIRouter] = [
     login.router,
     emergency_plan.router,
     learn.router,
+    patient_link.router,
+    patient_intake.router,
+    patient_consent.router,
+    patient_check_in.router,
+    consent_pdf.router,
 ]
 
 

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from needlewise.errors import Forbidden
+from needlewise.errors import Forbidden, audited
 from needlewise.security.secrets import same
 from needlewise.services.actor import Actor
 from needlewise.services.refusals import anonymous
@@ -59,5 +59,6 @@ async def read_form(request: Request, actor: Actor | None = None) -> FormData:
     if not isinstance(sent, str) or not cookie or not same(sent, cookie):
         who = actor or anonymous(remote_of(request))
         await refusals.record(request, who, "denied", "csrf")
-        raise Forbidden("this form has expired: reload the page and send it again")
+        # audited once, here (a patient link's actor would otherwise be audited twice)
+        raise audited(Forbidden("this form has expired: reload the page and send it again"))
     return form
