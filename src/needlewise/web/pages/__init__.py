@@ -18,6 +18,7 @@ from needlewise.web.errors import add_error_dialect
 from needlewise.web.middleware import PAGE_PATHS
 from needlewise.web.openapi import STATIC
 from needlewise.web.pages import emergency_plan, home, login
+from needlewise.web.pages.admin_home import ROUTERS as DESK_AND_ADMIN_ROUTERS
 from needlewise.web.pages.error_page import error_page
 
 #: the path prefixes answered by pages (their errors are pages too; the middleware
@@ -28,6 +29,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     home.router,
     login.router,
     emergency_plan.router,
+    *DESK_AND_ADMIN_ROUTERS,
 ]
 
 
