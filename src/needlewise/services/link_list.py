@@ -72,7 +72,7 @@ def patient_links(runtime: Runtime, actor: Actor, patient_id: int) -> list[LinkR
         items = [
             LinkRow(
                 id=link.id,
-                purpose=link.purpose,  # type: ignore[arg-type]  # stored from a Purpose
+                purpose=link.purpose,
                 session_id=link.session_id,
                 status=status_of(link, now),
                 created_by=link.created_by,

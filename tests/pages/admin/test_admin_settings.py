@@ -32,17 +32,20 @@ def test_each_provider_shows_its_scope_answer_with_source_and_as_of_date(
     assert isinstance(card, Tag)
     text = " ".join(card.get_text(" ").split())
     scope = lookup_scope(service.runtime.kb, "CO", "pt", "en")
-    assert scope.status == "allowed" and scope.as_of is not None
+    assert scope.status == "allowed"
+    assert scope.as_of is not None
     assert "Allowed in Colorado" in text
     assert f"As of: {scope.as_of.isoformat()}" in text
     citation = service.runtime.kb.citations(scope.sources)
-    assert citation and all(c in text for c in citation.values())
+    assert citation
+    assert all(c in text for c in citation.values())
     assert "54 hours" in text
     # the same answer as the API's
     api = client.get(
         f"/api/providers/{provider_id}/scope", headers=service.headers(Role.admin)
     ).json()
-    assert api["status"] == "allowed" and api["as_of"] == scope.as_of.isoformat()
+    assert api["status"] == "allowed"
+    assert api["as_of"] == scope.as_of.isoformat()
 
 
 def test_a_provider_in_an_unknown_state_is_explained_and_not_added(service: Service) -> None:
@@ -55,7 +58,8 @@ def test_a_provider_in_an_unknown_state_is_explained_and_not_added(service: Serv
     )  # fmt: skip
     assert answer.status_code == 422
     error = soup(answer).find(id="licence_state-error")
-    assert error is not None and "US state" in error.get_text()
+    assert error is not None
+    assert "US state" in error.get_text()
     listed = client.get("/api/providers", headers=service.headers(Role.admin)).json()
     assert listed["total"] == 0
 
@@ -123,11 +127,13 @@ def test_audit_filters_narrow_the_entries(service: Service) -> None:
     assert len(all_rows) > 3
     by_patient = soup(client.get(f"/app/admin/audit?patient_id={first}"))
     rows = by_patient.select("table.audit tbody tr")
-    assert rows and len(rows) < len(all_rows)
+    assert rows
+    assert len(rows) < len(all_rows)
     assert all(r.find_all("td")[4].get_text(strip=True) == str(first) for r in rows)
     denied = soup(client.get("/app/admin/audit?outcome=denied"))
     rows = denied.select("table.audit tbody tr")
-    assert len(rows) == 1 and "Not allowed" in rows[0].get_text()
+    assert len(rows) == 1
+    assert "Not allowed" in rows[0].get_text()
     clinician = f"user:{service.users[Role.clinician].id}"
     mine = soup(client.get(f"/app/admin/audit?actor={clinician}&action=read&resource_type=patient"))
     rows = mine.select("table.audit tbody tr")
@@ -152,7 +158,8 @@ def test_audit_paging_keeps_the_filters(service: Service) -> None:
     older = first.find("a", string="Older entries")
     assert isinstance(older, Tag)
     href = str(older["href"])
-    assert all(part in href for part in query.split("&")) and "offset=50" in href
+    assert all(part in href for part in query.split("&"))
+    assert "offset=50" in href
     second = soup(client.get(href))
     assert len(second.select("table.audit tbody tr")) == 5
 
@@ -167,7 +174,8 @@ def test_audit_filters_that_cannot_be_read_are_explained(service: Service) -> No
     answer = client.get("/app/admin/audit?since=2024-05-02&until=2024-05-01")
     assert answer.status_code == 422
     error = soup(answer).find(id="until-error")
-    assert error is not None and "must not be before" in error.get_text()
+    assert error is not None
+    assert "must not be before" in error.get_text()
 
 
 def test_forms_without_the_csrf_token_are_refused(service: Service) -> None:
@@ -192,4 +200,6 @@ def test_forms_without_the_csrf_token_are_refused(service: Service) -> None:
     assert client.get("/api/clinic", headers=admin).json() == before_clinic
     assert client.get("/api/providers", headers=admin).json()["total"] == 0
     assert client.get("/api/patients", headers=admin).json()["total"] == 1
-    assert "z@clinic.example" not in [u["email"] for u in client.get("/api/users", headers=admin).json()["items"]]
+    assert "z@clinic.example" not in [
+        u["email"] for u in client.get("/api/users", headers=admin).json()["items"]
+    ]

@@ -30,7 +30,9 @@ def test_the_form_registers_a_patient_the_api_then_knows(service: Service) -> No
     assert form.status_code == 200
     page = soup(form)
     assert page.find("input", attrs={"name": "csrf_token", "value": csrf})
-    languages = {str(i["value"]) for i in page.find_all("input", attrs={"name": "preferred_language"})}
+    languages = {
+        str(i["value"]) for i in page.find_all("input", attrs={"name": "preferred_language"})
+    }
     assert languages == {"en", "es"}
     answer = client.post(
         "/app/patients/new",
@@ -48,7 +50,8 @@ def test_the_form_registers_a_patient_the_api_then_knows(service: Service) -> No
     )
     assert answer.status_code == 303, visible_text(answer)[:400]
     location = answer.headers["location"]
-    assert location.startswith("/app/patients/") and location.endswith("/links")
+    assert location.startswith("/app/patients/")
+    assert location.endswith("/links")
     patient_id = int(location.split("/")[3])
     record = client.get(f"/api/patients/{patient_id}", headers=service.headers(Role.front_desk))
     assert record.status_code == 200
@@ -59,7 +62,8 @@ def test_the_form_registers_a_patient_the_api_then_knows(service: Service) -> No
         "female",
         "es",
     )
-    assert body["email"] is None and body["address"] is None
+    assert body["email"] is None
+    assert body["address"] is None
     page_after = client.get(location)
     assert page_after.status_code == 200
     assert "Lucía Synthetic" in visible_text(page_after)
@@ -92,9 +96,11 @@ def test_bad_input_shows_the_form_again_with_reasons_and_saves_nothing(service: 
         assert f"{name}-error" in str(field.get("aria-describedby", "")), name
         assert field.get("aria-invalid") == "true"
         error = page.find(id=f"{name}-error")
-        assert error is not None and words in error.get_text(), (name, error)
+        assert error is not None, name
+        assert words in error.get_text(), (name, error)
     given = page.find(id="given_name")
-    assert isinstance(given, Tag) and given.get("value") == "Ana"  # kept as typed
+    assert isinstance(given, Tag)
+    assert given.get("value") == "Ana"
     assert patient_count(service) == before
 
 
@@ -130,7 +136,8 @@ def test_a_new_link_is_shown_once_with_its_address_and_a_qr_code(service: Servic
     assert answer.status_code == 201
     page = soup(answer)
     field = page.find("input", id="new-link")
-    assert isinstance(field, Tag) and field.has_attr("readonly")
+    assert isinstance(field, Tag)
+    assert field.has_attr("readonly")
     url = str(field["value"])
     parts = urlsplit(url)
     assert (parts.scheme, parts.netloc) == ("https", "test")
@@ -146,7 +153,8 @@ def test_a_new_link_is_shown_once_with_its_address_and_a_qr_code(service: Servic
     # the QR code: inline SVG, no style attribute anywhere, with an accessible name
     svg = page.find("svg")
     assert isinstance(svg, Tag)
-    assert svg.get("role") == "img" and svg.get("aria-label")
+    assert svg.get("role") == "img"
+    assert svg.get("aria-label")
     assert svg.find("title") is not None
     assert not [tag.name for tag in [svg, *svg.find_all(True)] if tag.has_attr("style")]
     assert "style=" not in answer.text
@@ -170,7 +178,8 @@ def test_links_are_listed_with_their_status_and_can_be_cancelled(service: Servic
     listed = client.get(f"/app/patients/{patient_id}/links")
     rows = soup(listed).select("table tbody tr")
     assert len(rows) == 1
-    assert "Consent" in rows[0].get_text() and "Open" in rows[0].get_text()
+    assert "Consent" in rows[0].get_text()
+    assert "Open" in rows[0].get_text()
     form = rows[0].find("form")
     assert isinstance(form, Tag)
     action = str(form["action"])
@@ -183,7 +192,8 @@ def test_links_are_listed_with_their_status_and_can_be_cancelled(service: Servic
     after = client.get(done.headers["location"])
     assert "The link was cancelled" in visible_text(after)
     row = soup(after).select("table tbody tr")[0]
-    assert "Cancelled" in row.get_text() and row.find("form") is None
+    assert "Cancelled" in row.get_text()
+    assert row.find("form") is None
 
 
 def test_a_bad_validity_is_explained_and_makes_no_link(service: Service) -> None:
@@ -196,7 +206,8 @@ def test_a_bad_validity_is_explained_and_makes_no_link(service: Service) -> None
     )
     assert answer.status_code == 422
     error = soup(answer).find(id="hours-error")
-    assert error is not None and "above 0" in error.get_text()
+    assert error is not None
+    assert "above 0" in error.get_text()
     assert soup(answer).find("input", id="new-link") is None
     assert not soup(answer).select("table tbody tr")
 
@@ -206,7 +217,8 @@ def test_the_page_says_where_the_patient_stands(service: Service) -> None:
     sign_in(client, FRONT_DESK)
     patient_id = make_patient(service, "Edda")
     fresh = visible_text(client.get(f"/app/patients/{patient_id}/links"))
-    assert "Not answered yet" in fresh and "Not signed yet" in fresh
+    assert "Not answered yet" in fresh
+    assert "Not signed yet" in fresh
     add_screening(service, patient_id, "review")
     add_consent(service, patient_id, withdrawn=True)
     later = visible_text(client.get(f"/app/patients/{patient_id}/links"))
@@ -218,6 +230,8 @@ def test_another_clinics_patient_is_not_found(service: Service) -> None:
     client = service.client
     csrf = sign_in(client, FRONT_DESK)
     assert client.get("/app/patients/999999/links").status_code == 404
-    answer = client.post("/app/patients/999999/links", data={"csrf_token": csrf, "purpose": "intake"})
+    answer = client.post(
+        "/app/patients/999999/links", data={"csrf_token": csrf, "purpose": "intake"}
+    )
     assert answer.status_code == 404
     assert answer.headers["content-type"].startswith("text/html")

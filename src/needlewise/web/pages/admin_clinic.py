@@ -110,6 +110,7 @@ async def save_clinic(request: Request, rt: RuntimeDep, actor: ClinicWrite) -> R
     }
     errors: dict[str, str] = {}
     notice: str | None = None
+    shown: dict[str, Any] | None = sent
     status = 422
     try:
         data = clinic.ClinicIn.model_validate(document)
@@ -122,9 +123,10 @@ async def save_clinic(request: Request, rt: RuntimeDep, actor: ClinicWrite) -> R
         field, message = service_problem(language, error)
         errors = {field: message}
     except PreconditionFailed:
-        notice, status, sent = gettext(language, STALE), 412, None  # type: ignore[assignment]
+        # show the settings as they are now, not the form as sent
+        notice, status, shown = gettext(language, STALE), 412, None
     else:
         return RedirectResponse(f"{PATH}?saved", status_code=303)
     return await run_in_threadpool(
-        lambda: _page(request, rt, actor, sent=sent, errors=errors, notice=notice, status=status)
+        lambda: _page(request, rt, actor, sent=shown, errors=errors, notice=notice, status=status)
     )

@@ -58,9 +58,7 @@ def _page(
     status: int = 200,
 ) -> Response:
     page = providers.list_providers(rt, actor, PageParams(limit=PAGE_SIZE, offset=offset))
-    rows = [
-        (p, lookup_scope(rt.kb, p.licence_state, p.profession, language)) for p in page.items
-    ]
+    rows = [(p, lookup_scope(rt.kb, p.licence_state, p.profession, language)) for p in page.items]
     accounts = users.list_users(rt, actor, PageParams(limit=100)).items
     kb = rt.kb
     return render(

@@ -179,6 +179,4 @@ async def _change(
         status = 409
     if notice is None:
         return RedirectResponse(f"{PATH}?saved={user_id}", status_code=303)
-    return await run_in_threadpool(
-        lambda: _page(request, rt, actor, notice=notice, status=status)
-    )
+    return await run_in_threadpool(lambda: _page(request, rt, actor, notice=notice, status=status))

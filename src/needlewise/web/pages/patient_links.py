@@ -164,15 +164,10 @@ async def create_link(
     )
 
 
-@router.post(
-    "/app/patients/{patient_id}/links/{link_id}/revoke", response_class=HTMLResponse
-)
+@router.post("/app/patients/{patient_id}/links/{link_id}/revoke", response_class=HTMLResponse)
 async def revoke_link(
     request: Request, rt: RuntimeDep, patient_id: RecordId, link_id: RecordId, actor: LinksWrite
 ) -> Response:
     """Cancel a link (it stops working at once), then back to the patient's links."""
     await run_in_threadpool(links.revoke_link, rt, actor, link_id)
-    return RedirectResponse(
-        f"/app/patients/{patient_id}/links?revoked={link_id}", status_code=303
-    )
-
+    return RedirectResponse(f"/app/patients/{patient_id}/links?revoked={link_id}", status_code=303)
