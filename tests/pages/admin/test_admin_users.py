@@ -134,20 +134,20 @@ def test_an_account_is_made_then_its_role_changed_then_switched_off(service: Ser
     assert "Nova Person" in visible_text(listed)
     version = user(service, user_id)["version"]
     changed = client.post(
-        f"/app/admin/users/{user_id}/role",
+        f"/app/admin/users/{user_id}",
         data={"csrf_token": csrf, "version": str(version), "role": "clinician"},
     )
     assert changed.status_code == 303
     assert user(service, user_id)["role"] == "clinician"
     stale = client.post(
-        f"/app/admin/users/{user_id}/active",
+        f"/app/admin/users/{user_id}",
         data={"csrf_token": csrf, "version": str(version), "active": "false"},
     )
     assert stale.status_code == 412
     assert "Someone changed this account" in visible_text(stale)
     assert user(service, user_id)["active"] is True
     off = client.post(
-        f"/app/admin/users/{user_id}/active",
+        f"/app/admin/users/{user_id}",
         data={"csrf_token": csrf, "version": str(user(service, user_id)["version"]),
               "active": "false"},
     )  # fmt: skip
@@ -160,9 +160,22 @@ def test_the_last_admin_cannot_switch_themself_off(service: Service) -> None:
     csrf = sign_in(client, ADMIN)
     me = service.users[Role.admin]
     answer = client.post(
-        f"/app/admin/users/{me.id}/active",
+        f"/app/admin/users/{me.id}",
         data={"csrf_token": csrf, "version": str(me.version), "active": "false"},
     )
     assert answer.status_code == 409
     assert "last active admin" in visible_text(answer)
     assert user(service, me.id)["active"] is True
+
+
+def test_a_role_that_does_not_exist_changes_nothing(service: Service) -> None:
+    client = service.client
+    csrf = sign_in(client, ADMIN)
+    target = service.users[Role.front_desk]
+    answer = client.post(
+        f"/app/admin/users/{target.id}",
+        data={"csrf_token": csrf, "version": str(target.version), "role": "superuser"},
+    )
+    assert answer.status_code == 422
+    assert "Please choose one of the options." in visible_text(answer)
+    assert user(service, target.id)["role"] == "front-desk"

@@ -134,22 +134,15 @@ def _password(form: FormData) -> str:
     return found[:201] if isinstance(found, str) else ""
 
 
-@router.post(PATH + "/{user_id}/role", response_class=HTMLResponse)
-async def change_role(
+@router.post(PATH + "/{user_id}", response_class=HTMLResponse)
+async def change_user(
     request: Request, rt: RuntimeDep, user_id: RecordId, actor: UsersWrite
 ) -> Response:
-    """Give the user another role (ends their sessions and API tokens)."""
+    """Change the user's ``role``, or switch the account off (``active=false``) or on
+    again (``active=true``): each ends the user's sessions and API tokens."""
     form = await staff_form(request)
-    return await _change(request, rt, actor, user_id, form, {"role": value(form, "role")})
-
-
-@router.post(PATH + "/{user_id}/active", response_class=HTMLResponse)
-async def change_active(
-    request: Request, rt: RuntimeDep, user_id: RecordId, actor: UsersWrite
-) -> Response:
-    """Switch the account off (``active=false``) or on again (``active=true``)."""
-    form = await staff_form(request)
-    return await _change(request, rt, actor, user_id, form, {"active": value(form, "active")})
+    document = {name: value(form, name) for name in ("role", "active") if name in form}
+    return await _change(request, rt, actor, user_id, form, document)
 
 
 async def _change(
@@ -165,7 +158,7 @@ async def _change(
     notice: str | None = None
     status = 200
     try:
-        data = users.UserPatch.model_validate(document)
+        data = users.UserPatch.model_validate(document or {"role": ""})  # nothing: a bad choice
         if not version.isdigit():
             raise PreconditionFailed("no version")
         await run_in_threadpool(users.update_user, rt, actor, user_id, int(version), data)
