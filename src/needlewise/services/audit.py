@@ -162,6 +162,10 @@ class AuditOut(BaseModel):
     reason: str | None
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def list_entries(
     db: Database,
     actor: Actor,
@@ -172,9 +176,12 @@ def list_entries(
     action: str | None = None,
     outcome: str | None = None,
     since: datetime | None = None,
+    resource_type: str | None = None,
+    until: datetime | None = None,
 ) -> Page[AuditOut]:
-    """The caller's clinic's audit entries, newest first, filtered (admin only). The
-    read is audited in turn (``read`` of ``audit-log``, naming the patient filtered on)."""
+    """The caller's clinic's audit entries, newest first, filtered (admin only): at or
+    after ``since``, before ``until`` (a time without a zone is UTC). The read is audited
+    in turn (``read`` of ``audit-log``, naming the patient filtered on)."""
     actor.require("audit:read")
     if actor.clinic_id is None:  # only staff of a clinic read its log
         return Page[AuditOut](items=[], total=0, limit=page.limit, offset=page.offset)
@@ -187,9 +194,12 @@ def list_entries(
         conditions.append(AuditEntry.action == action)
     if outcome is not None:
         conditions.append(AuditEntry.outcome == outcome)
+    if resource_type is not None:
+        conditions.append(AuditEntry.resource_type == resource_type)
     if since is not None:
-        aware = since if since.tzinfo is not None else since.replace(tzinfo=UTC)
-        conditions.append(AuditEntry.at >= aware)
+        conditions.append(AuditEntry.at >= _aware(since))
+    if until is not None:
+        conditions.append(AuditEntry.at < _aware(until))
     with db.read() as tx:
         total = tx.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
         rows = tx.scalars(

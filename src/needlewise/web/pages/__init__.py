@@ -28,6 +28,7 @@ from needlewise.web.pages import (
     patient_intake,
     patient_link,
 )
+from needlewise.web.pages.admin_home import ROUTERS as DESK_AND_ADMIN_ROUTERS
 from needlewise.web.pages.error_page import error_page
 
 #: the path prefixes answered by pages (their errors are pages too; the middleware
@@ -44,6 +45,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     patient_consent.router,
     patient_check_in.router,
     consent_pdf.router,
+    *DESK_AND_ADMIN_ROUTERS,
 ]
 
 
