@@ -60,6 +60,9 @@ def request_for(route: APIRoute, method: str, query: bytes = b"", **params: str)
         ("POST", "/api/auth/tokens", ("create", "api-token", None, None)),
         ("GET", "/api/audit", ("read", "audit-log", None, None)),
         ("GET", "/api/p/{token}", ("read", "patient-link", None, None)),
+        ("POST", "/app/patients/new", ("create", "patient", None, None)),
+        ("POST", "/app/login", ("login", "session", None, None)),
+        ("GET", "/app", ("read", "page", None, None)),
         ("POST", "/api/p/{token}/check-in", ("create", "check-in", None, None)),
     ],
 )

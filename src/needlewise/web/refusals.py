@@ -78,7 +78,7 @@ def describe(request: Request) -> tuple[str, str, int | None, int | None]:
     action = ACTIONS.get(request.method, request.method.lower()[:20])
     noun: int | None = None
     for index, part in enumerate(parts):
-        if part.startswith("{"):
+        if part.startswith("{") or part == "new":  # /app/patients/new: a patient's form
             continue
         if part in VERBS:
             action = part
