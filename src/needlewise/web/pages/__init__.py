@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from needlewise.web.errors import add_error_dialect
 from needlewise.web.middleware import PAGE_PATHS
 from needlewise.web.openapi import STATIC
-from needlewise.web.pages import emergency_plan, home, login
+from needlewise.web.pages import chart, emergency_plan, home, login, session_note, today
 from needlewise.web.pages.error_page import error_page
 
 #: the path prefixes answered by pages (their errors are pages too; the middleware
@@ -28,6 +28,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     home.router,
     login.router,
     emergency_plan.router,
+    *[today.router, chart.router, session_note.router],
 ]
 
 
