@@ -73,7 +73,7 @@ def patient_statuses(
             found[patient_id] = PatientStatus(
                 patient_id=patient_id,
                 screening_id=None if decisive is None else decisive.screening.id,
-                decision=None if decisive is None else decisive.screening.decision,  # type: ignore[arg-type]
+                decision=None if decisive is None else decisive.screening.decision,
                 consent_id=None if latest is None else latest.id,
                 consent=state,
             )

@@ -3,6 +3,8 @@ link, sessions, check-ins, the NPRS trend as an SVG with a table, and what each 
 
 from __future__ import annotations
 
+from typing import Any
+
 from needlewise.security.roles import Role
 from pages.clinic.helpers import add_check_in
 from support.pages import sign_in, soup, visible_text
@@ -10,7 +12,7 @@ from support.service import Service
 from support.treatment import add_consent, add_screening, make_patient, ready_patient, session_body
 
 
-def record_session(service: Service, patient_id: int, provider_id: int, **fields: object) -> int:
+def record_session(service: Service, patient_id: int, provider_id: int, **fields: Any) -> int:
     answer = service.client.post(
         f"/api/patients/{patient_id}/sessions",
         json=session_body(provider_id, **fields),
@@ -49,7 +51,8 @@ def test_the_nprs_trend_is_drawn_when_sessions_have_pain_scores(service: Service
     page = soup(service.client.get(f"/app/patients/{patient}"))
     svg = page.select_one("svg.nprs-chart")
     assert svg is not None
-    assert svg.find("title") is not None and svg.find("desc") is not None
+    assert svg.find("title") is not None
+    assert svg.find("desc") is not None
     assert svg["aria-labelledby"] == "nprs-title nprs-desc"
     assert len(svg.select("circle.dot.before")) == 2
     assert len(svg.select("rect.dot.after")) == 2

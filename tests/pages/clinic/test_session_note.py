@@ -46,7 +46,8 @@ def test_the_note_lists_every_muscle_by_region_with_a_side_and_needles(service: 
     for box in boxes:
         assert parsed.find("label", attrs={"for": box["id"]}) is not None
         side = parsed.find("select", attrs={"name": f"side-{box['value']}"})
-        assert side is not None and parsed.find("label", attrs={"for": side["id"]}) is not None
+        assert side is not None
+        assert parsed.find("label", attrs={"for": side["id"]}) is not None
     hotspots = parsed.select("svg.body .hotspot")
     assert {h["data-muscle"] for h in hotspots} <= {b["value"] for b in boxes}
     assert not parsed.select("[style]")
@@ -190,7 +191,8 @@ def test_a_missing_muscle_or_field_is_named_and_nothing_is_stored(service: Servi
     assert "Pick at least one muscle." in text
     assert "A whole number from 0 to 10." in text
     field = soup(answer).find("input", attrs={"name": "pain_before"})
-    assert field is not None and field["aria-describedby"] == "pain_before-error"
+    assert field is not None
+    assert field["aria-describedby"] == "pain_before-error"
     assert sessions_of(service, patient) == []
 
 

@@ -39,12 +39,14 @@ def test_patients_show_screening_and_consent_as_words(service: Service) -> None:
     sign_in(service.client, service.users[Role.front_desk].email)
     page = service.client.get("/app")
     rows = {
-        row.th.get_text(strip=True): row.get_text(" ", strip=True)
+        row.select_one("th").get_text(strip=True): row.get_text(" ", strip=True)  # type: ignore[union-attr]
         for row in soup(page).select("table.patients tbody tr")
     }
-    assert "Eligible" in rows["Ready Synthetic"] and "Signed" in rows["Ready Synthetic"]
+    assert "Eligible" in rows["Ready Synthetic"]
+    assert "Signed" in rows["Ready Synthetic"]
     assert "Not eligible" in rows["Blocked Synthetic"]
-    assert "Not screened" in rows["New Synthetic"] and "No consent" in rows["New Synthetic"]
+    assert "Not screened" in rows["New Synthetic"]
+    assert "No consent" in rows["New Synthetic"]
 
 
 def test_a_clinician_acknowledges_a_check_in_and_it_is_audited(service: Service) -> None:
@@ -81,7 +83,8 @@ def test_with_htmx_the_acknowledged_row_comes_back(service: Service) -> None:
     )
     assert answer.status_code == 200
     row = soup(answer).select_one("li.check-in")
-    assert row is not None and row["id"] == f"check-in-{check_in}"
+    assert row is not None
+    assert row["id"] == f"check-in-{check_in}"
     assert "Acknowledged" in row.get_text()
     assert row.find("form") is None
 
@@ -93,7 +96,8 @@ def test_front_desk_sees_the_list_but_may_not_acknowledge(service: Service) -> N
     page = service.client.get("/app")
     assert page.status_code == 200
     row = soup(page).select_one(f"#check-in-{check_in}")
-    assert row is not None and row.find("form") is None
+    assert row is not None
+    assert row.find("form") is None
     assert "A clinician acknowledges this check-in." in row.get_text()
     before = last_id(service)
     answer = service.client.post(
@@ -132,7 +136,9 @@ def test_a_second_acknowledgement_is_a_conflict_page(service: Service) -> None:
     check_in = add_check_in(service, patient, "emergency")
     csrf = sign_in(service.client, service.users[Role.clinician].email)
     form = {"csrf_token": csrf, "version": "1"}
-    assert service.client.post(f"/app/check-ins/{check_in}/acknowledge", data=form).status_code == 303
+    assert (
+        service.client.post(f"/app/check-ins/{check_in}/acknowledge", data=form).status_code == 303
+    )
     again = service.client.post(f"/app/check-ins/{check_in}/acknowledge", data=form)
     assert again.status_code == 409
     assert "This changed in the meantime" in visible_text(again)
@@ -144,5 +150,5 @@ def test_the_today_list_in_spanish(service: Service) -> None:
     sign_in(service.client, service.users[Role.clinician].email)
     page = service.client.get("/app?lang=es")
     text = visible_text(page)
-    assert "Controles en espera" in text
+    assert "Seguimientos en espera" in text
     assert "Emergencia" in text

@@ -89,9 +89,9 @@ def read_note(form: FormData, kb: KnowledgeBase) -> Note:
         "electrical_stimulation", "response", "in_session_events", "notes", "payer",
         "pain_before", "pain_after", "override_reason", "override_text",
     ):  # fmt: skip
-        raw = form.get(name)
-        if isinstance(raw, str):
-            note.values[name] = raw.strip()[:10_000]
+        sent = form.get(name)
+        if isinstance(sent, str):
+            note.values[name] = sent.strip()[:10_000]
     return note
 
 
@@ -204,9 +204,9 @@ def session_in(kb: KnowledgeBase, note: Note, language: Language) -> SessionIn |
     try:
         return SessionIn.model_validate(body)
     except ValidationError as invalid:
-        for problem in invalid.errors():
-            name = str(problem["loc"][0]) if problem["loc"] else "form"
-            note.errors[FIELD_OF.get(name, name)] = say("Please check this value.")
+        for found in invalid.errors():
+            where = str(found["loc"][0]) if found["loc"] else "form"
+            note.errors[FIELD_OF.get(where, where)] = say("Please check this value.")
         return None
 
 
@@ -230,7 +230,8 @@ def refusal_of(kb: KnowledgeBase, refused: RuleViolation, language: Language) ->
         title, explanation = policy.title.get(language), policy.explanation.get(language)
     except LookupError:
         title, explanation = rule, ""
-    source_ids = [str(s) for s in refused.detail.get("sources", []) or []]  # type: ignore[union-attr]
+    sent = refused.detail.get("sources")
+    source_ids = [str(s) for s in sent] if isinstance(sent, list) else []
     return Refusal(
         rule=rule,
         title=title,
