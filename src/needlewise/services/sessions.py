@@ -88,6 +88,12 @@ class SessionIn(BaseModel):
         default=None, max_length=5000, description="Adverse events during the session"
     )
     notes: str | None = Field(default=None, max_length=10_000)
+    pain_before: int | None = Field(
+        default=None, ge=0, le=10, description="NPRS before needling (0 no pain, 10 worst)"
+    )
+    pain_after: int | None = Field(
+        default=None, ge=0, le=10, description="NPRS after needling (0 no pain, 10 worst)"
+    )
     payer: Payer | None = Field(default=None, description="Selects the coverage notes")
     override: OverrideIn | None = Field(
         default=None, description="Only for a not-eligible screening, by a clinician"
@@ -135,6 +141,8 @@ class SessionOut(BaseModel):
     response: str | None
     in_session_events: str | None
     notes: str | None
+    pain_before: int | None = Field(description="NPRS before needling (0-10; null: not asked)")
+    pain_after: int | None = Field(description="NPRS after needling (0-10; null: not asked)")
     payer: str | None
     cpt_code: str = Field(description="Derived from the muscles: 20560 (1-2) or 20561 (3+)")
     cpt_units: int
@@ -177,6 +185,8 @@ def _out(row: TreatmentSession) -> SessionOut:
         response=row.response,
         in_session_events=row.in_session_events,
         notes=row.notes,
+        pain_before=row.pain_before,
+        pain_after=row.pain_after,
         payer=row.coding.get("payer"),
         cpt_code=row.cpt_code,
         cpt_units=row.cpt_units,
@@ -279,6 +289,8 @@ def create_session(
                 response=data.response,
                 in_session_events=data.in_session_events,
                 notes=data.notes,
+                pain_before=data.pain_before,
+                pain_after=data.pain_after,
                 scope_status=checked.scope.status,
                 override_reason=override,
                 override_by=actor.user_id if override is not None else None,

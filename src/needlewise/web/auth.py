@@ -42,8 +42,9 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 FORM_TYPE = "application/x-www-form-urlencoded"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-#: a page's form has a handful of fields; more is not a form of ours
-_MAX_FORM_FIELDS = 100
+#: a page's form has a few dozen fields (the session note: three per muscle); more is
+#: not a form of ours
+_MAX_FORM_FIELDS = 200
 
 Dependency = Callable[[Request], Awaitable[Actor]]
 

@@ -108,6 +108,8 @@ class TreatmentSession(Base):
     response: Mapped[str | None] = mapped_column(Text, nullable=True)
     in_session_events: Mapped[str | None] = mapped_column(Text, nullable=True)
     notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pain_before: Mapped[int | None] = mapped_column(Integer, nullable=True)  # NPRS 0-10
+    pain_after: Mapped[int | None] = mapped_column(Integer, nullable=True)  # NPRS 0-10
     cpt_code: Mapped[str] = mapped_column(String(10))
     cpt_units: Mapped[int] = mapped_column(Integer)
     muscle_count: Mapped[int] = mapped_column(Integer)

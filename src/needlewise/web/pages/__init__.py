@@ -18,6 +18,7 @@ from needlewise.web.errors import add_error_dialect
 from needlewise.web.middleware import PAGE_PATHS
 from needlewise.web.openapi import STATIC
 from needlewise.web.pages import (
+    chart,
     consent_pdf,
     emergency_plan,
     home,
@@ -27,6 +28,8 @@ from needlewise.web.pages import (
     patient_consent,
     patient_intake,
     patient_link,
+    session_note,
+    today,
 )
 from needlewise.web.pages.admin_home import ROUTERS as DESK_AND_ADMIN_ROUTERS
 from needlewise.web.pages.error_page import error_page
@@ -45,7 +48,11 @@ PAGE_ROUTERS: list[APIRouter] = [
     patient_consent.router,
     patient_check_in.router,
     consent_pdf.router,
+    # before the chart: /app/patients/new is not /app/patients/{patient_id}
     *DESK_AND_ADMIN_ROUTERS,
+    today.router,
+    chart.router,
+    session_note.router,
 ]
 
 

@@ -1,0 +1,134 @@
+"""``/app``: the clinic's today list — check-ins waiting for a clinician (emergencies
+first, then call-provider), and the patients with their screening and consent status.
+
+Any signed-in staff member who may read patients and check-ins sees the list; only a
+clinician may acknowledge a check-in (``check-ins:acknowledge``, as
+``POST /api/check-ins/{id}/acknowledge``): anyone else gets a 403 page, audited. The
+acknowledge button is a plain form (the check-in's version travels with it, as the API's
+If-Match); with htmx the acknowledged row replaces the old one in place.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from needlewise.errors import InputError
+from needlewise.knowledge.base import KnowledgeBase
+from needlewise.security.roles import allowed
+from needlewise.services import check_in_review, patients
+from needlewise.services.actor import Actor
+from needlewise.services.check_in_models import CheckInOut
+from needlewise.services.paging import PageParams
+from needlewise.services.patient_status import patient_statuses
+from needlewise.web.api.deps import (
+    CheckInsAcknowledge,
+    CheckInsRead,
+    Knowledge,
+    PatientsRead,
+    RecordId,
+    RuntimeDep,
+)
+from needlewise.web.pages.rendering import render
+
+router = APIRouter(include_in_schema=False)
+
+#: the order of the work queue: who needs a clinician soonest comes first
+URGENCY = {"emergency": 0, "call-provider": 1, "self-care": 2}
+PER_PAGE = 50
+#: the waiting check-ins shown (the queue is short; an overflow says how many more)
+QUEUE = 100
+
+
+def work_queue(items: list[CheckInOut]) -> list[CheckInOut]:
+    """Unacknowledged check-ins, emergencies first, then call-provider, newest first
+    within each (the service lists newest first; the sort keeps that order)."""
+    return sorted(items, key=lambda c: URGENCY.get(c.disposition, 3))
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+@router.get("/app", response_class=HTMLResponse)
+def today(
+    request: Request,
+    rt: RuntimeDep,
+    kb: Knowledge,
+    actor: PatientsRead,
+    _reader: CheckInsRead,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    """The today list (the first page after signing in)."""
+    queue = check_in_review.list_check_ins(rt, actor, PageParams(limit=QUEUE), unacknowledged=True)
+    listed = patients.list_patients(rt, actor, PageParams(limit=PER_PAGE, offset=offset), q or None)
+    names = {p.id: f"{p.given_name} {p.family_name}" for p in listed.items}
+    for patient_id in {c.patient_id for c in queue.items} - names.keys():
+        other = patients.get_patient(rt, actor, patient_id)
+        names[other.id] = f"{other.given_name} {other.family_name}"
+    statuses = patient_statuses(rt, actor, [p.id for p in listed.items])
+    return render(
+        request,
+        "clinic/today.html",
+        {
+            "queue": work_queue(queue.items),
+            "queue_more": max(0, queue.total - len(queue.items)),
+            "patients": listed,
+            "statuses": statuses,
+            "names": names,
+            "q": q or "",
+            "may_acknowledge": may(actor, "check-ins:acknowledge"),
+            "reason_title": partial(reason_title, kb),
+            "notice": request.query_params.get("notice"),
+            "per_page": PER_PAGE,
+        },
+    )
+
+
+def may(actor: Actor, permission: str) -> bool:
+    """Does the actor's role grant ``permission`` (to show or hide a button)?"""
+    return actor.role is not None and allowed(actor.role, permission)
+
+
+def reason_title(kb: KnowledgeBase, rule: str, fallback: str, language: str) -> str:
+    """A check-in reason in the reader's language: the knowledge base's title of the
+    symptom, else the title stored with the check-in (in the patient's language)."""
+    symptom = kb.symptom(rule)
+    return symptom.title.get(language) if symptom is not None else fallback
+
+
+@router.post("/app/check-ins/{check_in_id}/acknowledge", response_class=HTMLResponse)
+async def acknowledge(
+    request: Request,
+    rt: RuntimeDep,
+    kb: Knowledge,
+    check_in_id: RecordId,
+    actor: CheckInsAcknowledge,
+) -> Response:
+    """A clinician has seen this check-in (the same use case as the API; a second time
+    is 409, a stale version 412)."""
+    form = await request.form(max_files=0, max_fields=20)
+    raw = str(form.get("version") or "")
+    if not raw.isdigit() or len(raw) > 9:
+        raise InputError("the form lacks the check-in's version: reload the page", "version")
+    done = await run_in_threadpool(
+        check_in_review.acknowledge_check_in, rt, actor, check_in_id, int(raw)
+    )
+    if is_htmx(request):
+        name = await run_in_threadpool(patients.get_patient, rt, actor, done.patient_id)
+        return render(
+            request,
+            "clinic/_check_in_row.html",
+            {
+                "c": done,
+                "names": {name.id: f"{name.given_name} {name.family_name}"},
+                "may_acknowledge": True,
+                "reason_title": partial(reason_title, kb),
+            },
+        )
+    return RedirectResponse("/app?notice=acknowledged", status_code=303)
