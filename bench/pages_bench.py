@@ -88,8 +88,14 @@ def seed(runtime: Any, extra: int) -> tuple[Any, int, dict[str, str]]:
     from needlewise.persistence.db import utcnow
     from needlewise.persistence.models import Patient, Provider, User
     from needlewise.security.roles import Role
-    from needlewise.services import check_ins, consents, links, patients, sessions
-    from needlewise.services import stored_screenings
+    from needlewise.services import (
+        check_ins,
+        consents,
+        links,
+        patients,
+        sessions,
+        stored_screenings,
+    )
     from needlewise.services.actor import Actor
     from needlewise.services.consent_models import ConsentIn
 
@@ -142,9 +148,7 @@ def seed(runtime: Any, extra: int) -> tuple[Any, int, dict[str, str]]:
             session_id=treated,
         )
     tokens = {
-        purpose: links.create_link(
-            runtime, clinician, busiest, links.LinkIn(purpose=purpose)
-        ).token
+        purpose: links.create_link(runtime, clinician, busiest, links.LinkIn(purpose=purpose)).token
         for purpose in ("intake", "consent", "check-in")
     }
     return clinician, busiest, tokens
@@ -203,8 +207,11 @@ def main() -> None:
         ),
         "patient: intake form": (
             [get(f"/p/{tokens['intake']}", nobody), get(f"/p/{tokens['intake']}/intake", nobody)],
-            [get(f"/api/p/{tokens['intake']}", nobody), get(f"/api/p/{tokens['intake']}/intake-questionnaire", nobody)],
-        ),  # fmt: skip
+            [
+                get(f"/api/p/{tokens['intake']}", nobody),
+                get(f"/api/p/{tokens['intake']}/intake-questionnaire", nobody),
+            ],
+        ),
         "patient: consent form": (
             [get(f"/p/{tokens['consent']}/consent", nobody)],
             [get(f"/api/p/{tokens['consent']}/consent-text", nobody)],
