@@ -33,6 +33,17 @@ from support import postgres
 from support.service import Service, make_service, settings_for
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+BROWSER_TESTS = Path(__file__).parent / "browser"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests (``tests/browser/``) are marked ``browser`` and run last: Playwright's
+    synchronous API keeps an event loop running in the main thread while the browser is
+    open, and the in-process client of every other test needs none to be running."""
+    browser = [item for item in items if BROWSER_TESTS in Path(item.path).parents]
+    for item in browser:
+        item.add_marker(pytest.mark.browser)
+    items[:] = [item for item in items if item not in browser] + browser
 
 
 def require_folder(path: Path | None, what: str) -> Path:

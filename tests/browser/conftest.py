@@ -20,12 +20,6 @@ from support.server import Server
 from support.service import settings_for
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/browser/" in str(item.path).replace("\\", "/"):
-            item.add_marker(pytest.mark.browser)
-
-
 @pytest.fixture(scope="session")
 def demo_server(tmp_path_factory: pytest.TempPathFactory, valuesets_dir: Path) -> Iterator[Server]:
     """The demo clinic (``needlewise.demo``) on a fresh SQLite file, served by uvicorn."""
