@@ -101,6 +101,8 @@ def transferred(browser: Any, url: str, cookies: list[dict[str, Any]] | None = N
         total += sizes["responseBodySize"] + sizes["responseHeadersSize"]
 
     page.on("requestfinished", add)
-    page.goto(url, wait_until="networkidle")
+    answer = page.goto(url, wait_until="networkidle")
+    assert answer is not None and answer.status == 200, (url, answer and answer.status)
+    assert page.url == url, f"{url} went to {page.url}"  # not weighed: the sign-in page
     context.close()
     return total
