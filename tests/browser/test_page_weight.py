@@ -1,10 +1,11 @@
 """No page transfers more than 100 KB (issue 11), everything it loads included — its
 HTML, style sheets, scripts and images, as sent on the wire, with an empty cache. PDFs
-are not pages. The heaviest pages of each kind are weighed: the article, each patient
+are not pages. The weights are written to ``var/screenshots/page-weights.json``. The heaviest pages of each kind are weighed: the article, each patient
 form, the clinician's today list, chart and session note, and the audit log."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlparse
 
@@ -13,7 +14,7 @@ import pytest
 
 from needlewise.demo import LOGINS
 from needlewise.security.roles import Role
-from support.browser import MAX_PAGE_BYTES, transferred
+from support.browser import MAX_PAGE_BYTES, SCREENSHOTS, transferred
 from support.server import Server
 
 ADMIN = next(login for login in LOGINS if login.role is Role.admin)
@@ -86,7 +87,8 @@ def weights(chromium: Any, demo_server: Server) -> dict[str, int]:
     found = {name: transferred(chromium, base + path) for name, path in patient_pages.items()}
     for name, (path, cookies) in staff_pages.items():
         found[name] = transferred(chromium, base + path, cookies)
-    print("\nbytes transferred per page:", found)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)  # kept beside the screenshots to read
+    (SCREENSHOTS / "page-weights.json").write_text(json.dumps(found, indent=2) + "\n")
     return found
 
 
