@@ -102,7 +102,8 @@ def transferred(browser: Any, url: str, cookies: list[dict[str, Any]] | None = N
 
     page.on("requestfinished", add)
     answer = page.goto(url, wait_until="networkidle")
-    assert answer is not None and answer.status == 200, (url, answer and answer.status)
+    assert answer is not None, url
+    assert answer.status == 200, (url, answer.status)
     assert page.url == url, f"{url} went to {page.url}"  # not weighed: the sign-in page
     context.close()
     return total
