@@ -33,43 +33,6 @@ ROOT = Path(__file__).resolve().parents[1]
 Call = Callable[[], Awaitable[int]]
 
 
-def asgi_get(app: Any, path: str, headers: dict[str, str], ok: tuple[int, ...] = (200,)) -> Call:
-    """One GET of ``path`` straight into the ASGI app; returns 200 when it answered one
-    of ``ok`` (a patient with no screening yet has no decisive screening: 404)."""
-    raw_path, _, query = path.partition("?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": raw_path,
-        "raw_path": raw_path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": [(b"host", b"bench.local")]
-        + [(k.encode(), v.encode()) for k, v in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 80),
-    }
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def call() -> int:
-        status = 0
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-
-        await app(dict(scope), receive, send)
-        return 200 if status in ok else status
-
-    return call
-
-
 async def seconds(calls: list[Call], n: int) -> float:
     """Mean seconds to make every call of ``calls`` once (each must answer 200)."""
     start = time.perf_counter()
@@ -169,6 +132,7 @@ def main() -> None:
     from needlewise.config import Settings
     from needlewise.services.api_tokens import mint_api_token
     from needlewise.web.app import create_app
+    from route_bench import asgi_get  # the same straight-into-the-app GET
 
     folder = Path(tempfile.mkdtemp(prefix="pages-bench-"))
     settings = Settings(
@@ -185,7 +149,7 @@ def main() -> None:
     nobody: dict[str, str] = {}
 
     def get(path: str, headers: dict[str, str] = staff, ok: tuple[int, ...] = (200,)) -> Call:
-        return asgi_get(app, path, headers, ok)
+        return asgi_get(app, path, headers=headers, ok=ok)
 
     on = f"patient_id={patient}"
     with runtime.db.read() as tx:  # the patients the today list shows (its first page)

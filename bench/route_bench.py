@@ -29,20 +29,30 @@ ROOT = Path(__file__).resolve().parents[1]
 Call = Callable[[], Awaitable[int]]
 
 
-def asgi_get(app: Any, path: str, token: str) -> Call:
-    """One GET of ``path`` straight into the ASGI app; returns the status."""
-    headers = [(b"host", b"bench.local"), (b"authorization", f"Bearer {token}".encode())]
+def asgi_get(
+    app: Any,
+    path: str,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    ok: tuple[int, ...] = (200,),
+) -> Call:
+    """One GET of ``path`` (with its query string) straight into the ASGI app, with a
+    bearer ``token`` and/or other ``headers``; returns 200 when the answer's status is
+    one of ``ok``, else that status."""
+    raw_path, _, query = path.partition("?")
+    sent = {**({"authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
         "method": "GET",
         "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
+        "path": raw_path,
+        "raw_path": raw_path.encode(),
+        "query_string": query.encode(),
         "root_path": "",
-        "headers": headers,
+        "headers": [(b"host", b"bench.local")]
+        + [(k.encode(), v.encode()) for k, v in sent.items()],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 80),
     }
@@ -59,7 +69,7 @@ def asgi_get(app: Any, path: str, token: str) -> Call:
                 status = message["status"]
 
         await app(dict(scope), receive, send)
-        return status
+        return 200 if status in ok else status
 
     return call
 
