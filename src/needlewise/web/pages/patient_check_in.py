@@ -38,6 +38,7 @@ from needlewise.interop.fhir.canonical import (
     TIME_ITEM,
     UCUM,
 )
+from needlewise.languages import Language
 from needlewise.services import check_ins
 from needlewise.services.check_in_form import check_in_form
 from needlewise.web.api.deps import CheckInLink, RuntimeDep
@@ -201,7 +202,7 @@ def read_check_in(
 def _page(
     request: Request,
     token: str,
-    language: str,
+    language: Language,
     shown: CheckInForm,
     form: FormData | None = None,
     errors: dict[str, str] | None = None,
@@ -221,7 +222,7 @@ def _page(
             "limits": PLAUSIBLE_TEMPERATURE,
             "max_details": MAX_DETAILS,
         },
-        language=language,  # type: ignore[arg-type]
+        language=language,
         status=422 if errors else 200,
     )
 

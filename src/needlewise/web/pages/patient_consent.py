@@ -34,6 +34,7 @@ from starlette.responses import HTMLResponse
 from needlewise.errors import Conflict
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.schema.consent import ComprehensionQuestion
+from needlewise.languages import LANGUAGES, as_language
 from needlewise.services import consents
 from needlewise.services.consent_models import LinkConsentIn
 from needlewise.services.consent_text import ConsentText
@@ -152,7 +153,7 @@ def _page(
             "notice": notice,
             "checked": form is not None,
         },
-        language=text.language,  # type: ignore[arg-type]
+        language=as_language(text.language) or LANGUAGES[0],
         status=status,
     )
 
@@ -222,5 +223,5 @@ async def sign(
         request,
         "patient/consent_done.html",
         {"token": token, "consent_id": out.id, "signed_language": out.language},
-        language=text.language,  # type: ignore[arg-type]
+        language=as_language(text.language) or LANGUAGES[0],
     )

@@ -25,6 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse
 
+from needlewise.languages import Language
 from needlewise.services import stored_screenings
 from needlewise.web.api.deps import IntakeLink, RuntimeDep
 from needlewise.web.pages.form_guard import read_form
@@ -130,7 +131,7 @@ def response_of(
 def _page(
     request: Request,
     token: str,
-    language: str,
+    language: Language,
     questionnaire: dict[str, Any],
     questions: list[Question],
     answers: dict[str, str] | None = None,
@@ -148,7 +149,7 @@ def _page(
             "errors": errors or {},
             "per_screen": PER_SCREEN,
         },
-        language=language,  # type: ignore[arg-type]
+        language=language,
         status=422 if errors else 200,
     )
 
