@@ -55,6 +55,19 @@ def get_clinic(runtime: Runtime, actor: Actor) -> ClinicOut:
         return _out(clinic)
 
 
+def clinic_phones(runtime: Runtime, actor: Actor) -> list[str]:
+    """The phone numbers of the caller's clinic, in the clinic's order (the first is the
+    day number, the second the after-hours one). Any caller of the clinic may have them —
+    staff, or a patient through a link: they are printed on every take-home sheet."""
+    if actor.clinic_id is None:
+        raise NotFound("no clinic")
+    with runtime.db.read() as tx:
+        clinic = tx.get(Clinic, actor.clinic_id)
+        if clinic is None:
+            raise NotFound("no clinic")
+        return list(clinic.phones)
+
+
 def update_clinic(
     runtime: Runtime, actor: Actor, expected_version: int, data: ClinicIn
 ) -> ClinicOut:

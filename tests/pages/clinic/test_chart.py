@@ -100,4 +100,4 @@ def test_the_saved_notice_offers_the_take_home_sheet_in_the_patients_language(
     patient = make_patient(service, language="es")
     sign_in(service.client, service.users[Role.clinician].email)
     page = soup(service.client.get(f"/app/patients/{patient}?saved=1"))
-    assert page.find("a", href="/learn/aftercare.pdf?lang=es") is not None
+    assert page.find("a", href=f"/app/patients/{patient}/aftercare.pdf") is not None

@@ -104,7 +104,7 @@ def test_saving_records_the_session_and_goes_to_the_chart(service: Service) -> N
     assert sides["muscle.levator-scapulae"] == "bilateral"
     chart = service.client.get(answer.headers["location"])
     assert "The session is saved." in visible_text(chart)
-    assert soup(chart).find("a", href="/learn/aftercare.pdf?lang=en") is not None
+    assert soup(chart).find("a", href=f"/app/patients/{patient}/aftercare.pdf") is not None
 
 
 def test_saving_without_consent_is_refused_with_the_reason(service: Service) -> None:

@@ -10,9 +10,13 @@ import pytest
 from pypdf import PdfReader
 
 from needlewise.knowledge.base import KnowledgeBase
+from needlewise.security.roles import Role
+from needlewise.services import links
 from needlewise.web.pages.aftercare_document import ClinicPhones, aftercare_pdf
 from needlewise.web.pages.learn import public_sheet_pdf
-from support.service import make_service, settings_for
+from support.pages import sign_in
+from support.service import Service, make_service, seed_clinic, settings_for
+from support.treatment import make_patient
 
 
 def text_of(pdf: bytes) -> str:
@@ -62,3 +66,58 @@ def test_the_public_pdf_is_made_once_per_language(kb: KnowledgeBase) -> None:
     first = public_sheet_pdf(kb, "es")
     assert public_sheet_pdf(kb, "es") is first
     assert public_sheet_pdf(kb, "en") is not first
+
+
+def test_staff_print_the_sheet_in_the_patients_language_with_the_clinics_numbers(
+    service: Service,
+) -> None:
+    """After a session the chart offers the sheet filled in: the patient's language and
+    the clinic's day and after-hours numbers (first and second of the clinic's list)."""
+
+    current = service.client.get("/api/clinic", headers=service.headers(Role.admin))
+    clinic = current.json()
+    changed = service.client.put(
+        "/api/clinic",
+        json={
+            "name": clinic["name"],
+            "phones": ["303-555-0100", "303-555-0199"],
+            "languages": clinic["languages"],
+        },
+        headers={**service.headers(Role.admin), "if-match": current.headers["etag"]},
+    )
+    assert changed.status_code == 200, changed.text
+    patient = make_patient(service, language="es")
+    sign_in(service.client, service.users[Role.clinician].email)
+    answer = service.client.get(f"/app/patients/{patient}/aftercare.pdf")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/pdf"
+    text = text_of(answer.content)
+    assert "Después de la punción seca" in text
+    assert "303-555-0100" in text
+    assert "303-555-0199" in text
+    assert "pida este número a la clínica" not in text
+
+
+def test_a_patient_gets_the_sheet_from_their_check_in_link(service: Service) -> None:
+
+    patient = make_patient(service, language="es")
+    token = links.create_link(
+        service.runtime,
+        service.actor(Role.front_desk),
+        patient,
+        links.LinkIn(purpose="check-in"),
+    ).token
+    answer = service.client.get(f"/p/{token}/aftercare.pdf")
+    assert answer.status_code == 200
+    text = text_of(answer.content)
+    assert "Después de la punción seca" in text
+    assert "555-0100" in text  # the seeded clinic's number
+    assert service.client.get(f"/p/{token[:-2]}xx/aftercare.pdf").status_code == 404
+
+
+def test_the_sheet_of_another_clinics_patient_is_not_found(service: Service) -> None:
+
+    patient = make_patient(service)
+    other = seed_clinic(service.runtime, "Other Synthetic Clinic", "other.example")
+    sign_in(service.client, other.users[Role.clinician].email)
+    assert service.client.get(f"/app/patients/{patient}/aftercare.pdf").status_code == 404

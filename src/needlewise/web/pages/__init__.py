@@ -29,6 +29,7 @@ from needlewise.web.pages import (
     patient_intake,
     patient_link,
     session_note,
+    take_home,
     today,
 )
 from needlewise.web.pages.admin_home import ROUTERS as DESK_AND_ADMIN_ROUTERS
@@ -53,6 +54,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     today.router,
     chart.router,
     session_note.router,
+    take_home.router,
 ]
 
 
