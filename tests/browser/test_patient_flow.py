@@ -207,3 +207,56 @@ def test_the_same_pages_in_english(chromium: Any, demo_server: Server, kb: Knowl
     page.get_by_role("button", name="Send", exact=True).click()
     look(page, "patient-check-in-done-en-phone")
     context.close()
+
+
+def tab_to(page: Any, selector: str, limit: int = 400) -> None:
+    """Press Tab until the element matching ``selector`` has the focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return
+    raise AssertionError(f"{selector} could not be reached with the Tab key")
+
+
+def test_consent_and_check_in_by_keyboard_alone(
+    chromium: Any, demo_server: Server, kb: KnowledgeBase
+) -> None:
+    """No mouse, no touch: the understanding questions by arrow keys, the name typed,
+    the signature made from the typed name (for anyone who cannot draw), the consent
+    sent with Enter; then a check-in sent the same way."""
+    tokens = links_for(demo_server, "es", "Teclado")
+    context = chromium.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{demo_server.base}/p/{tokens['consent']}/consent")
+    for question in kb.data.consent.comprehension:
+        right = next(index for index, c in enumerate(question.choices) if c.correct)
+        tab_to(page, f"input[name='check-{question.key}']")
+        page.keyboard.press("Space")  # the first choice of the group, then arrows
+        for _ in range(right):
+            page.keyboard.press("ArrowDown")
+        checked = page.locator(f"input[name='check-{question.key}']:checked")
+        assert checked.get_attribute("value") == question.choices[right].key
+    tab_to(page, "#typed_name")
+    page.keyboard.type("Teclado Prueba")
+    tab_to(page, "#signature-typed")
+    page.keyboard.press("Enter")
+    assert page.locator("#signature").input_value().startswith("data:image/png;base64,")
+    assert "firma" in page.locator("#signature-status").inner_text()
+    tab_to(page, "button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("h1").inner_text() == "Gracias por firmar"
+    screenshot(page, "patient-consent-keyboard-es-phone")
+
+    page.goto(f"{demo_server.base}/p/{tokens['check-in']}/check-in")
+    tab_to(page, "input[name='symptom.breathing-trouble']")
+    page.keyboard.press("Space")  # "Yes" is the first choice
+    assert (
+        page.locator("input[name='symptom.breathing-trouble']:checked").get_attribute("value")
+        == "Y"
+    )
+    tab_to(page, "form button[type=submit]")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.locator("main a").first.get_attribute("href") == "tel:911"
+    context.close()

@@ -32,6 +32,33 @@
     field.value = pad.toDataURL("image/png");
     say("data-drawn");
   });
+  /* for anyone who cannot draw (keyboard, switch or screen-reader users): the typed
+     name, written in the box, is the signature image */
+  var typed = document.getElementById("signature-typed");
+  var nameField = document.getElementById("typed_name");
+  if (typed && nameField) {
+    typed.addEventListener("click", function () {
+      var name = nameField.value.trim();
+      if (!name) { say("data-no-name"); nameField.focus(); return; }
+      pad.clear();
+      var context = canvas.getContext("2d");
+      var width = canvas.offsetWidth;
+      var height = canvas.offsetHeight;
+      var fontSize = Math.min(40, height * 0.45);
+      context.save();
+      context.fillStyle = "#111111";
+      context.font = "italic " + fontSize + "px serif";
+      while (context.measureText(name).width > width - 24 && fontSize > 12) {
+        fontSize -= 2;
+        context.font = "italic " + fontSize + "px serif";
+      }
+      context.textBaseline = "middle";
+      context.fillText(name, 12, height / 2);
+      context.restore();
+      field.value = canvas.toDataURL("image/png");
+      say("data-typed");
+    });
+  }
   document.getElementById("signature-clear").addEventListener("click", function () {
     pad.clear();
     field.value = "";
