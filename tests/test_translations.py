@@ -104,3 +104,23 @@ def test_catalog_placeholders_match() -> None:
                 for text in strings:
                     if text:
                         assert set(pattern.findall(str(text))) == wanted, (path.name, ids[0], text)
+
+
+def test_a_message_in_two_catalog_files_has_one_translation() -> None:
+    """The files of a language are merged into one catalog: a message translated in two
+    of them with two meanings ("Back": the body's, or the previous step) would show one
+    of them everywhere. Give such messages distinct English words instead."""
+    for language in LANGUAGES[1:]:
+        seen: dict[str, tuple[str, object]] = {}
+        for path in catalog_files(language):
+            with path.open("rb") as handle:
+                catalog = read_po(handle, locale=language)
+            for message in catalog:
+                if not message.id:
+                    continue
+                key = str(message.id[0] if isinstance(message.id, (tuple, list)) else message.id)
+                if key in seen:
+                    first, translation = seen[key]
+                    assert translation == message.string, (key, first, path.name)
+                else:
+                    seen[key] = (path.name, message.string)
