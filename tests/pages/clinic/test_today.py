@@ -152,3 +152,34 @@ def test_the_today_list_in_spanish(service: Service) -> None:
     text = visible_text(page)
     assert "Seguimientos en espera" in text
     assert "Emergencia" in text
+
+
+def test_a_name_search_is_posted_and_never_in_an_address(service: Service) -> None:
+    """No patient data in URLs (issue 11): the search form posts the name, and the
+    pages of a search are posted too."""
+    make_patient(service, given="Zelda")
+    make_patient(service, given="Yusuf")
+    client = service.client
+    csrf = sign_in(client, service.users[Role.front_desk].email)
+    page = soup(client.get("/app"))
+    search = page.find("form", class_="search")
+    assert search is not None
+    assert search["method"] == "post"
+    found = client.post("/app", data={"csrf_token": csrf, "q": "Zelda"})
+    assert found.status_code == 200
+    names = [a.get_text() for a in soup(found).select("table.patients th a")]
+    assert names == ["Zelda Synthetic"]
+    assert "Zelda" not in " ".join(str(a.get("href")) for a in soup(found).find_all("a"))
+    # an address with a name in it finds nothing: the GET list ignores it
+    listed = soup(client.get("/app?q=Zelda"))
+    assert len(listed.select("table.patients th a")) == 2
+
+
+def test_a_search_that_is_not_a_name_is_refused_with_the_field(service: Service) -> None:
+    client = service.client
+    csrf = sign_in(client, service.users[Role.clinician].email)
+    answer = client.post("/app", data={"csrf_token": csrf, "q": "x" * 101})
+    assert answer.status_code == 422
+    assert "at most 100 characters" in visible_text(answer)
+    answer = client.post("/app", data={"csrf_token": csrf, "q": "a", "offset": "-1"})
+    assert answer.status_code == 422

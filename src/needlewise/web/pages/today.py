@@ -25,6 +25,7 @@ from needlewise.services.actor import Actor
 from needlewise.services.check_in_models import CheckInOut
 from needlewise.services.paging import PageParams
 from needlewise.services.patient_status import patient_statuses
+from needlewise.services.runtime import Runtime
 from needlewise.web.api.deps import (
     CheckInsAcknowledge,
     CheckInsRead,
@@ -62,11 +63,38 @@ def today(
     actor: PatientsRead,
     _reader: CheckInsRead,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> Response:
     """The today list (the first page after signing in)."""
+    return _today(request, rt, kb, actor, offset, None)
+
+
+@router.post("/app", response_class=HTMLResponse)
+async def search(
+    request: Request, rt: RuntimeDep, kb: Knowledge, actor: PatientsRead, _reader: CheckInsRead
+) -> Response:
+    """The today list with the patients found by name. A search is posted (with the
+    session's CSRF token), so no patient's name is ever in an address, a browser's
+    history or a proxy's log."""
+    form = await request.form(max_files=0, max_fields=10)
+    q = str(form.get("q") or "").strip()
+    if len(q) > 100:
+        raise InputError("a name to find has at most 100 characters", "q")
+    raw = str(form.get("offset") or "0")
+    if not raw.isdigit() or int(raw) > 1_000_000:
+        raise InputError("the page of patients is a number from 0 to 1000000", "offset")
+    return await run_in_threadpool(_today, request, rt, kb, actor, int(raw), q or None)
+
+
+def _today(
+    request: Request,
+    rt: Runtime,
+    kb: KnowledgeBase,
+    actor: Actor,
+    offset: int,
+    q: str | None,
+) -> Response:
     queue = check_in_review.list_check_ins(rt, actor, PageParams(limit=QUEUE), unacknowledged=True)
-    listed = patients.list_patients(rt, actor, PageParams(limit=PER_PAGE, offset=offset), q or None)
+    listed = patients.list_patients(rt, actor, PageParams(limit=PER_PAGE, offset=offset), q)
     names = {p.id: f"{p.given_name} {p.family_name}" for p in listed.items}
     for patient_id in {c.patient_id for c in queue.items} - names.keys():
         other = patients.get_patient(rt, actor, patient_id)
