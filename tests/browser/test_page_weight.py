@@ -14,12 +14,11 @@ import pytest
 
 from needlewise.demo import LOGINS
 from needlewise.security.roles import Role
-from support.browser import MAX_PAGE_BYTES, SCREENSHOTS, transferred
+from support.browser import MAX_PAGE_BYTES, SCREENSHOTS, patient_links, transferred
 from support.server import Server
 
 ADMIN = next(login for login in LOGINS if login.role is Role.admin)
 CLINICIAN = next(login for login in LOGINS if login.role is Role.clinician)
-FRONT_DESK = next(login for login in LOGINS if login.role is Role.front_desk)
 
 
 def session_cookie(server: Server, email: str, password: str) -> list[dict[str, Any]]:
@@ -36,38 +35,10 @@ def session_cookie(server: Server, email: str, password: str) -> list[dict[str, 
     ]
 
 
-def fresh_links(server: Server) -> dict[str, str]:
-    """An intake, a consent and a check-in link for a new demo patient."""
-    login = httpx.post(
-        f"{server.base}/api/auth/login",
-        json={"email": FRONT_DESK.email, "password": FRONT_DESK.password},
-    )
-    headers = {"x-csrf-token": login.json()["csrf_token"]}
-    cookies = {"nw_session": login.cookies["nw_session"]}  # Secure: httpx keeps it for https
-    patient = httpx.post(
-        f"{server.base}/api/patients",
-        json={"given_name": "Weigh", "family_name": "Synthetic", "preferred_language": "es"},
-        headers=headers,
-        cookies=cookies,
-    )
-    assert patient.status_code == 201, patient.text
-    made = {}
-    for purpose in ("intake", "consent", "check-in"):
-        link = httpx.post(
-            f"{server.base}/api/patients/{patient.json()['id']}/links",
-            json={"purpose": purpose},
-            headers=headers,
-            cookies=cookies,
-        )
-        assert link.status_code == 201, link.text
-        made[purpose] = link.json()["token"]
-    return made
-
-
 @pytest.fixture(scope="module")
 def weights(chromium: Any, demo_server: Server) -> dict[str, int]:
     base = demo_server.base
-    links = fresh_links(demo_server)
+    links = patient_links(demo_server, "es", "Weigh")
     admin = session_cookie(demo_server, ADMIN.email, ADMIN.password)
     clinician = session_cookie(demo_server, CLINICIAN.email, CLINICIAN.password)
     patient_pages = {

@@ -9,43 +9,11 @@ import io
 from pathlib import Path
 from typing import Any
 
-import httpx
 from pypdf import PdfReader
 
 from needlewise.knowledge.base import KnowledgeBase
-from support.browser import PHONE, check_accessibility, screenshot
+from support.browser import PHONE, check_accessibility, patient_links, screenshot
 from support.server import Server
-
-FRONT_DESK = ("frontdesk@demo.needlewise.example", "demo front desk password")
-
-
-def links_for(server: Server, language: str, given: str) -> dict[str, str]:
-    """A new demo patient and one link per purpose (as the front desk makes them)."""
-    with httpx.Client(base_url=server.base, timeout=30) as client:
-        login = client.post(
-            "/api/auth/login", json={"email": FRONT_DESK[0], "password": FRONT_DESK[1]}
-        )
-        assert login.status_code == 200, login.text
-        headers = {
-            "x-csrf-token": login.json()["csrf_token"],
-            "cookie": f"nw_session={login.cookies['nw_session']}",
-        }
-        patient = client.post(
-            "/api/patients",
-            json={"given_name": given, "family_name": "Prueba", "preferred_language": language},
-            headers=headers,
-        )
-        assert patient.status_code == 201, patient.text
-        tokens = {}
-        for purpose in ("intake", "consent", "check-in"):
-            made = client.post(
-                f"/api/patients/{patient.json()['id']}/links",
-                json={"purpose": purpose},
-                headers=headers,
-            )
-            assert made.status_code == 201, made.text
-            tokens[purpose] = made.json()["token"]
-        return tokens
 
 
 def look(page: Any, name: str) -> None:
@@ -96,7 +64,7 @@ def right_answers(kb: KnowledgeBase) -> dict[str, str]:
 def test_a_patient_in_spanish_on_a_phone(
     chromium: Any, demo_server: Server, kb: KnowledgeBase, tmp_path: Path
 ) -> None:
-    tokens = links_for(demo_server, "en", "Lucía")
+    tokens = patient_links(demo_server, "en", "Lucía")
     context = chromium.new_context(**PHONE, accept_downloads=True)
     page = context.new_page()
     problems: list[str] = []
@@ -176,7 +144,7 @@ def test_a_patient_in_spanish_on_a_phone(
 
 
 def test_the_same_pages_in_english(chromium: Any, demo_server: Server, kb: KnowledgeBase) -> None:
-    tokens = links_for(demo_server, "en", "Lucy")
+    tokens = patient_links(demo_server, "en", "Lucy")
     context = chromium.new_context(**PHONE)
     page = context.new_page()
     page.goto(f"{demo_server.base}/p/{tokens['intake']}?lang=en")
@@ -224,7 +192,7 @@ def test_consent_and_check_in_by_keyboard_alone(
     """No mouse, no touch: the understanding questions by arrow keys, the name typed,
     the signature made from the typed name (for anyone who cannot draw), the consent
     sent with Enter; then a check-in sent the same way."""
-    tokens = links_for(demo_server, "es", "Teclado")
+    tokens = patient_links(demo_server, "es", "Teclado")
     context = chromium.new_context(**PHONE)
     page = context.new_page()
     page.goto(f"{demo_server.base}/p/{tokens['consent']}/consent")

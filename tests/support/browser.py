@@ -7,6 +7,7 @@
   elements.
 * :func:`screenshot` — saves the whole page to ``var/screenshots/NAME.png`` (the folder
   the README names); look at them before calling a page done.
+* :func:`patient_links` — a new demo patient's intake, consent and check-in links;
 * :data:`PHONE` — the viewport and touch of a phone (390 by 844, like an iPhone 13/14).
 """
 
@@ -17,7 +18,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+
+from needlewise.demo import LOGINS
+from needlewise.security.roles import Role
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "var" / "screenshots"
@@ -107,3 +112,34 @@ def transferred(browser: Any, url: str, cookies: list[dict[str, Any]] | None = N
     assert page.url == url, f"{url} went to {page.url}"  # not weighed: the sign-in page
     context.close()
     return total
+
+
+def patient_links(server: Any, language: str, given: str) -> dict[str, str]:
+    """A new demo patient and one link token per purpose, made through the JSON API as
+    the demo's front desk (``server`` runs the demo clinic)."""
+    front_desk = next(login for login in LOGINS if login.role is Role.front_desk)
+    with httpx.Client(base_url=server.base, timeout=30) as client:
+        login = client.post(
+            "/api/auth/login", json={"email": front_desk.email, "password": front_desk.password}
+        )
+        assert login.status_code == 200, login.text
+        headers = {
+            "x-csrf-token": login.json()["csrf_token"],
+            "cookie": f"nw_session={login.cookies['nw_session']}",
+        }
+        patient = client.post(
+            "/api/patients",
+            json={"given_name": given, "family_name": "Prueba", "preferred_language": language},
+            headers=headers,
+        )
+        assert patient.status_code == 201, patient.text
+        tokens = {}
+        for purpose in ("intake", "consent", "check-in"):
+            made = client.post(
+                f"/api/patients/{patient.json()['id']}/links",
+                json={"purpose": purpose},
+                headers=headers,
+            )
+            assert made.status_code == 201, made.text
+            tokens[purpose] = made.json()["token"]
+        return tokens
