@@ -12,7 +12,7 @@ import pytest
 
 from needlewise.demo import LOGINS, DemoLogin
 from needlewise.security.roles import Role
-from support.browser import DESKTOP, check_accessibility, screenshot
+from support.browser import DESKTOP, PHONE, check_accessibility, screenshot
 from support.server import Server
 
 CLINICIAN = next(login for login in LOGINS if "Colorado" in login.name)
@@ -121,4 +121,28 @@ def test_a_new_emergency_check_in_is_at_the_top_of_the_list(
     # acknowledging it in place (htmx) leaves the row marked
     first.get_by_role("button", name="Acknowledge").click()
     page.wait_for_selector(f"#check-in-{sent.json()['id']} .ack-done")
+    context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_clinician_pages_on_a_phone(chromium: Any, demo_server: Server, language: str) -> None:
+    """A clinician on a phone (a home visit, a break room): the same pages at 390 px,
+    with no serious accessibility problem, and nothing wider than the screen."""
+    context = chromium.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{demo_server.base}/app/login?lang={language}")
+    page.fill("input[name=email]", CLINICIAN.email)
+    page.fill("input[name=password]", CLINICIAN.password)
+    page.locator("form button[type=submit]").first.click()
+    page.wait_for_url(f"{demo_server.base}/app")
+    for name, path in (
+        ("today", "/app"),
+        ("chart", "/app/patients/2"),
+        ("session-note", "/app/patients/5/sessions/new"),
+    ):
+        page.goto(f"{demo_server.base}{path}")
+        check_accessibility(page, f"{name} ({language}, phone)")
+        screenshot(page, f"clinic-{name}-{language}-phone")
+        overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1, (name, overflow)
     context.close()
