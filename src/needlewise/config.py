@@ -192,6 +192,57 @@ class Settings(BaseSettings):
             "and create nothing; the same key with another request gets 422."
         ),
     )
+    cds_clients_file: Path | None = Field(
+        default=None,
+        description=(
+            "CDS Hooks: a JSON file naming the EHRs (CDS clients) allowed to call our "
+            "services: for each, its JWT `issuer`, its keys (`jwks_url` or an inline "
+            "`jwks`), the `jku` URLs it may name, the `fhir_servers` we may fetch missing "
+            "prefetch data from, and the clinic it belongs to. Without it every signed call "
+            "is refused (see docs/cds-hooks.md)."
+        ),
+    )
+    cds_allow_unsigned: bool = Field(
+        default=False,
+        description=(
+            "CDS Hooks, development only: accept calls with no JWT. Off by default; when "
+            "on, the server logs a warning at start-up and on every unsigned call. Never "
+            "turn it on where real patient data flows."
+        ),
+    )
+    cds_base_url: str | None = Field(
+        default=None,
+        description=(
+            "CDS Hooks: the public address EHRs call us at (e.g. "
+            "`https://needlewise.example.org`). A JWT's `aud` must equal this address plus "
+            "`/cds-services/{id}` exactly. Default: the address of the request as received "
+            "(behind a proxy, set this)."
+        ),
+    )
+    cds_cors_origins: str = Field(
+        default="",
+        description=(
+            "CDS Hooks: comma-separated browser origins (e.g. `https://ehr.example.org`) "
+            "allowed to call the services from a web page. Default: none."
+        ),
+    )
+    cds_fetch_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=60,
+        description=(
+            "CDS Hooks: how long one fetch of missing prefetch data from the EHR's FHIR "
+            "server may take in total (seconds) before the call answers 412."
+        ),
+    )
+    cds_fetch_max_bytes: int = Field(
+        default=5_000_000,
+        ge=1_000,
+        description=(
+            "CDS Hooks: the largest answer read from the EHR's FHIR server (bytes); a "
+            "larger one is abandoned and the call answers 412."
+        ),
+    )
     conformance_dir: Path = Field(
         default=Path("../shared/conformance"),
         description=(

@@ -14,22 +14,34 @@ from needlewise.persistence.models.clinical import (
     TreatmentSession,
 )
 from needlewise.persistence.models.idempotency import IdempotencyKey
+from needlewise.persistence.models.interop import (
+    CdsCard,
+    CdsFeedback,
+    ClinicalRecord,
+    PatientIdentifier,
+    UsedJwtId,
+)
 
 __all__ = [
     "AdverseEvent",
     "AuditEntry",
     "AuthSession",
     "Base",
+    "CdsCard",
+    "CdsFeedback",
     "CheckIn",
     "Clinic",
+    "ClinicalRecord",
     "Consent",
     "IdempotencyKey",
     "LoginAttempt",
     "Patient",
+    "PatientIdentifier",
     "PatientLink",
     "Provider",
     "Screening",
     "SessionMuscle",
     "TreatmentSession",
+    "UsedJwtId",
     "User",
 ]
