@@ -25,6 +25,7 @@ from needlewise.config import Settings
 from needlewise.startup import start
 from needlewise.web.api import ROUTERS
 from needlewise.web.errors import add_error_handlers
+from needlewise.web.fhir import add_fhir
 from needlewise.web.lifespan import lifespan_of
 from needlewise.web.middleware import add_middleware
 from needlewise.web.openapi import add_docs, document_permissions
@@ -56,5 +57,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     docs_csp = add_docs(app)
     add_pages(app)
+    add_fhir(app)
     add_middleware(app, docs_csp=docs_csp, trusted_proxies=settings.proxy_list)
     return app
