@@ -82,9 +82,7 @@ def consent_resource(kb: KnowledgeBase, row: Consent, pdf_url: str) -> JsonObjec
         "provision": provision,
     }
     if row.interpreter_name:
-        with_language = (
-            f" ({row.interpreter_language})" if row.interpreter_language else ""
-        )
+        with_language = f" ({row.interpreter_language})" if row.interpreter_language else ""
         resource["verification"] = [
             {
                 "verified": True,

@@ -72,7 +72,9 @@ def screening_issues(kb: KnowledgeBase, row: Screening) -> list[JsonObject]:
             continue
         level = str(finding.get("level", ""))
         # an unknown level escalates to high, never down
-        issue = _issue(row, ids.of(ids.SCREENING, row.id, "finding", number), SEVERITY.get(level, "high"))
+        issue = _issue(
+            row, ids.of(ids.SCREENING, row.id, "finding", number), SEVERITY.get(level, "high")
+        )
         rule = str(finding.get("rule", ""))
         title = str(finding.get("title") or rule)
         issue["code"] = {"coding": [coding(our_system(kb, "rule"), rule, title)], "text": title}
@@ -91,8 +93,8 @@ def screening_issues(kb: KnowledgeBase, row: Screening) -> list[JsonObject]:
     for number, rule_id in enumerate(unanswered, start=1):
         if not isinstance(rule_id, str):
             continue
-        rule = kb.contraindication(rule_id)
-        title = rule.title.en if rule is not None else rule_id
+        question = kb.contraindication(rule_id)
+        title = question.title.en if question is not None else rule_id
         issue = _issue(row, ids.of(ids.SCREENING, row.id, "unanswered", number), "moderate")
         issue["code"] = {
             "coding": [coding(our_system(kb, "rule"), rule_id, title)],
@@ -112,8 +114,8 @@ def screening_issues(kb: KnowledgeBase, row: Screening) -> list[JsonObject]:
                     ]
                 }
             ]
-        if isinstance(rule, Contraindication):
-            url = _first_url(kb, list(rule.sources))
+        if isinstance(question, Contraindication):
+            url = _first_url(kb, list(question.sources))
             if url:
                 issue["reference"] = url
         issues.append(issue)
