@@ -80,7 +80,8 @@ def test_records_made_here_emit_valid_r4b_with_their_codes(fhir_world: FhirWorld
 
     patient = by_id[ids.patient(records.patient)]
     assert {"system": IDENTIFIER_SYSTEM, "value": "MRN-0001"} in patient["identifier"]
-    assert patient["gender"] == "female" and patient["birthDate"] == "1980-02-03"
+    assert patient["gender"] == "female"
+    assert patient["birthDate"] == "1980-02-03"
 
     procedure = by_id[f"session-{records.session}"]
     assert procedure["status"] == "completed"

@@ -106,7 +106,7 @@ def _identifiers(tx: Session, rows: Sequence[Any]) -> dict[int, Any]:
 def _providers(tx: Session, rows: Sequence[Any]) -> dict[int, Any]:
     wanted = {row.provider_id for row in rows}
     statement = select(Provider.id, Provider.name).where(Provider.id.in_(wanted))
-    return {provider_id: name for provider_id, name in tx.execute(statement)}
+    return {row.id: row.name for row in tx.execute(statement)}
 
 
 def _one(resource: JsonObject | None) -> list[JsonObject]:

@@ -1,8 +1,9 @@
 """AdverseEvent: an adverse event recorded after (or without) a session.
 
 ``event`` is the knowledge base's risk (our code ``{canonical}/CodeSystem/risk``, its
-title as text); seriousness, severity and outcome use FHIR's own code systems (our
-stored values are their codes). The session it followed is the ``suspectEntity``. R4's
+title as text); seriousness, severity and outcome use FHIR's own code systems
+(severity as stored; our outcome names mapped to AdverseEventOutcome's: resolving → recovering,
+not-resolved → ongoing, resolved-with-sequelae → resolvedWithSequelae). The session it followed is the ``suspectEntity``. R4's
 AdverseEvent has no note: the free-text description stays in our record.
 """
 
@@ -25,6 +26,15 @@ from needlewise.persistence.models import AdverseEvent
 SERIOUSNESS = "http://terminology.hl7.org/CodeSystem/adverse-event-seriousness"
 SEVERITY = "http://terminology.hl7.org/CodeSystem/adverse-event-severity"
 OUTCOME = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome"
+#: our stored outcome -> FHIR R4 AdverseEventOutcome (a required binding; our names differ)
+OUTCOMES = {
+    "resolved": "resolved",
+    "resolving": "recovering",
+    "not-resolved": "ongoing",
+    "resolved-with-sequelae": "resolvedWithSequelae",
+    "fatal": "fatal",
+    "unknown": "unknown",
+}
 
 
 def adverse_event_resource(kb: KnowledgeBase, row: AdverseEvent) -> JsonObject:
@@ -47,7 +57,7 @@ def adverse_event_resource(kb: KnowledgeBase, row: AdverseEvent) -> JsonObject:
             ]
         },
         "severity": {"coding": [coding(SEVERITY, row.severity)]},
-        "outcome": {"coding": [coding(OUTCOME, row.outcome)]},
+        "outcome": {"coding": [coding(OUTCOME, OUTCOMES.get(row.outcome, "unknown"))]},
     }
     if row.session_id is not None:
         resource["suspectEntity"] = [
