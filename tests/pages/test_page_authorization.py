@@ -137,7 +137,7 @@ def page_routes(service: Service) -> set[tuple[str, str]]:
         for route in api_routes(service.app.router.routes)
         if not route.include_in_schema
         and route.path not in ("/docs", "/openapi.json")
-        # the FHIR facade is not in the OpenAPI document either: tests/fhir/test_routes.py
+        # the FHIR facade is not in the OpenAPI document either: tests/fhir_facade/test_routes.py
         and not route.path.startswith("/fhir")
         for method in methods(route)
     }

@@ -164,7 +164,9 @@ def search(
 
 def _questionnaire(runtime: Runtime, questionnaire_id: str) -> JsonObject:
     resource = questionnaire(runtime.kb, QUESTIONNAIRES[questionnaire_id])
-    return {**resource, "meta": {"versionId": runtime.kb.version}}
+    released = runtime.kb.data.meta.released.isoformat()
+    meta = {"versionId": runtime.kb.version, "lastUpdated": f"{released}T00:00:00+00:00"}
+    return {**resource, "meta": meta}
 
 
 def _read_questionnaire(runtime: Runtime, actor: Actor, resource_id: str) -> JsonObject:

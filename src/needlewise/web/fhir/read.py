@@ -26,8 +26,10 @@ from needlewise.web.state import runtime_of
 router = APIRouter(prefix="/fhir", include_in_schema=False)
 
 AnyStaff = Annotated[Actor, Depends(staff(None))]
-TypeName = Annotated[str, Path(max_length=64)]
-ResourceId = Annotated[str, Path(max_length=64)]
+# no length or pattern limits here: an id or type that is not ours is a 404 from the use
+# case (an OperationOutcome), never a 422 from parameter validation
+TypeName = Annotated[str, Path()]
+ResourceId = Annotated[str, Path()]
 
 
 def server_base(request: Request) -> str:

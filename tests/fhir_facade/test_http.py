@@ -131,6 +131,8 @@ def test_front_desk_sees_only_the_observations_its_role_reads(fhir_world: FhirWo
         "/fhir/Procedure/patient-{patient}",
         "/fhir/Patient/patient-{other}",
         "/fhir/Questionnaire/other",
+        "/fhir/Patient/" + "x" * 300,
+        "/fhir/" + "T" * 300,
         "/fhir/Patient/patient-{patient}/_history",
     ],
 )
