@@ -12,7 +12,7 @@ from fhir.resources.R4B.operationoutcome import OperationOutcome
 
 from needlewise.security.roles import Role
 from support.audit import entries_after, last_id
-from support.fhir import FhirWorld, validate_r4b
+from support.fhir import IDENTIFIER_SYSTEM, FhirWorld, validate_r4b
 
 FHIR_JSON = "application/fhir+json"
 
@@ -53,6 +53,8 @@ def test_metadata_states_what_is_supported(fhir_world: FhirWorld) -> None:
         codes = [i["code"] for i in resource["interaction"]]
         creates = name in ("Patient", "QuestionnaireResponse")
         assert codes == ["read", "search-type", *(["create"] if creates else [])], name
+    patient_params = {p["name"]: p["type"] for p in resources["Patient"]["searchParam"]}
+    assert patient_params == {"_id": "token", "identifier": "token"}
     params = {p["name"]: p["type"] for p in resources["Procedure"]["searchParam"]}
     assert params == {"_id": "token", "patient": "reference", "date": "date"}
     assert {p["name"] for p in resources["DetectedIssue"]["searchParam"]} == {
@@ -171,6 +173,26 @@ def test_a_bad_search_is_400_naming_the_parameter(
 def test_patient_takes_no_patient_parameter(fhir_world: FhirWorld) -> None:
     outcome(get(fhir_world, "/fhir/Patient?patient=patient-1"), 400)
     outcome(get(fhir_world, "/fhir/Communication?date=2026"), 400)  # its date is "sent"
+
+
+def test_patients_by_identifier(fhir_world: FhirWorld) -> None:
+    records = fhir_world.records
+    mine = [f"patient-{records.patient}"]
+    own = f"{fhir_world.service.runtime.kb.data.meta.canonical_base}/patient-id"
+    table = [
+        (f"{IDENTIFIER_SYSTEM}|MRN-0001", mine),
+        ("MRN-0001", mine),
+        ("|MRN-0001", []),  # no system: ours has one
+        (f"{IDENTIFIER_SYSTEM}|MRN-0002", []),
+        (f"{own}|{records.patient}", mine),
+        (f"{own}|{fhir_world.other_patient}", []),  # another clinic's
+        (f"{own}|99999999999", []),
+    ]
+    for value, expected in table:
+        found = get(fhir_world, "/fhir/Patient", params={"identifier": value}).json()
+        assert ids_of(found) == expected, value
+    outcome(get(fhir_world, "/fhir/Patient", params={"identifier": "sys|"}), 400)
+    outcome(get(fhir_world, "/fhir/Procedure", params={"identifier": "MRN-0001"}), 400)
 
 
 def ids_of(bundle: dict[str, Any]) -> list[str]:

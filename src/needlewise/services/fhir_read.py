@@ -15,12 +15,13 @@ patient, id and date), order them by row id, and return one page by offset
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from needlewise.errors import Forbidden, NotFound
 from needlewise.interop.fhir.canonical import AFTERCARE_ID, INTAKE_ID
 from needlewise.interop.fhir.emit import ids
 from needlewise.interop.fhir.emit.common import JsonObject
+from needlewise.interop.fhir.emit.patient import patient_identifier_system
 from needlewise.interop.fhir.questionnaire import questionnaire
 from needlewise.services import audit
 from needlewise.services.actor import Actor
@@ -145,12 +146,21 @@ def search(
     kind = fhir_type(type_name)
     if kind is None:
         raise _unknown_type(type_name)
-    query = parse_query(params, kind.date_param, kind.patient_param)
+    query = parse_query(params, kind.date_param, kind.patient_param, kind.identifier_param)
     readable = _readable(actor, kind.sources)
     row_id = None
+    if query.identifier is not None and query.identifier[0] == patient_identifier_system(
+        runtime.kb
+    ):
+        # our own patient number: the row itself, not an imported identifier
+        number = query.identifier[1]
+        if not number.isdigit() or len(number) > 10 or int(number) > ids.MAX_ROW_ID:
+            return Found([], 0, query)
+        row_id = int(number)
+        query = replace(query, identifier=None)
     if query.resource_id is not None:
         parsed = ids.parse(query.resource_id)
-        if parsed is None:
+        if parsed is None or (row_id is not None and row_id != parsed[1]):
             return Found([], 0, query)
         readable = [s for s in readable if s.prefix == parsed[0]]
         row_id = parsed[1]

@@ -3,7 +3,8 @@
 Supported everywhere: ``_id``, ``_count`` (default 20; above 100 is read as 100, the
 page size a server may lower by the spec; 0 returns only the total), ``_offset`` (our
 paging cursor, written into the Bundle's ``next``/``previous`` links) and ``_format``
-(checked by the door). ``patient`` on every patient-compartment type, ``date`` on the
+(checked by the door). ``patient`` on every patient-compartment type, ``identifier`` (``system|value``) on
+Patient, ``date`` on the
 types with a date (eq/lt/le/gt/ge prefixes; a date without a time covers the whole day
 (month, year) in UTC; a time must carry its zone, as FHIR requires). Any other
 parameter, a repeated one (``date`` aside, which ANDs), or a malformed value is refused
@@ -72,6 +73,8 @@ class SearchQuery:
 
     patient_row: int | None = None
     resource_id: str | None = None
+    #: Patient ``identifier``: (system, value); system ``None``: any system
+    identifier: tuple[str | None, str] | None = None
     dates: tuple[DateBound, ...] = ()
     count: int = DEFAULT_COUNT
     offset: int = 0
@@ -136,13 +139,26 @@ def patient_row(value: str) -> int:
     return parsed[1]
 
 
+def identifier(value: str) -> tuple[str | None, str]:
+    """A token ``system|value`` (``|value``: no system; ``value``: any system)."""
+    system, bar, code = value.rpartition("|")
+    if not code or len(value) > 600:
+        raise BadSearch("identifier must be [system|]value", "identifier")
+    return (system if bar else None), code
+
+
 def parse_query(
-    params: list[tuple[str, str]], date_param: str | None, patient_param: bool
+    params: list[tuple[str, str]],
+    date_param: str | None,
+    patient_param: bool,
+    identifier_param: bool = False,
 ) -> SearchQuery:
     """Read the query string of a search on a type whose date parameter is
-    ``date_param`` (``date``, ``authored``, ``identified``, ``sent``; ``None``: none) and
-    which takes ``patient`` when ``patient_param``."""
-    allowed = {name for name in (date_param, "patient" if patient_param else None) if name}
+    ``date_param`` (``date``, ``authored``, ``identified``, ``sent``; ``None``: none),
+    which takes ``patient`` when ``patient_param`` and ``identifier`` (Patient) when
+    ``identifier_param``."""
+    optional = ("patient" if patient_param else None, "identifier" if identifier_param else None)
+    allowed = {name for name in (date_param, *optional) if name}
     seen: set[str] = set()
     values: dict[str, str] = {}
     dates: list[DateBound] = []
@@ -159,6 +175,7 @@ def parse_query(
     return SearchQuery(
         patient_row=patient_row(values["patient"]) if "patient" in values else None,
         resource_id=values.get("_id"),
+        identifier=identifier(values["identifier"]) if "identifier" in values else None,
         dates=tuple(dates),
         count=_int("_count", values["_count"], 0, MAX_COUNT)
         if "_count" in values

@@ -79,6 +79,12 @@ class Source:
             statement = statement.where(self.patient_column == query.patient_row)
         if row_id is not None:
             statement = statement.where(self.model.id == row_id)
+        if query.identifier is not None and self.model is Patient:
+            system, value = query.identifier
+            given = select(PatientIdentifier.patient_id).where(PatientIdentifier.value == value)
+            if system is not None:
+                given = given.where(PatientIdentifier.system == system)
+            statement = statement.where(Patient.id.in_(given))
         if self.date_column is not None:
             for bound in query.dates:
                 statement = statement.where(bound.condition(self.date_column))
@@ -175,13 +181,14 @@ class FhirType:
     #: the type's date search parameter (FHIR names it per type), ``None``: none
     date_param: str | None
     patient_param: bool = True
+    identifier_param: bool = False
 
 
 #: every resource type read from stored rows (Questionnaire comes from the knowledge base)
 TYPES: dict[str, FhirType] = {
     t.name: t
     for t in (
-        FhirType("Patient", (PATIENTS,), None, patient_param=False),
+        FhirType("Patient", (PATIENTS,), None, patient_param=False, identifier_param=True),
         FhirType("QuestionnaireResponse", (INTAKE_ANSWERS, AFTERCARE_ANSWERS), "authored"),
         FhirType("Consent", (CONSENTS,), "date"),
         FhirType("Provenance", (SIGNATURES,), None),

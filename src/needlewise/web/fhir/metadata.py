@@ -22,7 +22,9 @@ def supported() -> list[TypeSupport]:
         if kind is None:  # Questionnaire: from the knowledge base, searched by _id only
             found.append(TypeSupport(name, None, patient_param=False))
         else:
-            found.append(TypeSupport(name, kind.date_param, kind.patient_param))
+            found.append(
+                TypeSupport(name, kind.date_param, kind.patient_param, kind.identifier_param)
+            )
     return found
 
 

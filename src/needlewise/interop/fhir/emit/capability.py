@@ -33,6 +33,7 @@ class TypeSupport:
     name: str
     date_param: str | None
     patient_param: bool
+    identifier_param: bool = False
 
 
 def _search_params(support: TypeSupport) -> list[JsonObject]:
@@ -49,6 +50,15 @@ def _search_params(support: TypeSupport) -> list[JsonObject]:
                 "name": "patient",
                 "type": "reference",
                 "documentation": "Patient/patient-N (the patient's id on this server)",
+            }
+        )
+    if support.identifier_param:
+        params.append(
+            {
+                "name": "identifier",
+                "type": "token",
+                "documentation": "system|value (an identifier another system gave the "
+                "patient, or our own number), |value or value",
             }
         )
     if support.date_param is not None:
