@@ -91,7 +91,8 @@ def test_read_answers_fhir_json(fhir_world: FhirWorld) -> None:
 def test_other_formats_are_not_acceptable(
     fhir_world: FhirWorld, query: dict[str, str], headers: dict[str, str]
 ) -> None:
-    outcome(get(fhir_world, "/fhir/Patient", params=query, headers=headers), 406)
+    body = outcome(get(fhir_world, "/fhir/Patient", params=query, headers=headers), 406)
+    assert body["issue"][0]["code"] == "not-supported"
 
 
 def test_without_a_token_401(fhir_world: FhirWorld) -> None:

@@ -29,6 +29,7 @@ _ISSUE_TYPE = {
     403: "forbidden",
     404: "not-found",
     405: "not-supported",
+    406: "not-supported",
     409: "conflict",
     410: "deleted",
     412: "conflict",
