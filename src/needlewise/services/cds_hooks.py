@@ -148,12 +148,11 @@ def _service(service_id: str) -> ServiceDef:
 
 
 def _planned(
-    runtime: Runtime,
+    kb: KnowledgeBase,
     call: CdsRequest,
     context: contexts.PatientViewContext,
     fetch: FhirFetcher,
 ) -> list[orders.Planned]:
-    kb = runtime.kb
     if isinstance(context, contexts.OrderSelectContext):
         return orders.in_orders(kb, context.draftOrders, context.selections)
     if isinstance(context, contexts.OrderSignContext):
@@ -203,13 +202,12 @@ def _checked(bundle: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _screen_cards(
-    runtime: Runtime,
+    kb: KnowledgeBase,
     call: CdsRequest,
     planned: list[orders.Planned],
     fetch: FhirFetcher,
     base_url: str,
 ) -> tuple[list[IssuedCard], list[tuple[str, str]]]:
-    kb = runtime.kb
     gathered = prefetch.gather(kb, call.prefetch, call.context, fetch, call.fhirServer)
     try:
         data = read_screening_document(gathered.bundle, kb)
@@ -247,6 +245,10 @@ def answer_hook(
 ) -> dict[str, Any]:
     """Answer one hook call: ``{"cards": [...]}`` (see the module docstring).
 
+    ``kb`` is the knowledge the screen uses (the runtime's, as a rule); ``fetch`` reads
+    prefetch the client left out from its ``fhirServer`` (the door builds it from the
+    caller's allow-list); ``base_url`` is our public base, for the cards' links.
+
     The JWT id claim, the cards and the audit entry are written in one transaction
     (shared with concurrent calls through the group commit) before the answer returns."""
     service = _service(service_id)
@@ -257,11 +259,11 @@ def answer_hook(
             "$.hook",
         )
     context = contexts.parse_context(service.hook, call.context)
-    planned = _planned(runtime, call, context, fetch)
+    planned = _planned(kb, call, context, fetch)
     issued: list[IssuedCard] = []
     identifiers: list[tuple[str, str]] = []
     if planned:
-        issued, identifiers = _screen_cards(runtime, call, planned, fetch, base_url)
+        issued, identifiers = _screen_cards(kb, call, planned, fetch, base_url)
     plan = CallPlan(
         caller=caller,
         service_id=service.id,
