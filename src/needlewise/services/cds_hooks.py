@@ -47,7 +47,6 @@ from needlewise.interop.cds_hooks.models import (
     DiscoveryResponse,
     DiscoveryService,
     FeedbackRequest,
-    Link,
     parse,
 )
 from needlewise.interop.fhir.bundle import read_screening_document
@@ -271,9 +270,9 @@ def answer_hook(
         hook_instance=call.hookInstance,
         cards=[
             {
-                "uuid": c.card.uuid,
-                "indicator": c.card.indicator,
-                "summary": c.card.summary,
+                "uuid": c.card["uuid"],
+                "indicator": c.card["indicator"],
+                "summary": c.card["summary"],
                 "rules": c.rules,
             }
             for c in issued
@@ -284,11 +283,10 @@ def answer_hook(
     if written.patient_id is not None:
         chart = f"{base_url.rstrip('/')}/app/patients/{written.patient_id}"
         for c in issued:
-            c.card.links = [
-                *(c.card.links or []),
-                Link(label="Patient in needlewise", url=chart, type="absolute"),
-            ]
-    return {"cards": [c.card.dump() for c in issued]}
+            c.card["links"].append(
+                {"label": "Patient in needlewise", "url": chart, "type": "absolute"}
+            )
+    return {"cards": [c.card for c in issued]}
 
 
 def _run(runtime: Runtime, plan: CallPlan) -> CallWritten:
