@@ -622,3 +622,38 @@ def test_discovery_lists_the_four_services_with_their_prefetch(service: Service)
     view = next(s for s in document["services"] if s["hook"] == "patient-view")
     assert "dryNeedlingOrders" in view["prefetch"]
     assert "http://www.ama-assn.org/go/cpt|20560" in view["prefetch"]["dryNeedlingOrders"]
+
+
+def test_patient_view_without_its_order_data_is_412_or_422(
+    service: Service, conformance_dir: Path
+) -> None:
+    """The keys that say whether dry needling is planned are needed: an OperationOutcome
+    (the client could not get them) is 412, never "nothing planned"; a value that is not
+    FHIR JSON is 422."""
+    patient_id, prefetch = synthea(conformance_dir, "Aleta_Wintheiser")
+    outcome = {"resourceType": "OperationOutcome", "issue": []}
+    body = cds.patient_view(
+        patient_id, {**prefetch, "dryNeedlingOrders": outcome, "dryNeedlingAppointments": None}
+    )
+    with pytest.raises(PreconditionFailed) as caught:
+        answer(service, VIEW, body)
+    assert caught.value.detail["location"] == "$.prefetch.dryNeedlingOrders"
+    body = cds.patient_view(patient_id, {**prefetch, "dryNeedlingOrders": None})
+    with pytest.raises(PreconditionFailed) as caught:  # appointments key left out
+        answer(service, VIEW, body)
+    assert caught.value.detail["location"] == "$.prefetch.dryNeedlingAppointments"
+    body = cds.patient_view(
+        patient_id, {**prefetch, "dryNeedlingOrders": "none", "dryNeedlingAppointments": None}
+    )
+    with pytest.raises(InputError) as refused:
+        answer(service, VIEW, body)
+    assert refused.value.where == "$.prefetch.dryNeedlingOrders"
+    assert count(service, UsedJwtId) == 0
+
+
+def test_an_order_without_id_counts_as_selected(service: Service, conformance_dir: Path) -> None:
+    patient_id, prefetch = synthea(conformance_dir, "Aleta_Wintheiser")
+    order = cds.dry_needling_order("x", patient_id)
+    del order["id"]
+    body = cds.order_select(patient_id, prefetch, [order], ["ServiceRequest/other"])
+    assert rules_of(answer(service, SELECT, body), "warning") == [EPILEPSY]

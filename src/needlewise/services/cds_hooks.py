@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 
 from needlewise.domain.facts import PatientFacts
 from needlewise.domain.screening import screen
-from needlewise.errors import InputError, NotFound, PreconditionFailed
+from needlewise.errors import InputError, NotFound
 from needlewise.interop.cds_hooks import contexts, orders, prefetch
 from needlewise.interop.cds_hooks.cards import CardContext, IssuedCard, build_cards, override_system
 from needlewise.interop.cds_hooks.models import (
@@ -159,20 +159,8 @@ def _planned(
     if isinstance(context, contexts.AppointmentBookContext):
         return orders.in_appointments(kb, context.appointments)
     found: dict[str, Any] = {}
-    sent = call.prefetch or {}
     for key, template in orders.patient_view_templates(kb).items():
-        if key in sent:
-            found[key] = sent[key]
-            continue
-        try:
-            found[key] = fetch(prefetch.render(template, call.context))
-        except PreconditionFailed as exc:
-            raise PreconditionFailed(
-                f"prefetch {key!r} was not sent and cannot be read from the FHIR server "
-                f"({exc.message}); send it as prefetch or allow the fetch",
-                location=f"$.prefetch.{key}",
-                query=template,
-            ) from None
+        found[key] = prefetch.value_or_fetch(call.prefetch, key, template, call.context, fetch)
     return orders.in_chart(kb, found["dryNeedlingOrders"], found["dryNeedlingAppointments"])
 
 

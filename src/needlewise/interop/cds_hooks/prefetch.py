@@ -191,6 +191,34 @@ class _Collector:
             self.origins.append(f"{path}.entry[{i}]")
 
 
+def value_or_fetch(
+    prefetch: dict[str, Any] | None,
+    key: str,
+    template: str,
+    context: dict[str, Any],
+    fetch: Fetch,
+) -> Any:
+    """The value of a needed prefetch ``key`` as sent (a resource, a Bundle or ``null``),
+    or else read from the FHIR server; :class:`PreconditionFailed` (412) when it cannot
+    be had, :class:`InputError` when the value sent is not FHIR JSON."""
+    sent = prefetch or {}
+    path = f"$.prefetch.{key}"
+    if key in sent and not _is_outcome(sent[key]):
+        value = sent[key]
+        if value is not None and (type(value) is not dict or "resourceType" not in value):
+            raise InputError(f"expected a FHIR resource or Bundle, found {kind_of(value)}", path)
+        return value
+    try:
+        return fetch(render(template, context))
+    except PreconditionFailed as exc:
+        raise PreconditionFailed(
+            f"prefetch {key!r} was not sent and cannot be read from the FHIR server "
+            f"({exc.message}); send it as prefetch or allow the fetch",
+            location=path,
+            query=template,
+        ) from None
+
+
 def gather(
     kb: KnowledgeBase,
     prefetch: dict[str, Any] | None,
