@@ -164,28 +164,16 @@ def _planned(
     return orders.in_chart(kb, found["dryNeedlingOrders"], found["dryNeedlingAppointments"])
 
 
-def _identifiers(bundle: dict[str, Any]) -> list[tuple[str, str]]:
-    for entry in bundle["entry"]:
-        resource = entry["resource"]
-        if resource.get("resourceType") != "Patient":
+def _identifiers(patient: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(system, value) of each identifier of the EHR's Patient (for the chart link)."""
+    found = []
+    for identifier in (patient or {}).get("identifier") or []:
+        if type(identifier) is not dict:
             continue
-        found = []
-        for identifier in resource.get("identifier") or []:
-            if type(identifier) is not dict:
-                continue
-            system, value = identifier.get("system"), identifier.get("value")
-            if type(system) is str and type(value) is str and len(system) <= 255:
-                found.append((system, value[:255]))
-        return found
-    return []
-
-
-def _checked(bundle: dict[str, Any]) -> tuple[str, ...]:
-    counts: dict[str, int] = {}
-    for entry in bundle["entry"]:
-        kind = str(entry["resource"].get("resourceType"))
-        counts[kind] = counts.get(kind, 0) + 1
-    return tuple(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        system, value = identifier.get("system"), identifier.get("value")
+        if type(system) is str and type(value) is str and len(system) <= 255:
+            found.append((system, value[:255]))
+    return found
 
 
 def _screen_cards(
@@ -214,10 +202,10 @@ def _screen_cards(
         base_url=base_url.rstrip("/"),
         hook=call.hook,
         planned=tuple(planned),
-        checked=_checked(gathered.bundle),
+        checked=tuple(f"{n} {kind}" for kind, n in sorted(gathered.counts.items())),
         not_shared=tuple(gathered.missing),
     )
-    return build_cards(kb, result, card_context), _identifiers(gathered.bundle)
+    return build_cards(kb, result, card_context), _identifiers(gathered.patient)
 
 
 def answer_hook(
