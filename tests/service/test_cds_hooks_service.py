@@ -555,6 +555,7 @@ def test_bad_feedback_is_refused_and_stores_nothing(
         "outcomeTimestamp": "2026-12-07T10:00:00Z",
     }
     change(item, cards)
+    spent = count(service, UsedJwtId)
     with pytest.raises(error) as caught:
         record_feedback(
             service.runtime, SELECT, {"feedback": [item]}, cds.caller(service.clinic_id)
@@ -566,6 +567,7 @@ def test_bad_feedback_is_refused_and_stores_nothing(
         assert isinstance(refused, NotFound)
         assert refused.detail["location"] == where
     assert count(service, CdsFeedback) == 0
+    assert count(service, UsedJwtId) == spent  # the refused call did not spend its JWT id
 
 
 def test_feedback_on_another_service_or_clinic_is_not_found(

@@ -35,8 +35,6 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from needlewise.domain.facts import PatientFacts
 from needlewise.domain.screening import screen
 from needlewise.errors import InputError, NotFound
@@ -266,10 +264,7 @@ def answer_hook(
 
 
 def _run(runtime: Runtime, plan: CallPlan) -> CallWritten:
-    try:
-        return runtime.db.group.run(plan, write_calls)
-    except IntegrityError:  # another process claimed the same jti at the same moment
-        return runtime.db.group.run(plan, write_calls)
+    return runtime.db.group.run(plan, write_calls)
 
 
 def record_feedback(
@@ -307,7 +302,4 @@ def record_feedback(
             }
         )
     plan = FeedbackPlan(caller=caller, service_id=service.id, items=items)
-    try:
-        return runtime.db.group.run(plan, write_feedback)
-    except IntegrityError:
-        return runtime.db.group.run(plan, write_feedback)
+    return runtime.db.group.run(plan, write_feedback)
