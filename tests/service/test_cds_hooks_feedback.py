@@ -248,3 +248,32 @@ def test_claim_and_purge(service: CdsEnv) -> None:
         assert purge_expired(tx) == 1
     with service.runtime.db.read() as tx:
         assert tx.scalars(select(UsedJwtId.jti)).all() == ["j-live"]
+
+
+def test_a_jwt_id_longer_than_the_column_is_kept_by_its_hash(service: CdsEnv) -> None:
+    long_id = "j" * 1000
+    caller = cds.caller(service.clinic_id, jti=long_id)
+    with service.runtime.db.write() as tx:
+        claim_jwt_id(tx, caller)
+    with pytest.raises(Unauthorized), service.runtime.db.write() as tx:
+        claim_jwt_id(tx, caller)
+    with service.runtime.db.read() as tx:
+        (stored,) = tx.scalars(select(UsedJwtId.jti)).all()
+    assert stored.startswith("sha256:")
+    assert len(stored) <= 255
+
+
+def test_the_stored_override_display_is_ours(service: CdsEnv, conformance_dir: Path) -> None:
+    cards = _issue(service, conformance_dir)["cards"]
+    reason = {**cards[0]["overrideReasons"][0], "display": "x" * 400}
+    item = {
+        "card": cards[0]["uuid"],
+        "outcome": "overridden",
+        "overrideReason": {"reason": reason},
+        "outcomeTimestamp": "2026-12-07T10:00:00+01:00",
+    }
+    record_feedback(service.runtime, SELECT, {"feedback": [item]}, cds.caller(service.clinic_id))
+    with service.runtime.db.read() as tx:
+        (row,) = tx.scalars(select(CdsFeedback)).all()
+    assert row.override_display == cards[0]["overrideReasons"][0]["display"]
+    assert row.outcome_timestamp.astimezone(UTC) == datetime(2026, 12, 7, 9, 0, tzinfo=UTC)

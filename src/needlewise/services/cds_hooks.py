@@ -39,7 +39,13 @@ from needlewise.domain.facts import PatientFacts
 from needlewise.domain.screening import screen
 from needlewise.errors import InputError, NotFound
 from needlewise.interop.cds_hooks import contexts, orders, prefetch
-from needlewise.interop.cds_hooks.cards import CardContext, IssuedCard, build_cards, override_system
+from needlewise.interop.cds_hooks.cards import (
+    CardContext,
+    IssuedCard,
+    build_cards,
+    override_code,
+    override_system,
+)
 from needlewise.interop.cds_hooks.models import (
     CdsRequest,
     DiscoveryResponse,
@@ -278,13 +284,13 @@ def record_feedback(
     service = _service(service_id)
     body = parse(FeedbackRequest, request)
     system = override_system(runtime.kb)
-    codes = {
-        reason.id.removeprefix("override-reason.") for reason in runtime.kb.data.override_reasons
+    displays = {  # stored with our wording, not the client's echo of it
+        override_code(reason.id): reason.title.en for reason in runtime.kb.data.override_reasons
     }
     items = []
     for index, item in enumerate(body.feedback):
         reason = item.overrideReason.reason if item.overrideReason is not None else None
-        if reason is not None and (reason.system != system or reason.code not in codes):
+        if reason is not None and (reason.system != system or reason.code not in displays):
             raise InputError(
                 f"not one of this service's override reasons (system {system})",
                 f"$.feedback[{index}].overrideReason.reason",
@@ -296,7 +302,7 @@ def record_feedback(
                 "accepted_suggestions": [s.id for s in item.acceptedSuggestions or []],
                 "override_system": reason.system if reason else None,
                 "override_code": reason.code if reason else None,
-                "override_display": reason.display if reason else None,
+                "override_display": displays[reason.code] if reason else None,
                 "user_comment": item.overrideReason.userComment if item.overrideReason else None,
                 "outcome_timestamp": item.outcomeTimestamp,
             }
