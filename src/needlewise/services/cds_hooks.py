@@ -30,6 +30,7 @@ context", never "screening failed": every failure is an error status.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
@@ -212,24 +213,16 @@ def _screen_cards(
     return build_cards(kb, result, card_context), _identifiers(gathered.patient)
 
 
-def answer_hook(
-    runtime: Runtime,
+def _prepare(
     kb: KnowledgeBase,
     service_id: str,
     request: dict[str, Any],
     caller: CdsCaller,
     fetch: FhirFetcher,
-    *,
     base_url: str,
-) -> dict[str, Any]:
-    """Answer one hook call: ``{"cards": [...]}`` (see the module docstring).
-
-    ``kb`` is the knowledge the screen uses (the runtime's, as a rule); ``fetch`` reads
-    prefetch the client left out from its ``fhirServer`` (the door builds it from the
-    caller's allow-list); ``base_url`` is our public base, for the cards' links.
-
-    The JWT id claim, the cards and the audit entry are written in one transaction
-    (shared with concurrent calls through the group commit) before the answer returns."""
+) -> tuple[list[IssuedCard], CallPlan]:
+    """Everything but the write: check the call, screen, build the cards (no side
+    effects, so it may be run again)."""
     service = _service(service_id)
     call = parse(CdsRequest, request)
     if call.hook != service.hook:
@@ -259,7 +252,10 @@ def answer_hook(
         ],
         identifiers=identifiers,
     )
-    written = _run(runtime, plan)
+    return issued, plan
+
+
+def _answer(issued: list[IssuedCard], written: CallWritten, base_url: str) -> dict[str, Any]:
     if written.patient_id is not None:
         chart = f"{base_url.rstrip('/')}/app/patients/{written.patient_id}"
         for c in issued:
@@ -269,18 +265,66 @@ def answer_hook(
     return {"cards": [c.card for c in issued]}
 
 
-def _run(runtime: Runtime, plan: CallPlan) -> CallWritten:
-    return runtime.db.group.run(plan, write_calls)
+def answer_hook(
+    runtime: Runtime,
+    kb: KnowledgeBase,
+    service_id: str,
+    request: dict[str, Any],
+    caller: CdsCaller,
+    fetch: FhirFetcher,
+    *,
+    base_url: str,
+) -> dict[str, Any]:
+    """Answer one hook call: ``{"cards": [...]}`` (see the module docstring).
+
+    ``kb`` is the knowledge the screen uses (the runtime's, as a rule); ``fetch`` reads
+    prefetch the client left out from its ``fhirServer`` (the door builds it from the
+    caller's allow-list); ``base_url`` is our public base, for the cards' links.
+
+    The JWT id claim, the cards and the audit entry are written in one transaction
+    (shared with concurrent calls through the group commit) before the answer returns."""
+    issued, plan = _prepare(kb, service_id, request, caller, fetch, base_url)
+    written: CallWritten = runtime.db.group.run(plan, write_calls)
+    return _answer(issued, written, base_url)
 
 
-def record_feedback(
+class _FetchNeeded(Exception):
+    """Raised by the stand-in fetcher of :func:`answer_hook_async`'s first attempt."""
+
+
+def _no_fetch(query: str) -> Any:
+    raise _FetchNeeded(query)
+
+
+async def answer_hook_async(
+    runtime: Runtime,
+    kb: KnowledgeBase,
+    service_id: str,
+    request: dict[str, Any],
+    caller: CdsCaller,
+    fetch: FhirFetcher,
+    *,
+    base_url: str,
+) -> dict[str, Any]:
+    """:func:`answer_hook` for an async door, with the same answers and errors.
+
+    The screen (CPU only, well under a millisecond) runs on the caller's event loop when
+    the prefetch holds everything; when data must be fetched from the FHIR server it runs
+    in a worker thread instead, so the loop never waits on the network. The write is
+    awaited without tying up a thread (:meth:`GroupCommit.run_async`)."""
+    try:
+        issued, plan = _prepare(kb, service_id, request, caller, _no_fetch, base_url)
+    except _FetchNeeded:
+        issued, plan = await asyncio.to_thread(
+            _prepare, kb, service_id, request, caller, fetch, base_url
+        )
+    written: CallWritten = await runtime.db.group.run_async(plan, write_calls)
+    return _answer(issued, written, base_url)
+
+
+def _feedback_plan(
     runtime: Runtime, service_id: str, request: dict[str, Any], caller: CdsCaller
-) -> int:
-    """Store the feedback on our cards; returns the number of items stored.
-
-    Every card must be one this service issued to the caller's clinic (else 404 at
-    ``$.feedback[i].card``); an override reason must be one we offer (our override-reason
-    code system), else 422 at ``…overrideReason.reason``."""
+) -> FeedbackPlan:
     service = _service(service_id)
     body = parse(FeedbackRequest, request)
     system = override_system(runtime.kb)
@@ -307,5 +351,27 @@ def record_feedback(
                 "outcome_timestamp": item.outcomeTimestamp,
             }
         )
-    plan = FeedbackPlan(caller=caller, service_id=service.id, items=items)
-    return runtime.db.group.run(plan, write_feedback)
+    return FeedbackPlan(caller=caller, service_id=service.id, items=items)
+
+
+def record_feedback(
+    runtime: Runtime, service_id: str, request: dict[str, Any], caller: CdsCaller
+) -> int:
+    """Store the feedback on our cards; returns the number of items stored.
+
+    Every card must be one this service issued to the caller's clinic (else 404 at
+    ``$.feedback[i].card``); an override reason must be one we offer (our override-reason
+    code system), else 422 at ``…overrideReason.reason``. Nothing is stored, and the JWT
+    id is not spent, when any item is refused."""
+    plan = _feedback_plan(runtime, service_id, request, caller)
+    stored: int = runtime.db.group.run(plan, write_feedback)
+    return stored
+
+
+async def record_feedback_async(
+    runtime: Runtime, service_id: str, request: dict[str, Any], caller: CdsCaller
+) -> int:
+    """:func:`record_feedback` for an async door (the write is awaited, no thread)."""
+    plan = _feedback_plan(runtime, service_id, request, caller)
+    stored: int = await runtime.db.group.run_async(plan, write_feedback)
+    return stored
