@@ -6,6 +6,9 @@ The door (:mod:`needlewise.web.cds_hooks`) parses the body, verifies the JWT and
 * :func:`answer_hook` — the response to ``POST /cds-services/{id}``;
 * :func:`record_feedback` — ``POST /cds-services/{id}/feedback``.
 
+:func:`answer_hook_async` and :func:`record_feedback_async` do the same for an async door
+without a worker thread per call (the write is awaited through the group commit).
+
 Four services screen the patient for dry-needling contraindications when dry needling is
 in the hook's context (:mod:`needlewise.interop.cds_hooks.orders`):
 
