@@ -410,8 +410,8 @@ def test_an_order_without_id_counts_as_selected(service: CdsEnv, conformance_dir
 
 
 def test_async_variant_answers_the_same(service: CdsEnv, conformance_dir: Path) -> None:
-    """answer_hook_async: inline when the prefetch is complete, in a thread when data must
-    be fetched; a replay is refused the same way; the cards are stored."""
+    """answer_hook_async: the same cards, fetches and refusals as answer_hook; the cards
+    are stored."""
     patient_id, prefetch = synthea(conformance_dir, "Emory_Kreiger")
     runtime = service.runtime
     caller = cds.caller(service.clinic_id)

@@ -291,14 +291,6 @@ def answer_hook(
     return _answer(issued, written, base_url)
 
 
-class _FetchNeeded(Exception):
-    """Raised by the stand-in fetcher of :func:`answer_hook_async`'s first attempt."""
-
-
-def _no_fetch(query: str) -> Any:
-    raise _FetchNeeded(query)
-
-
 async def answer_hook_async(
     runtime: Runtime,
     kb: KnowledgeBase,
@@ -311,16 +303,14 @@ async def answer_hook_async(
 ) -> dict[str, Any]:
     """:func:`answer_hook` for an async door, with the same answers and errors.
 
-    The screen (CPU only, well under a millisecond) runs on the caller's event loop when
-    the prefetch holds everything; when data must be fetched from the FHIR server it runs
-    in a worker thread instead, so the loop never waits on the network. The write is
-    awaited without tying up a thread (:meth:`GroupCommit.run_async`)."""
-    try:
-        issued, plan = _prepare(kb, service_id, request, caller, _no_fetch, base_url)
-    except _FetchNeeded:
-        issued, plan = await asyncio.to_thread(
-            _prepare, kb, service_id, request, caller, fetch, base_url
-        )
+    The screen runs in a worker thread, as ``run_in_threadpool`` would run
+    :func:`answer_hook` (the fetcher may wait on the network; and an event loop kept busy
+    with CPU work would hold the GIL the group-commit writer needs between its SQL
+    statements). The write is then awaited without holding a thread
+    (:meth:`GroupCommit.run_async`)."""
+    issued, plan = await asyncio.to_thread(
+        _prepare, kb, service_id, request, caller, fetch, base_url
+    )
     written: CallWritten = await runtime.db.group.run_async(plan, write_calls)
     return _answer(issued, written, base_url)
 
