@@ -1,0 +1,116 @@
+"""Screen partitions on a Dask cluster (``--dask ADDRESS`` or ``--workers N``).
+
+Partitions are **shipped as bytes** to the workers (``client.scatter``), so a remote
+cluster needs no shared filesystem with the machine running ``bulk-screen``; at most
+``in_flight`` partitions are in the air at once, so the caller's memory stays bounded.
+Each worker loads the knowledge base once per process (``load_cached``) from the
+value-set folder path given here, which must exist at the same path on the workers; each
+outcome carries the worker's knowledge stamp and the run refuses one that differs.
+
+Dask is imported only here, and only when a cluster is asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from needlewise.services.bulk.run import BulkError, OnDone
+from needlewise.services.bulk.screen_partition import screen_partition_bytes
+
+CONNECT_TIMEOUT = "15s"
+
+
+@contextmanager
+def connect(address: str | None = None, workers: int | None = None) -> Iterator[Any]:
+    """A ``distributed.Client``: to the scheduler at ``address``, or to a new
+    ``LocalCluster`` of ``workers`` processes on loopback (closed on exit)."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise BulkError(
+            "Dask is not installed: install needlewise[dask] (dask and distributed)"
+        ) from None
+    if address is not None:
+        try:
+            client = Client(address, timeout=CONNECT_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise BulkError(
+                f"cannot reach the Dask scheduler at {address} ({type(exc).__name__})"
+            ) from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    cluster = LocalCluster(
+        n_workers=workers or 2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    try:
+        with Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+class DaskRunner:
+    """Screen partitions as tasks on a Dask cluster, ``in_flight`` at a time."""
+
+    def __init__(self, client: Any, valuesets_dir: Path | None, in_flight: int = 0) -> None:
+        self.client = client
+        self.valuesets = str(valuesets_dir) if valuesets_dir is not None else None
+        workers = len(client.scheduler_info().get("workers", {})) or 1
+        self.in_flight = in_flight or 2 * workers
+
+    def run(self, paths: list[Path], as_of: date, on_done: OnDone) -> None:
+        from distributed import as_completed
+
+        run_id = uuid.uuid4().hex[:12]
+        queue = iter(enumerate(paths))
+        index_of: dict[Any, int] = {}
+        done = as_completed()
+
+        def submit() -> None:
+            item = next(queue, None)
+            if item is None:
+                return
+            index, path = item
+            data = self.client.scatter(path.read_bytes(), hash=False)
+            future = self.client.submit(
+                screen_partition_bytes,
+                data,
+                self.valuesets,
+                as_of.isoformat(),
+                key=f"needlewise-bulk-{run_id}-{index}",
+                pure=False,
+                retries=1,
+            )
+            index_of[future] = index
+            done.add(future)
+
+        for _ in range(self.in_flight):
+            submit()
+        for future in done:
+            index = index_of.pop(future)
+            try:
+                outcome = future.result()
+            except BulkError:
+                raise
+            except Exception as exc:
+                raise BulkError(
+                    f"partition {index} failed on a worker ({type(exc).__name__}); "
+                    "check that every worker has needlewise[dask] at this version"
+                ) from None
+            future.release()
+            on_done(index, outcome)
+            submit()
