@@ -65,25 +65,52 @@ def _raise_interrupt(signum: int, _frame: object) -> None:
 @main.command("bulk-screen")
 @click.argument("folder", metavar="DIR")
 @click.option(
-    "--out", "out_path", default="-", show_default=True,
+    "--out",
+    "out_path",
+    default="-",
+    show_default=True,
     help="Results NDJSON file (one line per patient); - for stdout.",
 )
-@click.option("--summary", "summary_path", default=None, help="Also write the summary as JSON here.")
+@click.option(
+    "--summary", "summary_path", default=None, help="Also write the summary as JSON here."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
-    "--as-of", type=click.DateTime(["%Y-%m-%d"]), default=None,
+    "--as-of",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
     help="Screening date (default today); fix it for reproducible runs.",
 )
-@click.option("--dask", "dask_address", default=None, metavar="ADDRESS",
-              help="Screen on the Dask scheduler at ADDRESS (tcp://host:8786).")
-@click.option("--workers", type=click.IntRange(1, 256), default=None,
-              help="Screen on a local Dask cluster of N worker processes.")
-@click.option("--partitions", type=click.IntRange(1, 512), default=None,
-              help="Number of partitions (default: from the export's size).")
-@click.option("--temp-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Folder for the partition files (default: the system's temporary folder).")
-@click.option("--progress/--no-progress", default=True,
-              help="Progress bar on stderr (only ever drawn on a terminal).")
+@click.option(
+    "--dask",
+    "dask_address",
+    default=None,
+    metavar="ADDRESS",
+    help="Screen on the Dask scheduler at ADDRESS (tcp://host:8786).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Screen on a local Dask cluster of N worker processes.",
+)
+@click.option(
+    "--partitions",
+    type=click.IntRange(1, 512),
+    default=None,
+    help="Number of partitions (default: from the export's size).",
+)
+@click.option(
+    "--temp-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Folder for the partition files (default: the system's temporary folder).",
+)
+@click.option(
+    "--progress/--no-progress",
+    default=True,
+    help="Progress bar on stderr (only ever drawn on a terminal).",
+)
 @click.pass_obj
 @guarded
 def bulk_screen(

@@ -12,6 +12,7 @@ Dask is imported only here, and only when a cluster is asked for.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import uuid
 from collections.abc import Iterator
@@ -31,14 +32,14 @@ def connect(address: str | None = None, workers: int | None = None) -> Iterator[
     """A ``distributed.Client``: to the scheduler at ``address``, or to a new
     ``LocalCluster`` of ``workers`` processes on loopback (closed on exit)."""
     try:
-        from distributed import Client, LocalCluster
+        distributed: Any = importlib.import_module("distributed")  # untyped: keep it Any
     except ImportError:
         raise BulkError(
             "Dask is not installed: install needlewise[dask] (dask and distributed)"
         ) from None
     if address is not None:
         try:
-            client = Client(address, timeout=CONNECT_TIMEOUT)
+            client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError, ValueError) as exc:
             raise BulkError(
                 f"cannot reach the Dask scheduler at {address} ({type(exc).__name__})"
@@ -48,7 +49,7 @@ def connect(address: str | None = None, workers: int | None = None) -> Iterator[
         finally:
             client.close()
         return
-    cluster = LocalCluster(
+    cluster = distributed.LocalCluster(
         n_workers=workers or 2,
         threads_per_worker=1,
         processes=True,
@@ -57,7 +58,7 @@ def connect(address: str | None = None, workers: int | None = None) -> Iterator[
         silence_logs=logging.ERROR,
     )
     try:
-        with Client(cluster) as client:
+        with distributed.Client(cluster) as client:
             yield client
     finally:
         cluster.close()
@@ -73,7 +74,7 @@ class DaskRunner:
         self.in_flight = in_flight or 2 * workers
 
     def run(self, paths: list[Path], as_of: date, on_done: OnDone) -> None:
-        from distributed import as_completed
+        as_completed: Any = importlib.import_module("distributed").as_completed
 
         run_id = uuid.uuid4().hex[:12]
         queue = iter(enumerate(paths))

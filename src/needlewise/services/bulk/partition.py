@@ -176,7 +176,7 @@ def _partition_file(
     pending = 0
     number = 0
     with export_file.path.open("rb") as source:
-        for number, line in enumerate(source, 1):  # noqa: B007 - number is read after the loop
+        for number, line in enumerate(source, 1):
             pending += len(line)
             if not line.strip():
                 continue  # a blank line (e.g. at the end of the file) holds nothing

@@ -140,4 +140,3 @@ def bulk_screen(
                 out.write(result)
         out.flush()
     return summary
-
