@@ -71,7 +71,8 @@ def test_a_patient_spread_across_files_is_screened_as_one(
     a = results["Patient/a"]
     assert {f["rule"] for f in a["findings"]} == {EPILEPSY, ANTICOAGULANT}
     assert "Condition/c3" in " ".join(a["findings"][0]["evidence"] + a["findings"][1]["evidence"])
-    assert results["Patient/b"]["findings"] == [] and results["Patient/c"]["findings"] == []
+    assert results["Patient/b"]["findings"] == []
+    assert results["Patient/c"]["findings"] == []
     assert summary.rules == {EPILEPSY: 1, ANTICOAGULANT: 1}
     assert summary.lines_skipped == 0
     assert {f.name: f.reason for f in summary.export.ignored} == {
@@ -131,13 +132,15 @@ def test_malformed_lines_are_reported_with_file_and_line_and_skipped(
     assert reported[0][1].startswith("$.clinicalStatus")  # the reader's path, in the resource
     assert "more than one Patient" in reported[-1][1]
     assert summary.lines_skipped == 9
-    assert SECRET not in str(summary.to_json()) and SECRET not in summary.to_text()
+    assert SECRET not in str(summary.to_json())
+    assert SECRET not in summary.to_text()
     # the good lines are still screened: Patient/a with its valid epilepsy Condition
     results = by_patient(output)
     assert list(results) == ["Patient/a"]
     assert [f["rule"] for f in results["Patient/a"]["findings"]] == [EPILEPSY]
     evidence = " ".join(results["Patient/a"]["findings"][0]["evidence"])
-    assert "Condition/c1" in evidence and "Condition/c9" not in evidence
+    assert "Condition/c1" in evidence
+    assert "Condition/c9" not in evidence
 
 
 def test_summary_lists_skipped_lines(tmp_path: Path, kb: KnowledgeBase) -> None:

@@ -79,7 +79,8 @@ def test_sample_patient_findings(sample: Sample, reference: str) -> None:
 def test_no_answers_means_review_with_unanswered(sample: Sample, kb: KnowledgeBase) -> None:
     lines, summary = sample
     quiet = [line for line in lines if line["patient"] not in EXPECTED]
-    assert len(quiet) == 9 and all(line["findings"] == [] for line in quiet)
+    assert len(quiet) == 9
+    assert all(line["findings"] == [] for line in quiet)
     for line in lines:
         assert line["decision"] == "review"  # escalated: nothing was answered
         assert "contraindication.needle-fear" in line["unanswered"]
@@ -109,4 +110,5 @@ def test_sample_summary(sample: Sample) -> None:
     ]
     assert summary["resources_read"] == 11 + 555 + 1745 + 13
     assert 13 <= summary["resources_screened"] < summary["resources_read"]
-    assert summary["lines_skipped"] == 0 and summary["skipped"] == []
+    assert summary["lines_skipped"] == 0
+    assert summary["skipped"] == []

@@ -15,7 +15,7 @@ import sys
 from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import click
 
@@ -25,7 +25,7 @@ EXIT_SKIPPED = 3
 EXIT_CLUSTER = 4
 
 
-def progress_wanted(stream: IO[Any], enabled: bool) -> bool:
+def progress_wanted(stream: object, enabled: bool) -> bool:
     """Draw a progress bar only when asked (the default) and ``stream`` is a terminal:
     never into a pipe or a log file."""
     if not enabled:
@@ -89,6 +89,13 @@ def _raise_interrupt(signum: int, _frame: object) -> None:
     help="Screen on the Dask scheduler at ADDRESS (tcp://host:8786).",
 )
 @click.option(
+    "--dask-timeout",
+    type=click.FloatRange(0.1, 600),
+    default=15.0,
+    show_default=True,
+    help="Seconds to wait for the Dask scheduler.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(1, 256),
     default=None,
@@ -121,6 +128,7 @@ def bulk_screen(
     as_json: bool,
     as_of: Any,
     dask_address: str | None,
+    dask_timeout: float,
     workers: int | None,
     partitions: int | None,
     temp_dir: Path | None,
@@ -157,7 +165,7 @@ def bulk_screen(
             if dask_address is not None or workers is not None:
                 from needlewise.services.bulk.cluster import DaskRunner, connect
 
-                client = stack.enter_context(connect(dask_address, workers))
+                client = stack.enter_context(connect(dask_address, workers, dask_timeout))
                 runner = DaskRunner(client, obj.valuesets_dir)
             summary = bulk_screen(
                 Path(folder), kb, out, as_of=day, runner=runner, partitions=partitions,

@@ -24,13 +24,16 @@ from typing import Any
 from needlewise.services.bulk.run import BulkError, OnDone
 from needlewise.services.bulk.screen_partition import screen_partition_bytes
 
-CONNECT_TIMEOUT = "15s"
+CONNECT_TIMEOUT = 15.0  # seconds
 
 
 @contextmanager
-def connect(address: str | None = None, workers: int | None = None) -> Iterator[Any]:
+def connect(
+    address: str | None = None, workers: int | None = None, timeout: float = CONNECT_TIMEOUT
+) -> Iterator[Any]:
     """A ``distributed.Client``: to the scheduler at ``address``, or to a new
-    ``LocalCluster`` of ``workers`` processes on loopback (closed on exit)."""
+    ``LocalCluster`` of ``workers`` processes on loopback (closed on exit). ``timeout``:
+    seconds to wait for the scheduler."""
     try:
         distributed: Any = importlib.import_module("distributed")  # untyped: keep it Any
     except ImportError:
@@ -39,7 +42,7 @@ def connect(address: str | None = None, workers: int | None = None) -> Iterator[
         ) from None
     if address is not None:
         try:
-            client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
+            client = distributed.Client(address, timeout=f"{timeout}s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise BulkError(
                 f"cannot reach the Dask scheduler at {address} ({type(exc).__name__})"
