@@ -23,7 +23,9 @@ def patient(pid: str, birth_date: str = "1980-04-02") -> dict[str, Any]:
     return {"resourceType": "Patient", "id": pid, "birthDate": birth_date}
 
 
-def condition(cid: str, pid: str, code: str, display: str, status: str = "active") -> dict[str, Any]:
+def condition(
+    cid: str, pid: str, code: str, display: str, status: str = "active"
+) -> dict[str, Any]:
     return {
         "resourceType": "Condition",
         "id": cid,
