@@ -37,10 +37,9 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from screen_bench import make_bundle  # noqa: E402 - the bench folder is not a package
-
-from needlewise.knowledge.loader import load  # noqa: E402
-from needlewise.services.bulk.run import bulk_screen  # noqa: E402
+from needlewise.knowledge.loader import load
+from needlewise.services.bulk.run import bulk_screen
+from screen_bench import make_bundle
 
 AS_OF = "2026-11-26"
 SEED = 20261207
@@ -99,10 +98,15 @@ def synthea_like(rng: random.Random, index: int) -> list[dict[str, Any]]:
         {
             "resourceType": "Patient",
             "id": pid,
-            "text": {"status": "generated", "div": "<div>Synthetic patient " + "x" * 400 + "</div>"},
+            "text": {
+                "status": "generated",
+                "div": "<div>Synthetic patient " + "x" * 400 + "</div>",
+            },
             "extension": [
-                {"url": f"http://example.org/fhir/StructureDefinition/ext-{i}",
-                 "valueString": f"synthetic value {rng.random():.12f}"}
+                {
+                    "url": f"http://example.org/fhir/StructureDefinition/ext-{i}",
+                    "valueString": f"synthetic value {rng.random():.12f}",
+                }
                 for i in range(8)
             ],
             "identifier": [
@@ -113,8 +117,9 @@ def synthea_like(rng: random.Random, index: int) -> list[dict[str, Any]]:
             "telecom": [{"system": "phone", "value": "555-0100", "use": "home"}],
             "gender": rng.choice(["female", "male"]),
             "birthDate": f"{rng.randint(1930, 2020)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
-            "address": [{"line": ["1 Synthetic Way"], "city": "Nowhere", "state": "XX",
-                         "country": "US"}],
+            "address": [
+                {"line": ["1 Synthetic Way"], "city": "Nowhere", "state": "XX", "country": "US"}
+            ],
         }
     ]
 
@@ -275,9 +280,7 @@ def main() -> None:
         day = date.fromisoformat(AS_OF)
         lines = parse_only(small)
         floor = best_of(args.repeat, lambda: parse_only(small))
-        screen = best_of(
-            args.repeat, lambda: bulk_screen(small, kb, io.BytesIO(), as_of=day)
-        )
+        screen = best_of(args.repeat, lambda: bulk_screen(small, kb, io.BytesIO(), as_of=day))
         summary = bulk_screen(small, kb, io.BytesIO(), as_of=day)
         print(f"(a) {lines} lines at 1x: parse only {lines / floor:,.0f} lines/s "
               f"({size1 / 2**20 / floor:.0f} MiB/s); bulk-screen {lines / screen:,.0f} lines/s "

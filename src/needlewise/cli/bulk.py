@@ -67,19 +67,25 @@ def _raise_interrupt(signum: int, _frame: object) -> None:
 @click.option(
     "--out",
     "out_path",
+    metavar="FILE",
     default="-",
     show_default=True,
     help="Results NDJSON file (one line per patient); - for stdout.",
 )
 @click.option(
-    "--summary", "summary_path", default=None, help="Also write the summary as JSON here."
+    "--summary",
+    "summary_path",
+    metavar="FILE",
+    default=None,
+    help="Also write the summary as JSON here.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.option(
     "--as-of",
     type=click.DateTime(["%Y-%m-%d"]),
     default=None,
-    help="Screening date (default today); fix it for reproducible runs.",
+    metavar="DATE",
+    help="Screening date, YYYY-MM-DD (default today); fix it for reproducible runs.",
 )
 @click.option(
     "--dask",
@@ -91,6 +97,7 @@ def _raise_interrupt(signum: int, _frame: object) -> None:
 @click.option(
     "--dask-timeout",
     type=click.FloatRange(0.1, 600),
+    metavar="SECONDS",
     default=15.0,
     show_default=True,
     help="Seconds to wait for the Dask scheduler.",
@@ -98,18 +105,21 @@ def _raise_interrupt(signum: int, _frame: object) -> None:
 @click.option(
     "--workers",
     type=click.IntRange(1, 256),
+    metavar="N",
     default=None,
     help="Screen on a local Dask cluster of N worker processes.",
 )
 @click.option(
     "--partitions",
     type=click.IntRange(1, 512),
+    metavar="N",
     default=None,
     help="Number of partitions (default: from the export's size).",
 )
 @click.option(
     "--temp-dir",
     type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
     default=None,
     help="Folder for the partition files (default: the system's temporary folder).",
 )
@@ -140,6 +150,12 @@ def bulk_screen(
     MedicationRequest…, AllergyIntolerance…, Observation…); a patient's resources may be
     spread across files. Results are written one line per patient, sorted by patient
     reference; the summary goes to stdout (to stderr when the results go to stdout).
+    Malformed lines are listed on stderr as FILE:LINE: reason and skipped. See
+    docs/bulk-screen.md.
+
+    Exit codes: 0 all read and screened; 3 finished with skipped lines; 2 unusable input
+    (DIR missing, empty, no NDJSON; bad options); 4 the Dask cluster cannot be used;
+    1 internal error.
     """
     from needlewise.services.bulk.run import BulkError, bulk_screen
 
