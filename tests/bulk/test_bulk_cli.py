@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import pty
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -201,3 +203,31 @@ def test_cli_module_imports_no_dask() -> None:
         [sys.executable, "-c", code], capture_output=True, env=env, timeout=60, check=True
     )
     assert done.stdout.strip() == b"[]"
+
+
+def test_sigterm_removes_temporary_files_and_leaves_no_results(tmp_path: Path, vs: str) -> None:
+    many = [patient(f"p{i:06d}") for i in range(60_000)]
+    folder = write_export(tmp_path / "export", {"Patient.000.ndjson": many})
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    out = tmp_path / "results.ndjson"
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    command = [sys.executable, "-m", "needlewise.cli", "--valuesets", vs, "bulk-screen"]
+    command += [str(folder), "--out", str(out), "--temp-dir", str(scratch)]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while not any(scratch.iterdir()) and child.poll() is None:
+            assert time.monotonic() < deadline, "no partition folder appeared"
+            time.sleep(0.005)
+        child.send_signal(signal.SIGTERM)
+        _, stderr = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 130, stderr
+    assert b"interrupted" in stderr
+    assert b"Traceback" not in stderr
+    assert list(scratch.iterdir()) == []
+    assert not out.exists()
+    assert not (tmp_path / "results.ndjson.partial").exists()

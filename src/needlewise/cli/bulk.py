@@ -4,6 +4,7 @@ Exit codes: 0 every line read and every patient screened; 3 finished, but some l
 were skipped (each is listed on stderr as ``file:line: reason`` and in the summary);
 2 unusable input (the folder is missing, empty or holds no NDJSON; bad options);
 4 the Dask cluster cannot be used (unreachable, workers with other knowledge);
+130 interrupted (Ctrl-C or SIGTERM: temporary files removed, no results file left);
 1 internal error. Dask is imported only with ``--dask`` or ``--workers``.
 """
 
@@ -23,6 +24,7 @@ from needlewise.cli.base import EXIT_INPUT, Context, guarded, main
 
 EXIT_SKIPPED = 3
 EXIT_CLUSTER = 4
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM, as a shell reports SIGINT
 
 
 def progress_wanted(stream: object, enabled: bool) -> bool:
@@ -155,7 +157,7 @@ def bulk_screen(
 
     Exit codes: 0 all read and screened; 3 finished with skipped lines; 2 unusable input
     (DIR missing, empty, no NDJSON; bad options); 4 the Dask cluster cannot be used;
-    1 internal error.
+    130 interrupted (temporary files removed); 1 internal error.
     """
     from needlewise.services.bulk.run import BulkError, bulk_screen
 
@@ -192,6 +194,12 @@ def bulk_screen(
     except BulkError as exc:
         click.echo(f"needlewise: {exc}", err=True)
         sys.exit(EXIT_CLUSTER)
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.done()
+            bar = None
+        click.echo("needlewise: interrupted; temporary files removed, no results written", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         signal.signal(signal.SIGTERM, previous)
         if partial is not None and partial.exists():
