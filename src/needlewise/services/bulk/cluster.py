@@ -67,14 +67,29 @@ def connect(
         cluster.close()
 
 
+def warm_up(valuesets_dir: str | None) -> str:
+    """Load the knowledge base into a worker process's cache (``load_cached``)."""
+    from needlewise.knowledge.loader import load_cached
+
+    return load_cached(Path(valuesets_dir) if valuesets_dir is not None else None).sha256
+
+
 class DaskRunner:
     """Screen partitions as tasks on a Dask cluster, ``in_flight`` at a time."""
 
     def __init__(self, client: Any, valuesets_dir: Path | None, in_flight: int = 0) -> None:
         self.client = client
         self.valuesets = str(valuesets_dir) if valuesets_dir is not None else None
-        workers = len(client.scheduler_info().get("workers", {})) or 1
-        self.in_flight = in_flight or 2 * workers
+        workers = list(client.scheduler_info().get("workers", {}))
+        self.in_flight = in_flight or 2 * max(len(workers), 1)
+        # each worker loads the knowledge base now, while this process partitions (kept
+        # referenced: a released pending future would be cancelled)
+        self.warming = [
+            client.submit(
+                warm_up, self.valuesets, workers=[w], pure=False, key=f"warm-{w}-{id(self)}"
+            )
+            for w in workers
+        ]
 
     def run(self, paths: list[Path], as_of: date, on_done: OnDone) -> None:
         as_completed: Any = importlib.import_module("distributed").as_completed
