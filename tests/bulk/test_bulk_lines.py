@@ -188,3 +188,33 @@ def test_unusable_folders(tmp_path: Path, files: dict[str, list[Any]] | None, wo
         write_export(folder, files)
     with pytest.raises(InputError, match=words):
         find_export(folder)
+
+
+def test_odd_json_values_are_reported_not_crashed_on(tmp_path: Path, kb: KnowledgeBase) -> None:
+    folder = write_export(
+        tmp_path / "x",
+        {
+            "Condition.000.ndjson": [
+                {"resourceType": ["Condition"], "subject": {"reference": "Patient/a"}},
+                {"resourceType": "Condition", "subject": {"reference": ["Patient/a"]}},
+                {"resourceType": "Condition", "subject": "Patient/a"},
+                {"resourceType": "Condition", "patient": {"reference": "Patient/a\tb"}},
+                b"null",
+                b"17",
+                b'"Patient/a"',
+                b"   ",  # whitespace only: nothing
+                condition("c1", "a", EPILEPSY_SCT, "Epilepsy"),
+            ],
+        },
+    )
+    output, summary = run(folder, kb)
+    assert [(p.line, p.reason) for p in summary.all_problems()] == [
+        (1, "no resourceType"),
+        (2, "Condition.subject has no usable patient reference"),
+        (3, "Condition.subject has no usable patient reference"),
+        (4, "the patient reference holds a tab or a line break"),
+        (5, "not a JSON object (found null)"),
+        (6, "not a JSON object (found a number)"),
+        (7, "not a JSON object (found a string)"),
+    ]
+    assert list(by_patient(output)) == ["Patient/a"]

@@ -110,8 +110,8 @@ def patient_key(kind: str, resource: dict[str, Any]) -> str:
         if (
             type(reference) is str
             and reference.startswith("Patient/")
-            and reference.count("/") == 1
             and len(reference) > 8
+            and reference.find("/", 8) == -1
             and "\t" not in reference
             and "\n" not in reference
             and "\r" not in reference
@@ -128,13 +128,9 @@ def patient_key(kind: str, resource: dict[str, Any]) -> str:
     return key
 
 
-def _route(line: bytes, codes: CodeIndex, stats: PartitionStats) -> bytes | None:
-    """The patient key of a line to keep, ``None`` for a line to drop quietly (a type
-    screening does not read, or a resource that cannot fire). Raises ``_Unroutable``."""
-    try:
-        resource = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        raise _Unroutable("not valid JSON") from None
+def _route(resource: Any, codes: CodeIndex, stats: PartitionStats) -> bytes | None:
+    """The patient key of a parsed line to keep, ``None`` for a line to drop quietly (a
+    type screening does not read, or a resource that cannot fire). Raises ``_Unroutable``."""
     if type(resource) is not dict:
         found = "null" if resource is None else _JSON_KINDS.get(type(resource), "a value")
         if type(resource) is bool:
@@ -181,31 +177,63 @@ def _partition_file(
     stats: PartitionStats,
     on_bytes: Callable[[int], None] | None,
 ) -> None:
+    """Route every line of one file. The usual line (a screened resource whose
+    ``subject`` is a relative ``Patient/<id>`` reference) takes an inlined fast path with
+    the same checks as :func:`patient_key`; anything else goes through :func:`_route`."""
     index = export_file.index
     partitions = len(handles)
+    writes = [handle.write for handle in handles]
+    loads, decode_error, crc32 = orjson.loads, orjson.JSONDecodeError, zlib.crc32
+    screened = SCREENED_TYPES
+    problems = stats.problems
+    read = kept = 0
+    key: bytes | None
     pending = 0
     number = 0
     with export_file.path.open("rb") as source:
         for number, line in enumerate(source, 1):
             pending += len(line)
-            if not line.strip():
+            if number % _REPORT_EVERY == 0 and on_bytes is not None:
+                on_bytes(pending)
+                stats.bytes_read += pending
+                pending = 0
+            if line[0] != 123 and not line.strip():  # 123: "{"
                 continue  # a blank line (e.g. at the end of the file) holds nothing
             try:
-                key = _route(line, codes, stats)
-            except _Unroutable as exc:
-                stats.problems.append(LineProblem(index, number, str(exc)))
+                resource = loads(line)
+            except decode_error:
+                problems.append(LineProblem(index, number, "not valid JSON"))
                 continue
-            if key is not None:
-                if not line.endswith(b"\n"):
-                    line += b"\n"
-                handles[partition_of(key, partitions)].write(
-                    b"%s\t%d\t%d\t%s" % (key, index, number, line)
-                )
-            if number % _REPORT_EVERY == 0:
-                stats.bytes_read += pending
-                if on_bytes is not None:
-                    on_bytes(pending)
-                pending = 0
+            kind = resource.get("resourceType") if type(resource) is dict else None
+            holder = resource.get("subject") if type(kind) is str and kind in screened else None
+            reference = holder.get("reference") if type(holder) is dict else None
+            if (
+                type(reference) is str
+                and reference.startswith("Patient/")
+                and len(reference) > 8
+                and reference.find("/", 8) == -1
+                and "\t" not in reference
+                and "\n" not in reference
+                and "\r" not in reference
+            ):
+                read += 1
+                if not may_fire(kind, resource, codes):  # type: ignore[arg-type]
+                    continue
+                kept += 1
+                key = reference.encode()
+            else:
+                try:
+                    key = _route(resource, codes, stats)
+                except _Unroutable as exc:
+                    problems.append(LineProblem(index, number, str(exc)))
+                    continue
+                if key is None:
+                    continue
+            if line[-1] != 10:  # 10: LF
+                line += b"\n"
+            writes[crc32(key) % partitions](b"%s\t%d\t%d\t%s" % (key, index, number, line))
+    stats.resources_read += read
+    stats.resources_kept += kept
     stats.bytes_read += pending
     stats.lines[index] = number
     if on_bytes is not None and pending:
