@@ -126,6 +126,12 @@ def _raise_interrupt(signum: int, _frame: object) -> None:
     help="Folder for the partition files (default: the system's temporary folder).",
 )
 @click.option(
+    "--shared-temp",
+    is_flag=True,
+    help="With --dask: the workers see --temp-dir at the same path (a shared filesystem), "
+    "so partitions are read there instead of shipped.",
+)
+@click.option(
     "--progress/--no-progress",
     default=True,
     help="Progress bar on stderr (only ever drawn on a terminal).",
@@ -144,6 +150,7 @@ def bulk_screen(
     workers: int | None,
     partitions: int | None,
     temp_dir: Path | None,
+    shared_temp: bool,
     progress: bool,
 ) -> None:  # fmt: skip
     """Screen every patient of a FHIR Bulk Data export folder.
@@ -163,6 +170,9 @@ def bulk_screen(
 
     if dask_address is not None and workers is not None:
         click.echo("needlewise: give --dask or --workers, not both", err=True)
+        sys.exit(EXIT_INPUT)
+    if shared_temp and (dask_address is None or temp_dir is None):
+        click.echo("needlewise: --shared-temp needs --dask and --temp-dir", err=True)
         sys.exit(EXIT_INPUT)
     if temp_dir is not None and not temp_dir.is_dir():
         click.echo(f"needlewise: {temp_dir}: --temp-dir is not a folder", err=True)
@@ -184,7 +194,9 @@ def bulk_screen(
                 from needlewise.services.bulk.cluster import DaskRunner, connect
 
                 client = stack.enter_context(connect(dask_address, workers, dask_timeout))
-                runner = DaskRunner(client, obj.valuesets_dir)
+                runner = DaskRunner(
+                    client, obj.valuesets_dir, shared_storage=workers is not None or shared_temp
+                )
             summary = bulk_screen(
                 Path(folder), kb, out, as_of=day, runner=runner, partitions=partitions,
                 workdir=temp_dir, progress=bar,

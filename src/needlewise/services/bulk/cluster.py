@@ -15,14 +15,18 @@ from __future__ import annotations
 import importlib
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from needlewise.services.bulk.run import BulkError, OnDone
-from needlewise.services.bulk.screen_partition import screen_partition_bytes
+from needlewise.services.bulk.screen_partition import (
+    PartitionOutcome,
+    screen_partition_bytes,
+    screen_partition_path,
+)
 
 CONNECT_TIMEOUT = 15.0  # seconds
 
@@ -75,10 +79,23 @@ def warm_up(valuesets_dir: str | None) -> str:
 
 
 class DaskRunner:
-    """Screen partitions as tasks on a Dask cluster, ``in_flight`` at a time."""
+    """Screen partitions as tasks on a Dask cluster, ``in_flight`` at a time.
 
-    def __init__(self, client: Any, valuesets_dir: Path | None, in_flight: int = 0) -> None:
+    ``shared_storage``: the workers see the partition files at the same paths (a local
+    cluster, or a temporary folder on a shared filesystem), so tasks carry the path and
+    the workers read the file; otherwise the partition's bytes are shipped.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        valuesets_dir: Path | None,
+        in_flight: int = 0,
+        *,
+        shared_storage: bool = False,
+    ) -> None:
         self.client = client
+        self.shared_storage = shared_storage
         self.valuesets = str(valuesets_dir) if valuesets_dir is not None else None
         workers = list(client.scheduler_info().get("workers", {}))
         self.in_flight = in_flight or 2 * max(len(workers), 1)
@@ -104,9 +121,14 @@ class DaskRunner:
             if item is None:
                 return
             index, path = item
-            data = self.client.scatter(path.read_bytes(), hash=False)
+            function: Callable[..., PartitionOutcome]
+            if self.shared_storage:
+                function, data = screen_partition_path, str(path)
+            else:
+                data = self.client.scatter(path.read_bytes(), hash=False)
+                function = screen_partition_bytes
             future = self.client.submit(
-                screen_partition_bytes,
+                function,
                 data,
                 self.valuesets,
                 as_of.isoformat(),

@@ -144,6 +144,11 @@ def screen_partition_file(path: Path, kb: KnowledgeBase, as_of: date) -> Partiti
     return screen_partition(path.read_bytes().split(b"\n"), kb, as_of)
 
 
+def screen_partition_path(path: str, valuesets_dir: str | None, as_of: str) -> PartitionOutcome:
+    """The Dask task when the workers see the partition files (shared storage)."""
+    return screen_partition_bytes(Path(path).read_bytes(), valuesets_dir, as_of)
+
+
 def screen_partition_bytes(data: bytes, valuesets_dir: str | None, as_of: str) -> PartitionOutcome:
     """The Dask task: screen a partition shipped as bytes.
 
