@@ -231,3 +231,12 @@ def test_sigterm_removes_temporary_files_and_leaves_no_results(tmp_path: Path, v
     assert list(scratch.iterdir()) == []
     assert not out.exists()
     assert not (tmp_path / "results.ndjson.partial").exists()
+
+
+@pytest.mark.parametrize("option", ["--out", "--summary"])
+def test_an_output_in_a_missing_folder_exits_2(tmp_path: Path, vs: str, option: str) -> None:
+    folder = small_export(tmp_path / "export")
+    target = tmp_path / "nowhere" / "file"
+    result = invoke(vs, str(folder), option, str(target))
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"needlewise: {target}: {option} names a folder that does not exist\n"

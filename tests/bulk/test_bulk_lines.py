@@ -218,3 +218,29 @@ def test_odd_json_values_are_reported_not_crashed_on(tmp_path: Path, kb: Knowled
         (7, "not a JSON object (found a string)"),
     ]
     assert list(by_patient(output)) == ["Patient/a"]
+
+
+def test_every_referenced_patient_gets_a_result(tmp_path: Path, kb: KnowledgeBase) -> None:
+    """A patient whose only resources cannot fire a rule (and who has no Patient line) is
+    still screened: review, with the child question unanswered (no birth date)."""
+    folder = write_export(
+        tmp_path / "x",
+        {
+            "Condition.000.ndjson": [
+                condition("c1", "d", HYPERTENSION_SCT, "Hypertension"),
+                condition("c2", "d", HYPERTENSION_SCT, "Hypertension"),
+                condition("c3", "e", EPILEPSY_SCT, "Epilepsy"),
+            ],
+            "Patient.000.ndjson": [patient("f")],
+        },
+    )
+    output, summary = run(folder, kb)
+    results = by_patient(output)
+    assert list(results) == ["Patient/d", "Patient/e", "Patient/f"]
+    d = results["Patient/d"]
+    assert d["findings"] == []
+    assert d["decision"] == "review"
+    assert "contraindication.child" in d["unanswered"]
+    assert "contraindication.child" not in results["Patient/f"]["unanswered"]
+    assert summary.patients == 3
+    assert summary.stats.resources_kept == 2  # c3 and the Patient; c1, c2 only mark d

@@ -174,6 +174,12 @@ def bulk_screen(
     if shared_temp and (dask_address is None or temp_dir is None):
         click.echo("needlewise: --shared-temp needs --dask and --temp-dir", err=True)
         sys.exit(EXIT_INPUT)
+    for option, target in (("--out", out_path), ("--summary", summary_path)):
+        if target not in (None, "-") and not Path(target).resolve().parent.is_dir():
+            click.echo(
+                f"needlewise: {target}: {option} names a folder that does not exist", err=True
+            )
+            sys.exit(EXIT_INPUT)
     if temp_dir is not None and not temp_dir.is_dir():
         click.echo(f"needlewise: {temp_dir}: --temp-dir is not a folder", err=True)
         sys.exit(EXIT_INPUT)
@@ -184,11 +190,13 @@ def bulk_screen(
     partial = Path(out_path + ".partial") if out_path != "-" else None
     try:
         with ExitStack() as stack:
-            out = (
-                stack.enter_context(partial.open("wb"))
-                if partial is not None
-                else sys.stdout.buffer
-            )
+            out = sys.stdout.buffer
+            if partial is not None:
+                try:
+                    out = stack.enter_context(partial.open("wb"))
+                except OSError as exc:
+                    click.echo(f"needlewise: {out_path}: cannot write ({exc.strerror})", err=True)
+                    sys.exit(EXIT_INPUT)
             runner = None
             if dask_address is not None or workers is not None:
                 from needlewise.services.bulk.cluster import DaskRunner, connect

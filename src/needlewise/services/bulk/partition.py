@@ -6,14 +6,16 @@ files chosen by ``crc32(patient key) % N``. A partition file line is::
 
     <patient key> TAB <file index> TAB <line number> TAB <the original line>
 
-so the screening step can group a patient's resources and still report a problem with
+(or nothing after the last TAB: a marker that the patient exists, written for a resource
+that is dropped, see below), so the screening step can group a patient's resources and still report a problem with
 the file and line it came from. Memory holds one line at a time (plus ``N`` write
 buffers), however large the export.
 
 Resources that cannot fire any rule (the cheap check of
 :mod:`needlewise.interop.fhir.prefilter`, the same one the Bundle reader applies) are
-counted and dropped here, so the screening step parses only what matters. Patient
-resources are always kept (birth date, and so the patient appears in the results).
+counted and dropped here, so the screening step parses only what matters; the patient
+it refers to still gets a marker, so every patient with a Patient resource or a screened
+resource has a result line. Patient resources are always kept (the birth date).
 
 A line that cannot be routed is a :class:`LineProblem` (file, line, reason); the reason
 never quotes the line, which may hold patient data.
@@ -41,6 +43,7 @@ MIN_PARTITIONS = 8
 MAX_PARTITIONS = 512  # one open file each while partitioning
 _BUFFER = 64 * 1024
 _REPORT_EVERY = 4096  # lines between progress reports
+_MARKED = 65536  # recent patient keys remembered per file (bounded memory)
 
 _JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number"}
 
@@ -128,9 +131,9 @@ def patient_key(kind: str, resource: dict[str, Any]) -> str:
     return key
 
 
-def _route(resource: Any, codes: CodeIndex, stats: PartitionStats) -> bytes | None:
-    """The patient key of a parsed line to keep, ``None`` for a line to drop quietly (a
-    type screening does not read, or a resource that cannot fire). Raises ``_Unroutable``."""
+def _route(resource: Any, codes: CodeIndex, stats: PartitionStats) -> tuple[bytes | None, bool]:
+    """The patient key of a parsed line (``None`` for a type screening does not read) and
+    whether to keep the line (``False``: it cannot fire). Raises ``_Unroutable``."""
     if type(resource) is not dict:
         found = "null" if resource is None else _JSON_KINDS.get(type(resource), "a value")
         if type(resource) is bool:
@@ -141,13 +144,13 @@ def _route(resource: Any, codes: CodeIndex, stats: PartitionStats) -> bytes | No
         raise _Unroutable("no resourceType")
     if kind != "Patient" and kind not in SCREENED_TYPES:
         stats.not_screened[kind] = stats.not_screened.get(kind, 0) + 1
-        return None
+        return None, False
     key = patient_key(kind, resource).encode()
     stats.resources_read += 1
     if kind != "Patient" and not may_fire(kind, resource, codes):
-        return None
+        return key, False
     stats.resources_kept += 1
-    return key
+    return key, True
 
 
 def partition_export(
@@ -187,7 +190,7 @@ def _partition_file(
     screened = SCREENED_TYPES
     problems = stats.problems
     read = kept = 0
-    key: bytes | None
+    marked: set[bytes] = set()
     pending = 0
     number = 0
     with export_file.path.open("rb") as source:
@@ -217,18 +220,28 @@ def _partition_file(
                 and "\r" not in reference
             ):
                 read += 1
-                if not may_fire(kind, resource, codes):  # type: ignore[arg-type]
-                    continue
-                kept += 1
                 key = reference.encode()
+                keep = may_fire(kind, resource, codes)  # type: ignore[arg-type]
+                kept += keep
             else:
                 try:
-                    key = _route(resource, codes, stats)
+                    found, keep = _route(resource, codes, stats)
                 except _Unroutable as exc:
                     problems.append(LineProblem(index, number, str(exc)))
                     continue
-                if key is None:
+                if found is None:
                     continue
+                key = found
+            if not keep:
+                # the patient exists even if none of this resource matters: a marker line
+                # (no resource) so every referenced patient gets a result; a bounded set
+                # of recent keys saves most repeats
+                if key not in marked:
+                    if len(marked) >= _MARKED:
+                        marked.clear()
+                    marked.add(key)
+                    writes[crc32(key) % partitions](b"%s\t%d\t%d\t\n" % (key, index, number))
+                continue
             if line[-1] != 10:  # 10: LF
                 line += b"\n"
             writes[crc32(key) % partitions](b"%s\t%d\t%d\t%s" % (key, index, number, line))

@@ -77,8 +77,9 @@ def _screen_patient(
     as_of: date,
     problems: list[LineProblem],
 ) -> dict[str, Any] | None:
-    # the partition step parsed each line already: it is valid JSON and an object
-    resources = [(file_index, number, orjson.loads(raw)) for file_index, number, raw in items]
+    # the partition step parsed each line already: it is valid JSON and an object; an
+    # empty line is a marker that the patient exists (its resources could not fire)
+    resources = [(f, number, orjson.loads(raw)) for f, number, raw in items if raw]
     while True:
         bundle = {
             "resourceType": "Bundle",
@@ -100,8 +101,7 @@ def _screen_patient(
             file_index, number, _ = resources.pop(int(found.group(1)))
             inner = "$" + exc.where[found.end() :]
             problems.append(LineProblem(file_index, number, f"{inner}: {exc.problem}"))
-            if not resources:
-                return None
+
     return {
         "patient": key,
         "decision": result.decision,
