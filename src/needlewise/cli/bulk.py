@@ -202,8 +202,9 @@ def bulk_screen(
                 from needlewise.services.bulk.cluster import DaskRunner, connect
 
                 client = stack.enter_context(connect(dask_address, workers, dask_timeout))
+                valuesets = obj.valuesets_dir.resolve() if obj.valuesets_dir else None
                 runner = DaskRunner(
-                    client, obj.valuesets_dir, shared_storage=workers is not None or shared_temp
+                    client, valuesets, shared_storage=workers is not None or shared_temp
                 )
             summary = bulk_screen(
                 Path(folder), kb, out, as_of=day, runner=runner, partitions=partitions,
