@@ -6,8 +6,10 @@ temporary folder) and ``--dask ADDRESS`` of a running cluster (partitions shippe
 from __future__ import annotations
 
 import importlib
+import io
 import shutil
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 from needlewise.cli import main
+from needlewise.knowledge.base import KnowledgeBase
+from needlewise.services.bulk.cluster import DaskRunner
+from needlewise.services.bulk.run import BulkError, bulk_screen
 from support.bulk_export import EPILEPSY_SCT, condition, patient, write_export
 
 pytestmark = pytest.mark.timeout(180)
@@ -82,4 +87,21 @@ def test_running_cluster_equals_in_process(
     shared = ["--dask", scheduler, "--shared-temp", "--temp-dir", str(scratch)]
     read_there = run(valuesets_dir, export, tmp_path / "shared.ndjson", *shared)
     assert alone == shipped == read_there
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_worker_with_other_knowledge_stops_the_run(
+    tmp_path: Path, kb: KnowledgeBase, export: Path, scheduler: str
+) -> None:
+    """Workers told to load no value sets screen with other knowledge than this process
+    (which has them): the run stops rather than mix decisions, and leaves nothing."""
+    distributed: Any = importlib.import_module("distributed")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    with distributed.Client(scheduler) as client:
+        runner = DaskRunner(client, None)
+        with pytest.raises(BulkError, match="a worker screened with other knowledge"):
+            bulk_screen(
+                export, kb, io.BytesIO(), as_of=date(2026, 11, 26), runner=runner, workdir=scratch
+            )
     assert list(scratch.iterdir()) == []
