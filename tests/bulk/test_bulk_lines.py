@@ -14,6 +14,12 @@ import pytest
 from needlewise.errors import InputError
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.services.bulk.export import find_export
+from needlewise.services.bulk.partition import (
+    merge_stats,
+    partition_export,
+    partition_file,
+    shards_of,
+)
 from needlewise.services.bulk.run import bulk_screen
 from needlewise.services.bulk.summary import Summary
 from support.bulk_export import (
@@ -244,3 +250,22 @@ def test_every_referenced_patient_gets_a_result(tmp_path: Path, kb: KnowledgeBas
     assert "contraindication.child" not in results["Patient/f"]["unanswered"]
     assert summary.patients == 3
     assert summary.stats.resources_kept == 2  # c3 and the Patient; c1, c2 only mark d
+
+
+def test_shards_read_in_file_order_equal_the_one_pass_partitions(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    """Reading files separately (as Dask workers do) gives each partition the very bytes
+    of the one-pass partitioning, and the same stats."""
+    export = find_export(broken_export(spread_export(tmp_path / "x")))
+    one, many = tmp_path / "one", tmp_path / "many"
+    one.mkdir()
+    many.mkdir()
+    single, stats = partition_export(export.files, kb.codes, one, 5)
+    parts = [partition_file(f, kb.codes, many, 5) for f in reversed(export.files)]
+    sharded = shards_of(many, 5)
+    assert [b"".join(p.read_bytes() for p in s) for s in sharded] == [
+        s[0].read_bytes() for s in single
+    ]
+    merged = merge_stats(sorted(parts, key=lambda p: min(p.lines)))
+    assert merged == stats

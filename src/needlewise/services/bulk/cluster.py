@@ -21,9 +21,19 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from needlewise.knowledge.loader import load_cached
+from needlewise.services.bulk.export import Export, ExportFile
+from needlewise.services.bulk.partition import (
+    PartitionStats,
+    merge_stats,
+    partition_export,
+    partition_file,
+    shards_of,
+)
 from needlewise.services.bulk.run import BulkError, OnDone
 from needlewise.services.bulk.screen_partition import (
     PartitionOutcome,
+    read_partition,
     screen_partition_bytes,
     screen_partition_path,
 )
@@ -73,8 +83,6 @@ def connect(
 
 def warm_up(valuesets_dir: str | None) -> str:
     """Load the knowledge base into a worker process's cache (``load_cached``)."""
-    from needlewise.knowledge.loader import load_cached
-
     return load_cached(Path(valuesets_dir) if valuesets_dir is not None else None).sha256
 
 
@@ -108,26 +116,49 @@ class DaskRunner:
             for w in workers
         ]
 
-    def run(self, paths: list[Path], as_of: date, on_done: OnDone) -> None:
-        as_completed: Any = importlib.import_module("distributed").as_completed
+    def partition(
+        self, export: Export, folder: Path, count: int, on_bytes: Callable[[int], None] | None
+    ) -> tuple[list[list[Path]], PartitionStats]:
+        """With shared storage the workers read the export files, one task per file,
+        each writing its own shards; otherwise this process reads them."""
+        if not self.shared_storage:
+            kb = load_cached(Path(self.valuesets) if self.valuesets is not None else None)
+            return partition_export(export.files, kb.codes, folder, count, on_bytes)
+        by_index: dict[int, PartitionStats] = {}
 
+        def submit(export_file: ExportFile) -> Any:
+            return self.client.submit(
+                partition_file_task,
+                str(export_file.path),
+                export_file.index,
+                str(folder),
+                count,
+                self.valuesets,
+                key=f"needlewise-bulk-read-{uuid.uuid4().hex[:12]}-{export_file.index}",
+                pure=False,
+            )
+
+        def collect(export_file: ExportFile, stats: PartitionStats) -> None:
+            by_index[export_file.index] = stats
+            if on_bytes is not None:
+                on_bytes(export_file.path.stat().st_size)
+
+        self._bounded(list(export.files), submit, collect, "reading")
+        stats = merge_stats([by_index[i] for i in sorted(by_index)])
+        return shards_of(folder, count), stats
+
+    def run(self, partitions: list[list[Path]], as_of: date, on_done: OnDone) -> None:
         run_id = uuid.uuid4().hex[:12]
-        queue = iter(enumerate(paths))
-        index_of: dict[Any, int] = {}
-        done = as_completed()
 
-        def submit() -> None:
-            item = next(queue, None)
-            if item is None:
-                return
-            index, path = item
+        def submit(item: tuple[int, list[Path]]) -> Any:
+            index, paths = item
             function: Callable[..., PartitionOutcome]
             if self.shared_storage:
-                function, data = screen_partition_path, str(path)
+                function, data = screen_partition_path, [str(path) for path in paths]
             else:
-                data = self.client.scatter(path.read_bytes(), hash=False)
+                data = self.client.scatter(read_partition(paths), hash=False)
                 function = screen_partition_bytes
-            future = self.client.submit(
+            return self.client.submit(
                 function,
                 data,
                 self.valuesets,
@@ -136,22 +167,51 @@ class DaskRunner:
                 pure=False,
                 retries=1,
             )
-            index_of[future] = index
-            done.add(future)
+
+        def collect(item: tuple[int, list[Path]], outcome: PartitionOutcome) -> None:
+            on_done(item[0], outcome)
+
+        self._bounded(list(enumerate(partitions)), submit, collect, "screening")
+
+    def _bounded(
+        self,
+        items: list[Any],
+        submit: Callable[[Any], Any],
+        collect: Callable[[Any, Any], None],
+        what: str,
+    ) -> None:
+        """Run a task per item, at most ``in_flight`` at once; ``collect`` each result."""
+        as_completed: Any = importlib.import_module("distributed").as_completed
+        queue = iter(items)
+        item_of: dict[Any, Any] = {}
+        done = as_completed()
+
+        def next_task() -> None:
+            item = next(queue, None)
+            if item is not None:
+                future = submit(item)
+                item_of[future] = item
+                done.add(future)
 
         for _ in range(self.in_flight):
-            submit()
+            next_task()
         for future in done:
-            index = index_of.pop(future)
+            item = item_of.pop(future)
             try:
-                outcome = future.result()
-            except BulkError:
-                raise
+                result = future.result()
             except Exception as exc:
                 raise BulkError(
-                    f"partition {index} failed on a worker ({type(exc).__name__}); "
-                    "check that every worker has needlewise[dask] at this version"
+                    f"{what} failed on a worker ({type(exc).__name__}); check that every "
+                    "worker has needlewise[dask] at this version and sees the same paths"
                 ) from None
             future.release()
-            on_done(index, outcome)
-            submit()
+            collect(item, result)
+            next_task()
+
+
+def partition_file_task(
+    path: str, index: int, folder: str, partitions: int, valuesets_dir: str | None
+) -> PartitionStats:
+    """The Dask task that reads one export file into shards (shared storage only)."""
+    kb = load_cached(Path(valuesets_dir) if valuesets_dir is not None else None)
+    return partition_file(ExportFile(index, Path(path)), kb.codes, Path(folder), partitions)

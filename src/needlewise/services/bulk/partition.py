@@ -159,8 +159,9 @@ def partition_export(
     folder: Path,
     partitions: int,
     on_bytes: Callable[[int], None] | None = None,
-) -> tuple[list[Path], PartitionStats]:
-    """Write ``partitions`` files ``p.NNNN`` into ``folder``; return them and the stats."""
+) -> tuple[list[list[Path]], PartitionStats]:
+    """Write ``partitions`` files ``p.NNNN`` into ``folder``, reading the files one after
+    another; return each partition's files (one each) and the stats."""
     stats = PartitionStats()
     paths = [folder / f"p.{i:04d}" for i in range(partitions)]
     handles = [path.open("wb", buffering=_BUFFER) for path in paths]
@@ -170,7 +171,49 @@ def partition_export(
     finally:
         for handle in handles:
             handle.close()
-    return paths, stats
+    return [[path] for path in paths], stats
+
+
+def partition_file(
+    export_file: ExportFile, codes: CodeIndex, folder: Path, partitions: int
+) -> PartitionStats:
+    """Partition one file into shards ``p.NNNN.FFFFF`` (partition, file index) in
+    ``folder``, so several files can be read at once (on Dask workers). A partition's
+    shards read in file order hold exactly the lines :func:`partition_export` writes."""
+    stats = PartitionStats()
+    paths = [folder / f"p.{i:04d}.{export_file.index:05d}" for i in range(partitions)]
+    handles = [path.open("wb", buffering=_BUFFER) for path in paths]
+    try:
+        _partition_file(export_file, codes, handles, stats, None)
+    finally:
+        for handle in handles:
+            handle.close()
+    for path in paths:
+        if path.stat().st_size == 0:
+            path.unlink()
+    return stats
+
+
+def shards_of(folder: Path, partitions: int) -> list[list[Path]]:
+    """Each partition's shards (written by :func:`partition_file`), in file order."""
+    found: list[list[Path]] = [[] for _ in range(partitions)]
+    for path in sorted(folder.glob("p.*.*")):
+        found[int(path.name.split(".")[1])].append(path)
+    return found
+
+
+def merge_stats(parts: list[PartitionStats]) -> PartitionStats:
+    """The stats of several files' passes (in file order) as one."""
+    merged = PartitionStats()
+    for part in parts:
+        merged.lines.update(part.lines)
+        merged.resources_read += part.resources_read
+        merged.resources_kept += part.resources_kept
+        for kind, count in part.not_screened.items():
+            merged.not_screened[kind] = merged.not_screened.get(kind, 0) + count
+        merged.problems.extend(part.problems)
+        merged.bytes_read += part.bytes_read
+    return merged
 
 
 def _partition_file(

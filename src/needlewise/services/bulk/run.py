@@ -24,8 +24,12 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from needlewise.knowledge.base import KnowledgeBase
-from needlewise.services.bulk.export import find_export
-from needlewise.services.bulk.partition import choose_partitions, partition_export
+from needlewise.services.bulk.export import Export, find_export
+from needlewise.services.bulk.partition import (
+    PartitionStats,
+    choose_partitions,
+    partition_export,
+)
 from needlewise.services.bulk.screen_partition import (
     PartitionOutcome,
     knowledge_of,
@@ -55,20 +59,30 @@ class Progress(Protocol):
 
 
 class PartitionRunner(Protocol):
-    """Screens partition files and hands each outcome to ``on_done`` (in any order)."""
+    """Partitions an export, then screens the partitions and hands each outcome to
+    ``on_done`` (in any order). A partition is a list of files read in order."""
 
-    def run(self, paths: list[Path], as_of: date, on_done: OnDone) -> None: ...
+    def partition(
+        self, export: Export, folder: Path, count: int, on_bytes: Callable[[int], None] | None
+    ) -> tuple[list[list[Path]], PartitionStats]: ...
+
+    def run(self, partitions: list[list[Path]], as_of: date, on_done: OnDone) -> None: ...
 
 
 class InProcess:
-    """Screen the partitions one after another in this process."""
+    """Read the export and screen the partitions one after another in this process."""
 
     def __init__(self, kb: KnowledgeBase) -> None:
         self.kb = kb
 
-    def run(self, paths: list[Path], as_of: date, on_done: OnDone) -> None:
-        for index, path in enumerate(paths):
-            on_done(index, screen_partition_file(path, self.kb, as_of))
+    def partition(
+        self, export: Export, folder: Path, count: int, on_bytes: Callable[[int], None] | None
+    ) -> tuple[list[list[Path]], PartitionStats]:
+        return partition_export(export.files, self.kb.codes, folder, count, on_bytes)
+
+    def run(self, partitions: list[list[Path]], as_of: date, on_done: OnDone) -> None:
+        for index, paths in enumerate(partitions):
+            on_done(index, screen_partition_file(paths, self.kb, as_of))
 
 
 def _results(path: Path) -> Generator[tuple[bytes, bytes], None, None]:
@@ -102,8 +116,8 @@ def bulk_screen(
         scratch = Path(temp)
         if progress is not None:
             progress.stage("Reading", export.total_bytes)
-        paths, stats = partition_export(
-            export.files, kb.codes, scratch, count, progress.advance if progress else None
+        paths, stats = runner.partition(
+            export, scratch, count, progress.advance if progress else None
         )
         if progress is not None:
             progress.done()
@@ -121,7 +135,8 @@ def bulk_screen(
                     "version and value-set folder on every worker"
                 )
             result_paths[index].write_bytes(outcome.results)
-            paths[index].unlink()  # the partition is done: free the disk early
+            for path in paths[index]:  # the partition is done: free the disk early
+                path.unlink(missing_ok=True)
             summary.add(outcome)
             if progress is not None:
                 progress.advance(1)

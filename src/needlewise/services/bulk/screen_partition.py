@@ -139,14 +139,22 @@ def screen_partition(lines: list[bytes], kb: KnowledgeBase, as_of: date) -> Part
     return outcome
 
 
-def screen_partition_file(path: Path, kb: KnowledgeBase, as_of: date) -> PartitionOutcome:
-    """Screen the partition file at ``path`` (in-process, or a worker on shared storage)."""
-    return screen_partition(path.read_bytes().split(b"\n"), kb, as_of)
+def read_partition(paths: list[Path]) -> bytes:
+    """A partition's lines: its files (one, or a shard per export file) in order."""
+    return b"".join(path.read_bytes() for path in paths)
 
 
-def screen_partition_path(path: str, valuesets_dir: str | None, as_of: str) -> PartitionOutcome:
+def screen_partition_file(paths: list[Path], kb: KnowledgeBase, as_of: date) -> PartitionOutcome:
+    """Screen the partition held in ``paths`` (in-process, or a worker on shared storage)."""
+    return screen_partition(read_partition(paths).split(b"\n"), kb, as_of)
+
+
+def screen_partition_path(
+    paths: list[str], valuesets_dir: str | None, as_of: str
+) -> PartitionOutcome:
     """The Dask task when the workers see the partition files (shared storage)."""
-    return screen_partition_bytes(Path(path).read_bytes(), valuesets_dir, as_of)
+    data = read_partition([Path(path) for path in paths])
+    return screen_partition_bytes(data, valuesets_dir, as_of)
 
 
 def screen_partition_bytes(data: bytes, valuesets_dir: str | None, as_of: str) -> PartitionOutcome:
