@@ -1,8 +1,13 @@
 """Screen partitions on a Dask cluster (``--dask ADDRESS`` or ``--workers N``).
 
-Partitions are **shipped as bytes** to the workers (``client.scatter``), so a remote
-cluster needs no shared filesystem with the machine running ``bulk-screen``; at most
-``in_flight`` partitions are in the air at once, so the caller's memory stays bounded.
+Without shared storage, this process reads the export and partitions are **shipped as
+bytes** to the workers (``client.scatter``), so a remote cluster needs no filesystem in
+common with the machine running ``bulk-screen``; at most ``in_flight`` partitions are in
+the air at once, so the caller's memory stays bounded. With shared storage (a local
+cluster, or ``--shared-temp``) the workers also read the export, one task per file, each
+writing its own shards (:func:`~needlewise.services.bulk.partition.partition_file`), and
+read the partitions where they are.
+
 Each worker loads the knowledge base once per process (``load_cached``) from the
 value-set folder path given here, which must exist at the same path on the workers; each
 outcome carries the worker's knowledge stamp and the run refuses one that differs.

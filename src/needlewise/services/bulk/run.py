@@ -2,7 +2,8 @@
 
 1. List the export's files (:func:`~needlewise.services.bulk.export.find_export`).
 2. Stream them once into ``N`` partition files by patient, in a temporary folder
-   (:func:`~needlewise.services.bulk.partition.partition_export`).
+   (:func:`~needlewise.services.bulk.partition.partition_export`; on Dask with shared
+   storage the workers read one file each into shards of the same partitions).
 3. Screen the partitions one at a time in this process, or on Dask workers
    (:class:`~needlewise.services.bulk.cluster.DaskRunner`); each partition's results,
    sorted by patient, go to a results file beside it.
