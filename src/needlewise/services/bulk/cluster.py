@@ -77,7 +77,7 @@ def connect(
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,  # worker errors reach us as task exceptions
     )
     try:
         with distributed.Client(cluster) as client:
