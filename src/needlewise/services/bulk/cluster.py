@@ -134,9 +134,9 @@ class DaskRunner:
         def submit(export_file: ExportFile) -> Any:
             return self.client.submit(
                 partition_file_task,
-                str(export_file.path),
+                str(export_file.path.resolve()),  # workers need not share our cwd
                 export_file.index,
-                str(folder),
+                str(folder.resolve()),
                 count,
                 self.valuesets,
                 key=f"needlewise-bulk-read-{uuid.uuid4().hex[:12]}-{export_file.index}",
@@ -159,7 +159,7 @@ class DaskRunner:
             index, paths = item
             function: Callable[..., PartitionOutcome]
             if self.shared_storage:
-                function, data = screen_partition_path, [str(path) for path in paths]
+                function, data = screen_partition_path, [str(p.resolve()) for p in paths]
             else:
                 data = self.client.scatter(read_partition(paths), hash=False)
                 function = screen_partition_bytes
