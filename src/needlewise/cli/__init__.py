@@ -6,7 +6,7 @@ stderr naming the problem and where: file and JSON path); 1 internal error. Impo
 anything slow (FastAPI, uvicorn) happen inside the command that needs them.
 """
 
-from needlewise.cli import audit, clinical, operations, service  # noqa: F401 - registers the commands
+from needlewise.cli import audit, bulk, clinical, operations, service  # noqa: F401 - registers the commands
 from needlewise.cli.base import main
 
 __all__ = ["main"]
