@@ -10,6 +10,7 @@ import json
 import os
 import pty
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -191,6 +192,18 @@ def test_bar_drawn_on_a_real_terminal_and_not_into_a_pipe(tmp_path: Path, vs: st
     assert on_tty.returncode == 0
     assert b"Reading (bytes)" in drawn
     assert b"Screening (partitions)" in drawn
+
+
+def test_results_written_to_a_device_leave_the_device_in_place(tmp_path: Path, vs: str) -> None:
+    """``--out /dev/null`` writes into the device; renaming a finished file onto it (as a
+    regular output file is written) would replace /dev/null for the whole machine."""
+    before = os.stat(os.devnull)
+    assert stat.S_ISCHR(before.st_mode)
+    done = _run_with_stderr(small_export(tmp_path / "export"), vs, subprocess.PIPE)
+    assert done.returncode == 0, done.stderr
+    after = os.stat(os.devnull)
+    assert stat.S_ISCHR(after.st_mode)
+    assert after.st_ino == before.st_ino
 
 
 def test_cli_module_imports_no_dask() -> None:

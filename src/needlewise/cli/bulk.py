@@ -187,13 +187,19 @@ def bulk_screen(
     kb = obj.kb()
     bar = _Bar() if progress_wanted(sys.stderr, progress) else None
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    partial = Path(out_path + ".partial") if out_path != "-" else None
+    # A regular file is written whole or not at all (a ".partial" file renamed at the
+    # end). Anything else (a device such as /dev/null, a pipe) is written in place:
+    # renaming onto it would replace the device with a file.
+    target = Path(out_path)
+    atomic = out_path != "-" and (not target.exists() or target.is_file())
+    partial = Path(out_path + ".partial") if atomic else None
     try:
         with ExitStack() as stack:
             out = sys.stdout.buffer
-            if partial is not None:
+            if out_path != "-":
                 try:
-                    out = stack.enter_context(partial.open("wb"))
+                    writing = partial if partial is not None else target
+                    out = stack.enter_context(writing.open("wb"))
                 except OSError as exc:
                     click.echo(f"needlewise: {out_path}: cannot write ({exc.strerror})", err=True)
                     sys.exit(EXIT_INPUT)
