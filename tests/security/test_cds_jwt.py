@@ -39,8 +39,11 @@ from support.service import CONFORMANCE_DIR, Service
 RSA_ISSUER = "https://rsa-ehr.example.org"
 SPEC_ISSUER = "https://spec-example.example.org"
 URL = BASE + SERVICE_PATH
-ORDER = {"hook": "order-select", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"}
-ORDER.update({"context": {"userId": "Practitioner/1", "patientId": "1", "selections": []}})
+ORDER: dict[str, Any] = {
+    "hook": "order-select",
+    "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
+    "context": {"userId": "Practitioner/1", "patientId": "1", "selections": []},
+}
 
 
 def _b64(data: bytes) -> str:
@@ -80,7 +83,7 @@ def world(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     with Loopback() as jwks, Loopback() as jku:
         jwks.routes["/jwks.json"] = json_answer(rsa_key.jwks())
         jku.routes["/rotating.json"] = json_answer(EcKey(kid="jku-key").jwks())
-        clients = [
+        clients: list[dict[str, Any]] = [
             {
                 "issuer": ISSUER,
                 "name": "inline-ehr",

@@ -136,13 +136,24 @@ class Seen:
 Responder = Callable[[], tuple[int, dict[str, str], bytes]]
 
 
+@dataclass(frozen=True)
+class Drip:
+    """An answer sent ``chunk`` by ``chunk``, ``delay`` seconds apart, with no
+    ``Content-Length`` (the body ends when the connection closes)."""
+
+    chunks: list[bytes]
+    delay: float
+
+
 @dataclass
 class Loopback:
     """A loopback HTTP server answering ``routes[path]`` (status, headers, body, or a
     callable giving them), 404 otherwise; ``seen`` lists the requests, ``connections``
     counts the TCP connections accepted. Use as a context manager."""
 
-    routes: dict[str, tuple[int, dict[str, str], bytes] | Responder] = field(default_factory=dict)
+    routes: dict[str, tuple[int, dict[str, str], bytes] | Responder | Drip] = field(
+        default_factory=dict
+    )
     seen: list[Seen] = field(default_factory=list)
     connections: int = 0
 
@@ -153,6 +164,10 @@ class Loopback:
             def do_GET(self) -> None:
                 owner.seen.append(Seen("GET", self.path, dict(self.headers.items())))
                 found = owner.routes.get(self.path.split("?")[0]) or owner.routes.get(self.path)
+                if isinstance(found, Drip):
+                    self._drip(found)
+                    return
+                headers: dict[str, str]
                 if found is None:
                     status, headers, body = 404, {}, b"{}"
                 else:
@@ -168,6 +183,19 @@ class Loopback:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
+            def _drip(self, drip: Drip) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.end_headers()
+                try:
+                    for chunk in drip.chunks:
+                        self.wfile.write(chunk)
+                        self.wfile.flush()
+                        time.sleep(drip.delay)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.close_connection = True
+
             def log_message(self, *_: Any) -> None:
                 pass
 
@@ -182,7 +210,9 @@ class Loopback:
         self.server = Server(("127.0.0.1", 0), Handler)
         self.port = int(self.server.server_address[1])
         self.base = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     def __enter__(self) -> Loopback:
         self.thread.start()
