@@ -17,7 +17,7 @@ import pytest
 from needlewise.errors import PreconditionFailed
 from needlewise.services.cds_caller import CdsCaller
 from needlewise.services.fhir_fetch import fetcher_for
-from support.cds import Drip, Loopback, json_answer
+from support.cds_http import Drip, Loopback, json_answer
 
 PATIENT = {"resourceType": "Patient", "id": "p1", "name": [{"family": "Synthetic"}]}
 

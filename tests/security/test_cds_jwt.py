@@ -22,7 +22,7 @@ from jwt import PyJWK
 
 from needlewise.config import Settings
 from support.audit import entries_after, holds_nothing_of, last_id
-from support.cds import (
+from support.cds_http import (
     BASE,
     ISSUER,
     SERVICE_PATH,
