@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,8 @@ import pytest
 from needlewise.errors import PreconditionFailed
 from needlewise.services.cds_caller import CdsCaller
 from needlewise.services.fhir_fetch import fetcher_for
-from support.cds_http import Drip, Loopback, json_answer
+from support.cds import dry_needling_order, order_select
+from support.cds_http import Drip, EcKey, Loopback, bearer, cds_service, claims_for, json_answer
 
 PATIENT = {"resourceType": "Patient", "id": "p1", "name": [{"family": "Synthetic"}]}
 
@@ -193,3 +195,83 @@ def test_an_answer_over_the_size_cap_is_abandoned(ehr: Loopback, declared: bool)
     with pytest.raises(PreconditionFailed) as refused:
         fetch(request(f"{ehr.base}/fhir"), caller(f"{ehr.base}/fhir"), "Patient/big", cap=10_000)
     assert "larger than 10000 bytes" in refused.value.message
+
+
+def test_search_parameters_may_hold_urls(ehr: Loopback) -> None:
+    ehr.routes["/fhir/QuestionnaireResponse"] = json_answer(EMPTY)
+    query = "QuestionnaireResponse?subject=Patient/p1&questionnaire=http://example.org/Q|1"
+    assert fetch(request(f"{ehr.base}/fhir"), caller(f"{ehr.base}/fhir"), query) == EMPTY
+
+
+# ------------------------------------------------------------------ through the app
+
+EMPTY = {"resourceType": "Bundle", "type": "searchset", "total": 0, "entry": []}
+SEARCHED = (
+    "Condition",
+    "MedicationRequest",
+    "AllergyIntolerance",
+    "Observation",
+    "Procedure",
+    "MedicationStatement",
+    "QuestionnaireResponse",
+)
+
+
+def _signed_call(
+    database_url: str, folder: Path, allowed: str, server: str
+) -> tuple[int, dict[str, Any]]:
+    key = EcKey()
+    clients = [
+        {
+            "issuer": "https://ehr.example.org",
+            "name": "ehr",
+            "jwks": key.jwks(),
+            "fhir_servers": [allowed],
+        }
+    ]
+    body = order_select("p1", None, [dry_needling_order("o1", "p1")], ["ServiceRequest/o1"])
+    body["fhirServer"] = server
+    body["fhirAuthorization"] = {
+        "access_token": "ehr-token",
+        "token_type": "Bearer",
+        "expires_in": 300,
+        "scope": "patient/*.read",
+        "subject": "needlewise",
+    }
+    path = "/cds-services/needlewise-order-select"
+    with cds_service(database_url, folder, clients) as service:
+        token = key.sign(claims_for("https://test" + path))
+        answer = service.client.post(path, json=body, headers=bearer(token))
+        return answer.status_code, answer.json()
+
+
+def test_through_the_app_the_allowed_server_supplies_missing_prefetch(
+    database_url: str, tmp_path: Path, ehr: Loopback
+) -> None:
+    ehr.routes["/fhir/Patient/p1"] = json_answer({**PATIENT, "birthDate": "1980-01-01"})
+    for kind in SEARCHED:
+        ehr.routes[f"/fhir/{kind}"] = json_answer(EMPTY)
+    status, answer = _signed_call(database_url, tmp_path, f"{ehr.base}/fhir", f"{ehr.base}/fhir")
+    assert status == 200, answer
+    assert answer["cards"]
+    asked = {seen.path.split("?")[0] for seen in ehr.seen}
+    assert "/fhir/Patient/p1" in asked
+    tokens = {
+        value
+        for seen in ehr.seen
+        for name, value in seen.headers.items()
+        if name.lower() == "authorization"
+    }
+    assert tokens == {"Bearer ehr-token"}
+
+
+def test_through_the_app_a_server_off_the_list_is_412_and_never_contacted(
+    database_url: str, tmp_path: Path, ehr: Loopback, stranger: Loopback
+) -> None:
+    status, answer = _signed_call(
+        database_url, tmp_path, f"{ehr.base}/fhir", f"{stranger.base}/fhir"
+    )
+    assert status == 412, answer
+    assert "allow-list" in answer["error"]["message"]
+    time.sleep(0.05)
+    assert (stranger.connections, ehr.connections) == (0, 0)
