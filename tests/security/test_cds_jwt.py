@@ -317,3 +317,10 @@ def test_a_replayed_jti_is_refused_and_stores_nothing(world: World) -> None:
     ]
     cards, jtis, audit = _stored(world.service)
     assert (cards, jtis, audit) == (after_first[0], after_first[1], after_first[2] + 1)
+
+
+def test_a_critical_header_extension_is_refused(world: World) -> None:
+    """RFC 7515: a ``crit`` extension the verifier does not understand must be refused."""
+    mark = last_id(world.service)
+    token = world.ec.sign(claims_for(URL), headers={"crit": ["exp"], "exp": 1})
+    refused(world, world.post(token), "malformed", mark)
