@@ -174,3 +174,13 @@ def test_base_urls_are_normalised(url: str, normal: str) -> None:
 
 def test_every_jwt_refusal_code_is_an_audit_reason() -> None:
     assert set(JWT_REASONS) <= set(REASONS)
+
+
+def test_a_bad_base_url_stops_start_up(tmp_path: Path) -> None:
+    settings = settings_for(
+        f"sqlite:///{tmp_path / 'db.sqlite'}", cds_base_url="https://u:p@cds.example.org", port=1
+    )
+    result = CliRunner().invoke(main, ["serve"], obj=settings)
+    assert result.exit_code == 2, result.output
+    assert "NEEDLEWISE_CDS_BASE_URL" in result.output
+    assert "Traceback" not in result.output
