@@ -98,13 +98,13 @@ def test_indicator_by_level(
 ) -> None:
     findings = [finding(kb, rule, certainty) for rule, certainty in fired]
     issued = cards_for(kb, result(kb, decision, findings, unanswered))
-    assert [c.card.indicator for c in issued] == indicators
+    assert [c.model().indicator for c in issued] == indicators
 
 
 def test_every_card_follows_the_spec(kb: KnowledgeBase) -> None:
     findings = [finding(kb, r) for r in (NEEDLE_FEAR, EPILEPSY, ANTICOAGULANT)]
     issued = cards_for(kb, result(kb, "not-eligible", findings, (ACUTE_ILLNESS,)))
-    document = {"cards": [c.card.dump() for c in issued]}
+    document = {"cards": [c.card for c in issued]}
     CdsResponse.model_validate(document)  # our own emitted cards pass our spec model
     uuids = set()
     for card in document["cards"]:
@@ -122,7 +122,7 @@ def test_absolute_card_names_rule_sources_and_suggests_removing_the_order(
     kb: KnowledgeBase,
 ) -> None:
     (issued,) = cards_for(kb, result(kb, "not-eligible", [finding(kb, NEEDLE_FEAR)]))
-    card = issued.card
+    card = issued.model()
     assert card.indicator == "critical"
     assert issued.rules == [NEEDLE_FEAR]
     assert card.summary.startswith("Do not dry needle")
@@ -153,14 +153,14 @@ def test_no_suggestion_without_a_draft_order(kb: KnowledgeBase) -> None:
     (issued,) = cards_for(
         kb, result(kb, "not-eligible", [finding(kb, NEEDLE_FEAR)]), (appointment,)
     )
-    assert issued.card.suggestions is None
-    assert issued.card.selectionBehavior is None
+    assert issued.model().suggestions is None
+    assert issued.model().selectionBehavior is None
 
 
 def test_override_reasons_have_a_display_and_fit_the_rules(kb: KnowledgeBase) -> None:
     screening = result(kb, "not-eligible", [finding(kb, ACUTE_ILLNESS), finding(kb, NEEDLE_FEAR)])
     (issued,) = cards_for(kb, screening)
-    reasons = issued.card.overrideReasons or []
+    reasons = issued.model().overrideReasons or []
     codes = [r.code for r in reasons]
     assert "illness-resolved" in codes  # applies to acute illness
     assert "lymphedema-limb-avoided" not in codes  # applies to lymphedema only
@@ -173,7 +173,7 @@ def test_override_reasons_have_a_display_and_fit_the_rules(kb: KnowledgeBase) ->
 def test_unanswered_card_never_reads_as_an_all_clear(kb: KnowledgeBase) -> None:
     screening = result(kb, "review", [], (EPILEPSY, ACUTE_ILLNESS))
     (issued,) = cards_for(kb, screening)
-    card = issued.card
+    card = issued.model()
     assert card.indicator == "warning"
     assert card.summary == "Dry-needling screening incomplete: 2 questions are unanswered"
     assert issued.rules == [EPILEPSY, ACUTE_ILLNESS]
@@ -200,23 +200,23 @@ def test_eligible_gives_one_info_card_naming_what_was_checked(kb: KnowledgeBase)
     screening = screen(facts, kb)
     assert screening.decision == "eligible", screening.to_json()
     (issued,) = cards_for(kb, screening)
-    assert issued.card.indicator == "info"
-    assert issued.card.summary == "No dry-needling contraindication found in the data shared"
-    assert "Data checked: 2 Condition." in (issued.card.detail or "")
-    assert issued.card.overrideReasons is None  # nothing to override
+    assert issued.model().indicator == "info"
+    assert issued.model().summary == "No dry-needling contraindication found in the data shared"
+    assert "Data checked: 2 Condition." in (issued.model().detail or "")
+    assert issued.model().overrideReasons is None  # nothing to override
 
 
 def test_review_without_findings_still_warns(kb: KnowledgeBase) -> None:
     """A review decision the findings do not explain still gets a warning, never silence."""
     (issued,) = cards_for(kb, result(kb, "review", []))
-    assert issued.card.indicator == "warning"
+    assert issued.model().indicator == "warning"
 
 
 def test_chart_link_when_the_clinic_knows_the_patient(kb: KnowledgeBase) -> None:
     (issued,) = cards_for(
         kb, result(kb, "review", [finding(kb, EPILEPSY)]), chart_url=f"{BASE}/app/patients/7"
     )
-    assert [link.url for link in issued.card.links or []][-1] == f"{BASE}/app/patients/7"
+    assert [link.url for link in issued.model().links or []][-1] == f"{BASE}/app/patients/7"
 
 
 @pytest.mark.parametrize("length", [1, SUMMARY_MAX, SUMMARY_MAX + 1, 400])
@@ -231,10 +231,10 @@ def test_summary_of_many_titles_stays_short(kb: KnowledgeBase) -> None:
     relative = [r.id for r in kb.contraindications if r.level is Level.relative]
     findings = [finding(kb, r) for r in relative]
     (issued,) = cards_for(kb, result(kb, "review", findings))
-    assert len(issued.card.summary) <= SUMMARY_MAX
-    assert re.search(rf"and {len(relative) - 1} more$", issued.card.summary)
+    assert len(issued.model().summary) <= SUMMARY_MAX
+    assert re.search(rf"and {len(relative) - 1} more$", issued.model().summary)
     for rule in relative:
-        assert f"`{rule}`" in (issued.card.detail or "")
+        assert f"`{rule}`" in (issued.model().detail or "")
 
 
 @pytest.mark.parametrize(
