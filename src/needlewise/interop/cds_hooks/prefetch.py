@@ -1,0 +1,217 @@
+"""Prefetch: the FHIR queries a screen needs, and reading what the client sent.
+
+Each key of :func:`templates` is a FHIR search with ``{{context.patientId}}`` tokens
+(the only root-level context field we need). A client fills the keys it can; for a key
+it left out (or answered with an OperationOutcome, i.e. it could not get the data) the
+use case asks its :data:`Fetch` for :func:`render`-ed query instead, and the fetcher
+raises :class:`~needlewise.errors.PreconditionFailed` (HTTP 412) when the data cannot be
+had. A key sent as ``null`` means "there is no such data": that is an answer.
+
+:func:`screening_bundle` turns the prefetch into one ``collection`` Bundle, read by the
+same FHIR reader as every other screening input
+(:func:`needlewise.interop.fhir.bundle.read_screening_document`); an error it finds is
+reported at the prefetch path it came from (``$.prefetch.conditions.entry[2].resource…``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from needlewise.errors import InputError, PreconditionFailed
+from needlewise.interop.fhir.access import kind_of
+from needlewise.interop.fhir.canonical import INTAKE_ID, questionnaire_url
+from needlewise.knowledge.base import KnowledgeBase
+
+Fetch = Callable[[str], Any]
+"""Reads one FHIR query relative to the request's ``fhirServer`` (the door's fetcher)."""
+
+MAX_PAGES = 10
+"""Pages of one paginated prefetch search we follow (``link`` ``next``) before giving up."""
+
+#: the keys a screen cannot do without: missing and not fetchable -> 412
+REQUIRED = ("patient", "conditions", "medicationRequests", "allergies", "observations")
+#: keys that only add to a screen; missing and not fetchable -> screened without them
+#: (the card names what was not shared; without the intake the screen is never "eligible")
+OPTIONAL = ("procedures", "medicationStatements", "intake")
+
+_TOKEN = re.compile(r"\{\{\s*context\.([A-Za-z]+)\s*\}\}")
+
+
+def templates(kb: KnowledgeBase) -> dict[str, str]:
+    """The prefetch templates of the screen (published in discovery)."""
+    patient = "{{context.patientId}}"
+    return {
+        "patient": f"Patient/{patient}",
+        "conditions": f"Condition?patient={patient}",
+        "medicationRequests": f"MedicationRequest?patient={patient}",
+        "allergies": f"AllergyIntolerance?patient={patient}",
+        "observations": f"Observation?patient={patient}&_sort=-date&_count=100",
+        "procedures": f"Procedure?patient={patient}&_sort=-date&_count=50",
+        "medicationStatements": f"MedicationStatement?patient={patient}",
+        "intake": (
+            f"QuestionnaireResponse?subject=Patient/{patient}"
+            f"&questionnaire={questionnaire_url(kb, INTAKE_ID)}&_sort=-authored&_count=1"
+        ),
+    }
+
+
+def render(template: str, context: dict[str, Any]) -> str:
+    """Fill a template's ``{{context.x}}`` tokens from the hook's context (root-level
+    primitive fields only, as the spec allows)."""
+
+    def value(match: re.Match[str]) -> str:
+        found = context.get(match.group(1))
+        if not isinstance(found, str | int) or isinstance(found, bool):
+            raise InputError(
+                "the prefetch template needs this context field (a string)",
+                f"$.context.{match.group(1)}",
+            )
+        return str(found)
+
+    return _TOKEN.sub(value, template)
+
+
+@dataclass
+class Gathered:
+    """Prefetch data ready for the screen."""
+
+    bundle: dict[str, Any]
+    origins: list[str]  # the prefetch path of each entry of ``bundle``
+    fetched: list[str] = field(default_factory=list)  # keys read from the FHIR server
+    missing: list[str] = field(default_factory=list)  # optional keys we could not have
+
+
+def _is_outcome(value: Any) -> bool:
+    return type(value) is dict and value.get("resourceType") == "OperationOutcome"
+
+
+def _relative(url: str, server: str | None) -> str | None:
+    if server and url.startswith(server.rstrip("/") + "/"):
+        return url[len(server.rstrip("/")) + 1 :]
+    return None
+
+
+def _next_link(bundle: dict[str, Any]) -> str | None:
+    for link in bundle.get("link") or []:
+        if type(link) is dict and link.get("relation") == "next":
+            url = link.get("url")
+            return url if type(url) is str else None
+    return None
+
+
+class _Collector:
+    def __init__(self, fetch: Fetch, server: str | None) -> None:
+        self.fetch = fetch
+        self.server = server
+        self.entries: list[dict[str, Any]] = []
+        self.origins: list[str] = []
+
+    def add(self, value: Any, path: str) -> None:
+        if value is None:
+            return
+        if type(value) is not dict:
+            raise InputError(f"expected a FHIR resource or Bundle, found {kind_of(value)}", path)
+        if value.get("resourceType") != "Bundle":
+            if type(value.get("resourceType")) is not str:
+                raise InputError("resource without a resourceType", f"{path}.resourceType")
+            self.entries.append({"resource": value})
+            self.origins.append(path)
+            return
+        page, pages = value, 0
+        while True:
+            self._bundle(page, path)
+            pages += 1
+            following = _next_link(page)
+            if following is None:
+                return
+            relative = _relative(following, self.server)
+            if relative is None or pages >= MAX_PAGES:
+                raise PreconditionFailed(
+                    "a prefetch search has more pages than can be read from the FHIR server",
+                    location=f"{path}.link",
+                )
+            page = self.fetch(relative)
+            path = f"{path}(page {pages + 1})"
+            if type(page) is not dict or page.get("resourceType") != "Bundle":
+                raise PreconditionFailed(
+                    "the FHIR server's next page is not a Bundle", location=path
+                )
+
+    def _bundle(self, bundle: dict[str, Any], path: str) -> None:
+        entries = bundle.get("entry", [])
+        if type(entries) is not list:
+            raise InputError(f"expected a list, found {kind_of(entries)}", f"{path}.entry")
+        for i, entry in enumerate(entries):
+            if type(entry) is not dict:
+                raise InputError(
+                    f"expected an entry object, found {kind_of(entry)}", f"{path}.entry[{i}]"
+                )
+            resource = entry.get("resource")
+            if resource is None or _is_outcome(resource):
+                continue  # a search's warnings (search.mode outcome) are not patient data
+            self.entries.append(entry)
+            self.origins.append(f"{path}.entry[{i}]")
+
+
+def gather(
+    kb: KnowledgeBase,
+    prefetch: dict[str, Any] | None,
+    context: dict[str, Any],
+    fetch: Fetch,
+    server: str | None,
+) -> Gathered:
+    """Every prefetch key the screen reads, from the request or else from the server.
+
+    Raises :class:`PreconditionFailed` when a required key is neither sent nor fetchable,
+    :class:`InputError` for a prefetch value that is not FHIR JSON."""
+    sent = prefetch or {}
+    collector = _Collector(fetch, server)
+    fetched: list[str] = []
+    missing: list[str] = []
+    for key, template in templates(kb).items():
+        path = f"$.prefetch.{key}"
+        if key in sent and not _is_outcome(sent[key]):
+            collector.add(sent[key], path)
+            continue
+        query = render(template, context)
+        try:
+            value = fetch(query)
+        except PreconditionFailed as exc:
+            if key in REQUIRED:
+                raise PreconditionFailed(
+                    f"prefetch {key!r} was not sent and cannot be read from the FHIR server "
+                    f"({exc.message}); send it as prefetch or allow the fetch",
+                    location=path,
+                    query=template,
+                ) from None
+            missing.append(key)
+            continue
+        fetched.append(key)
+        collector.add(value, f"{path}(fetched)")
+    _check_patient(collector, context)
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": collector.entries}
+    return Gathered(bundle, collector.origins, fetched, missing)
+
+
+def _check_patient(collector: _Collector, context: dict[str, Any]) -> None:
+    """The prefetched Patient must be the context's patient (screening another person's
+    data would be unsafe); the reader checks every other resource refers to it."""
+    expected = str(context.get("patientId", ""))
+    for entry, origin in zip(collector.entries, collector.origins, strict=True):
+        resource = entry["resource"]
+        if resource.get("resourceType") == "Patient" and resource.get("id") not in (None, expected):
+            raise InputError("this Patient is not the context's patientId", f"{origin}.id")
+
+
+_ENTRY = re.compile(r"^\$\.entry\[(\d+)\]")
+
+
+def origin_of(error: InputError, origins: list[str]) -> InputError:
+    """``error`` from reading the assembled Bundle, located in the prefetch instead."""
+    match = _ENTRY.match(error.where)
+    if match is None or int(match.group(1)) >= len(origins):
+        return InputError(error.problem, "$.prefetch")
+    return InputError(error.problem, origins[int(match.group(1))] + error.where[match.end() :])
