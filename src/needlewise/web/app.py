@@ -24,6 +24,7 @@ import needlewise
 from needlewise.config import Settings
 from needlewise.startup import start
 from needlewise.web.api import ROUTERS
+from needlewise.web.cds_hooks import add_cds_hooks
 from needlewise.web.errors import add_error_handlers
 from needlewise.web.fhir import add_fhir
 from needlewise.web.lifespan import lifespan_of
@@ -59,4 +60,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_pages(app)
     add_fhir(app)
     add_middleware(app, docs_csp=docs_csp, trusted_proxies=settings.proxy_list)
+    add_cds_hooks(app)  # after the middleware: its CORS layer is outermost
     return app
