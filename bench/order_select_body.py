@@ -4,9 +4,11 @@
 selects a dry-needling order: ``context`` with ``userId``, ``patientId``, ``selections``
 and ``draftOrders`` (a draft ServiceRequest coded CPT 20560 and a draft MedicationRequest
 that is not selected), and a ``prefetch`` of **30 entries** as an EHR answers the
-service's prefetch templates: the Patient, and search Bundles of 8 Conditions, 6
-MedicationRequests, 3 AllergyIntolerances and 12 Observations, each resource shaped like
-an EHR's (identifiers, ``meta``, codings, references, dosage), 31 KB in all. Some records
+prefetch templates needlewise publishes (same keys): the Patient, and search Bundles of
+8 Conditions, 6 MedicationRequests, 3 AllergyIntolerances and 12 Observations, each
+resource shaped like an EHR's (identifiers, ``meta``, codings, references, dosage), 31 KB
+in all; the other templates (procedures, medication statements, the intake) are
+answered ``null`` ("no such data", as the spec says). Some records
 fire screening rules (an anticoagulant, a low platelet count), so the service has a card
 to answer with.
 """
@@ -24,14 +26,6 @@ SCT = "http://snomed.info/sct"
 FHIR_BASE = "https://ehr.bench.example/fhir/r4"
 PATIENT_ID = "bench-patient-1"
 SERVICE_REQUEST_ID = "sr-dry-needling-1"
-#: the prefetch keys and how many resources each holds (30 in all)
-PREFETCH_SHAPE = {
-    "patient": 1,
-    "conditions": 8,
-    "medications": 6,
-    "allergies": 3,
-    "observations": 12,
-}
 ALLERGENS = [
     (SCT, "91936005", "Allergy to penicillin"),
     (SCT, "300916003", "Latex allergy"),
@@ -254,9 +248,13 @@ def order_select_request(seed: int = 20261207) -> dict[str, Any]:
     prefetch = {
         "patient": _patient(rng),
         "conditions": _searchset(_conditions(rng, subject)),
-        "medications": _searchset(_medications(rng, subject)),
+        "medicationRequests": _searchset(_medications(rng, subject)),
         "allergies": _searchset(_allergies(rng, subject)),
         "observations": _searchset(_observations(rng, subject)),
+        # the service's other templates, answered "no such data" as the spec says (null)
+        "procedures": None,
+        "medicationStatements": None,
+        "intake": None,
     }
     return {
         "hook": "order-select",
@@ -277,6 +275,8 @@ def prefetch_entries(request: dict[str, Any]) -> int:
     search-Bundle entries)."""
     count = 0
     for value in request["prefetch"].values():
+        if value is None:
+            continue
         if value.get("resourceType") == "Bundle":
             count += len(value.get("entry", []))
         else:
