@@ -7,9 +7,25 @@ it with orjson and answers a tiny JSON object. It sits behind the same middlewar
 same process and worker as the CDS Hooks services, so its rate is the ceiling of any
 endpoint of this server that has to read this body. The route exists only in this
 benchmark module, never in ``src/``.
+
+With ``NEEDLEWISE_BENCH_CPROFILE=DIR`` in the environment, every thread of the server
+(the event loop, the worker threads, the group-commit writer) runs under its own
+``cProfile`` profiler, timed by the thread's CPU clock (so waiting for the GIL, a lock or
+the disk counts for nothing), and each is written to ``DIR/<thread name>-<n>.pstats`` when the
+server shuts down: what ``cds_hooks_bench.py --cprofile DIR`` reads. cProfile slows Python
+code down (about 2x), so a profiled run's rates do not count; its shares do.
 """
 
 from __future__ import annotations
+
+import cProfile
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request, Response
@@ -31,9 +47,50 @@ async def parse_only(request: Request) -> Response:
     return Response(_ANSWER, media_type="application/json")
 
 
+def profile_every_thread(folder: Path) -> Callable[[], None]:
+    """Profile this thread and every thread started from now on; returns the function
+    that writes the profiles (uvicorn re-raises SIGTERM after its shutdown, so ``atexit``
+    would not run: the app's lifespan calls it as it ends)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    profiles: list[tuple[str, cProfile.Profile]] = []
+    lock = threading.Lock()
+
+    def start(*_: Any) -> None:
+        profile = cProfile.Profile(time.thread_time)  # CPU time, not waits for the GIL
+        with lock:
+            profiles.append((threading.current_thread().name, profile))
+        profile.enable()  # replaces this hook for the thread
+
+    def write() -> None:
+        with lock:
+            for number, (name, profile) in enumerate(profiles):
+                safe = "".join(c if c.isalnum() else "_" for c in name)
+                profile.dump_stats(folder / f"{safe}-{number}.pstats")
+
+    threading.setprofile(start)
+    start()
+    return write
+
+
+def _after_shutdown(app: FastAPI, then: Callable[[], None]) -> None:
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        async with inner(app) as state:
+            yield state
+        then()
+
+    app.router.lifespan_context = lifespan
+
+
 def create() -> FastAPI:
     """needlewise for ``Settings()`` from the environment, with the parse-only route first."""
+    folder = os.environ.get("NEEDLEWISE_BENCH_CPROFILE")
+    write = profile_every_thread(Path(folder)) if folder else None
     app = create_app(Settings())
+    if write is not None:
+        _after_shutdown(app, write)
     route = APIRoute(PARSE_ONLY_PATH, parse_only, methods=["POST"], include_in_schema=False)
     app.router.routes.insert(0, route)
     return app

@@ -70,10 +70,17 @@ class WrkResult:
     non_200: int
     wrapped: int
     socket_errors: int
+    server_cpu_seconds: float = 0.0
+    """CPU time the server process spent during the run (filled in by the caller)."""
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """Server CPU per answered request (all the server's threads)."""
+        return self.server_cpu_seconds * 1000 / max(self.requests, 1)
 
     @property
     def clean(self) -> bool:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pstats
 import shutil
 import socket
 import subprocess
@@ -35,7 +36,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from statistics import median
 
@@ -82,6 +83,12 @@ def get(url: str, token: str | None = None) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (all its threads; Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_ready(url: str, process: subprocess.Popen[bytes], label: str) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
@@ -109,6 +116,16 @@ class Servers:
     peer: str
     processes: list[subprocess.Popen[bytes]]
 
+    def measure(
+        self, name: str, url: str, files: tuple[Path, Path], connections: int, seconds: float
+    ) -> WrkResult:
+        """One wrk run on ``url``, with the CPU time its server spent meanwhile."""
+        pid = self.processes[1 if name == "healthchain" else 0].pid
+        body, tokens = files
+        before = cpu_seconds(pid)
+        result = run_wrk(url, body, tokens, files[0].with_suffix(".lua"), connections, seconds)
+        return replace(result, server_cpu_seconds=cpu_seconds(pid) - before)
+
 
 def start_servers(folder: Path, signer: BenchSigner, args: argparse.Namespace) -> Servers:
     """Migrate a fresh database with one clinic, then start needlewise and HealthChain."""
@@ -130,7 +147,12 @@ def start_servers(folder: Path, signer: BenchSigner, args: argparse.Namespace) -
         "NEEDLEWISE_VALUESETS_DIR": str(valuesets or ""),
         "NEEDLEWISE_CDS_CLIENTS_FILE": str(signer.write_clients_file(folder / "clients.json")),
         "NEEDLEWISE_CDS_BASE_URL": ours,
+        # the free-text reader is never used by CDS Hooks; building it in the background
+        # at start-up would take CPU from the first runs
+        "NEEDLEWISE_NLP_WARMUP": "false",
     }
+    if args.cprofile is not None:
+        env["NEEDLEWISE_BENCH_CPROFILE"] = str(args.cprofile.resolve())
     command = uvicorn(sys.executable, ["--factory", "cds_bench_app:create"], ours_port)
     ours_process = subprocess.Popen(command, cwd=BENCH, env=env, start_new_session=True)
     peer_app = peer.write_app(folder)
@@ -180,13 +202,14 @@ def report(rounds: list[dict[str, WrkResult]], args: argparse.Namespace) -> None
     )
     print(
         f"  {'endpoint':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'worst p99':>11}"
-        f"{'non-200':>9}{'socket err':>12}{'reused jwt':>12}"
+        f"{'cpu ms/req':>11}{'non-200':>9}{'socket err':>12}{'reused jwt':>12}"
     )
     for name in names:
         runs = [one[name] for one in rounds]
         print(
             f"  {name:<14}{median(r.rps for r in runs):>9,.0f}{median(r.p50_ms for r in runs):>9.1f}"
             f"{median(r.p99_ms for r in runs):>9.1f}{max(r.p99_ms for r in runs):>11.1f}"
+            f"{median(r.cpu_ms_per_request for r in runs):>11.2f}"
             f"{sum(r.non_200 for r in runs):>9}{sum(r.socket_errors for r in runs):>12}"
             f"{sum(r.wrapped for r in runs) if name == 'ours' else '-':>12}"
         )
@@ -195,7 +218,7 @@ def report(rounds: list[dict[str, WrkResult]], args: argparse.Namespace) -> None
         print("  SOME RUNS HAD NON-200 ANSWERS OR SOCKET ERRORS: the ratios below do not count")
     targets = []
     for name in ("healthchain", "ours"):
-        if name in names:
+        if name in names and "parse-only" in names:
             ratio = median(one[name].rps / one["parse-only"].rps for one in rounds)
             print(f"  {name} / parse-only: {ratio:.2f}")
             if name == "ours":
@@ -214,6 +237,25 @@ def report(rounds: list[dict[str, WrkResult]], args: argparse.Namespace) -> None
         print("  targets: " + "; ".join(targets))
 
 
+def print_profiles(folder: Path, top: int = 35) -> None:
+    """Where our server's threads spent their time (from the ``.pstats`` files)."""
+    files = sorted(folder.glob("*.pstats"))
+    if not files:
+        print(f"  no profiles in {folder}")
+        return
+    by_kind: dict[str, float] = {}
+    for file in files:
+        stats = pstats.Stats(str(file))
+        kind = file.stem.rsplit("-", 1)[0].rstrip("_0123456789") or "thread"
+        total = getattr(stats, "total_tt", 0.0)
+        by_kind[kind] = by_kind.get(kind, 0.0) + total
+    print("  profiled time by thread kind: " + ", ".join(
+        f"{kind} {seconds:.1f} s" for kind, seconds in sorted(by_kind.items())))  # fmt: skip
+    merged = pstats.Stats(*(str(f) for f in files))
+    merged.sort_stats("tottime").print_stats(top)
+    merged.sort_stats("cumulative").print_stats(top)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
@@ -229,6 +271,14 @@ def main() -> None:
     )
     parser.add_argument(
         "--max-tokens", type=int, default=120_000, help="most tokens signed per round"
+    )
+    parser.add_argument(
+        "--cprofile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="profile every thread of our server (cProfile, into DIR) while only ours is "
+        "driven, then print where its time went; the rates of such a run do not count",
     )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -257,11 +307,14 @@ def main() -> None:
             urls = {"parse-only": urls["parse-only"], "ours": f"{servers.ours}/cds-services/"
                     f"{service}", "healthchain": urls["healthchain"]}  # fmt: skip
         check_answers(urls, body_bytes, signer)
-        audience = urls.get("ours", urls["parse-only"])
+        if args.cprofile is not None:
+            if "ours" not in urls:
+                sys.exit("cds_hooks_bench: --cprofile needs our order-select service")
+            urls = {"ours": urls["ours"]}
+        audience = urls.get("ours") or next(iter(urls.values()))
         warm = signer.write_tokens(folder / "warm.tokens", audience, 6000)
         rates = {
-            name: run_wrk(url, body, warm, folder / f"warm-{name}.lua", 4, 2).rps
-            for name, url in urls.items()
+            name: servers.measure(name, url, (body, warm), 4, 2).rps for name, url in urls.items()
         }
         # enough for ours never to reuse a token (the others may start the file over)
         rate = rates.get("ours", max(rates.values()))
@@ -272,8 +325,8 @@ def main() -> None:
             tokens = signer.write_tokens(folder / f"round{number}.tokens", audience, count)
             rounds.append(
                 {
-                    name: run_wrk(
-                        url, body, tokens, folder / f"{name}.lua", args.connections, args.duration
+                    name: servers.measure(
+                        name, url, (body, tokens), args.connections, args.duration
                     )
                     for name, url in urls.items()
                 }
@@ -284,8 +337,10 @@ def main() -> None:
         for process in servers.processes:
             process.terminate()
         for process in servers.processes:
-            process.wait(timeout=30)
+            process.wait(timeout=60)
         shutil.rmtree(folder, ignore_errors=True)
+    if args.cprofile is not None:
+        print_profiles(args.cprofile)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,189 @@
+"""Where an ``order-select`` call's time goes, stage by stage, in one process (no HTTP).
+
+Builds the app as the server does (``create_app`` on a fresh SQLite database with one
+clinic and the bench's CDS client), then times, ``--n`` times each on the bench's body
+(:mod:`order_select_body`), the steps the CDS Hooks route and ``answer_hook`` take, in
+their order, and the whole ``answer_hook`` call; with ``--cprofile`` it also prints the
+top functions of ``answer_hook`` by cumulative time. Stages are called one after the
+other from a single thread, so the write stage has no group commit to share (under load
+the calls of a burst share a commit): it is an upper bound.
+
+Run: ``cd bench && ../.venv/bin/python cds_hooks_profile.py [--alg RS384] [--cprofile]``.
+The stage list follows the code of ``needlewise.services.cds_hooks`` as of this bench;
+when that changes, the total still holds and a stage may need updating here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import orjson
+
+from cds_bench_tokens import ALGORITHMS, BenchSigner
+from needlewise.config import Settings
+from needlewise.domain.facts import PatientFacts
+from needlewise.domain.screening import screen
+from needlewise.interop.cds_hooks import contexts, orders, prefetch
+from needlewise.interop.cds_hooks.cards import CardContext, build_cards
+from needlewise.interop.cds_hooks.models import CdsRequest, parse
+from needlewise.interop.fhir.bundle import read_screening_document
+from needlewise.persistence.migrate import upgrade
+from needlewise.services import cds_hooks
+from needlewise.services.cds_caller import CdsCaller
+from needlewise.services.cds_writer import CallPlan, write_calls
+from needlewise.services.clinic import ClinicIn, create_clinic
+from needlewise.services.documents import parse_json
+from needlewise.services.runtime import Runtime
+from needlewise.web.app import create_app
+from order_select_body import order_select_request
+
+BASE = "http://127.0.0.1:8000"
+SERVICE = "needlewise-order-select"
+
+
+def per_call_us(n: int, step: Callable[[], Any]) -> float:
+    """Mean microseconds of ``step`` over ``n`` calls (after one call to warm it)."""
+    step()
+    start = time.perf_counter()
+    for _ in range(n):
+        step()
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def no_fetch(query: str) -> Any:
+    raise AssertionError(f"the bench's prefetch is complete; nothing may be fetched ({query})")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=500, help="calls per stage")
+    parser.add_argument("--alg", choices=ALGORITHMS, default="ES384")
+    parser.add_argument("--valuesets", type=Path, default=Path("../../shared/valuesets"))
+    parser.add_argument("--cprofile", action="store_true", help="also profile answer_hook")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="needlewise-cds-profile-"))
+    signer = BenchSigner(args.alg)
+    database_url = f"sqlite:///{folder / 'profile.sqlite'}"
+    upgrade(database_url)
+    settings = Settings(
+        database_url=database_url,
+        secret_key="bench-secret",
+        valuesets_dir=args.valuesets if args.valuesets.is_dir() else None,
+        cds_clients_file=signer.write_clients_file(folder / "clients.json"),
+        cds_base_url=BASE,
+    )
+    clinic_id = create_clinic(Runtime.build(settings), ClinicIn(name="Bench Clinic"))
+    app = create_app(settings)
+    runtime: Runtime = app.state.runtime
+    kb = runtime.kb
+    verifier = app.state.cds_door.verifier
+    audience = f"{BASE}/cds-services/{SERVICE}"
+    tokens = iter([signer.token(audience) for _ in range(args.n + 1)])
+    body = orjson.dumps(order_select_request())
+    request = orjson.loads(body)
+    call = parse(CdsRequest, request)
+    context = contexts.parse_context(call.hook, call.context)
+    assert isinstance(context, contexts.OrderSelectContext)
+    planned = orders.in_orders(kb, context.draftOrders, context.selections)
+    gathered = prefetch.gather(kb, call.prefetch, call.context, no_fetch, call.fhirServer)
+    data = read_screening_document(gathered.bundle, kb)
+
+    def facts() -> PatientFacts:
+        return PatientFacts(
+            as_of=date.today(),
+            answers=MappingProxyType(dict(data.answers)),
+            records=tuple(data.records),
+            birth_date=data.birth_date,
+            birth_date_recorded=data.birth_date_recorded,
+            patient_reference=data.patient_reference,
+            electrical_stimulation=None,
+        )
+
+    result = screen(facts(), kb, "en")
+    card_context = CardContext(
+        base_url=BASE,
+        hook=call.hook,
+        planned=tuple(planned),
+        checked=("bench",),
+        not_shared=tuple(gathered.missing),
+    )
+    issued = build_cards(kb, result, card_context)
+
+    def caller() -> CdsCaller:
+        expires = datetime.now(UTC) + timedelta(minutes=5)
+        return CdsCaller("https://ehr.bench.example", clinic_id, uuid.uuid4().hex, expires)
+
+    def write() -> Any:
+        plan = CallPlan(
+            caller=caller(),
+            service_id=SERVICE,
+            hook=call.hook,
+            hook_instance=call.hookInstance,
+            cards=[
+                {
+                    "uuid": str(uuid.uuid4()),
+                    "indicator": c.card.indicator,
+                    "summary": c.card.summary,
+                    "rules": c.rules,
+                }
+                for c in issued
+            ],
+        )
+        return runtime.db.group.run(plan, write_calls)
+
+    def answer() -> Any:
+        return cds_hooks.answer_hook(
+            runtime, kb, SERVICE, orjson.loads(body), caller(), no_fetch, base_url=BASE
+        )
+
+    stages: list[tuple[str, Callable[[], Any]]] = [
+        ("orjson.loads of the body (the parse-only floor)", lambda: orjson.loads(body)),
+        ("parse_json: strict JSON (route)", lambda: parse_json(body)),
+        (f"JWT verify, {args.alg} (door)", lambda: verifier.check(next(tokens), audience)),
+        ("CdsRequest model (pydantic)", lambda: parse(CdsRequest, request)),
+        ("context model", lambda: contexts.parse_context(call.hook, call.context)),
+        (
+            "dry needling in the draft orders",
+            lambda: orders.in_orders(kb, context.draftOrders, context.selections),
+        ),
+        (
+            "prefetch gathered into one Bundle",
+            lambda: prefetch.gather(kb, call.prefetch, call.context, no_fetch, call.fhirServer),
+        ),
+        ("read_screening_document", lambda: read_screening_document(gathered.bundle, kb)),
+        ("screen (rules)", lambda: screen(facts(), kb, "en")),
+        ("build_cards", lambda: build_cards(kb, result, card_context)),
+        ("write: jti + cards + audit (one commit each)", write),
+        (
+            "cards dumped + orjson.dumps of the answer",
+            lambda: orjson.dumps({"cards": [c.card.dump() for c in issued]}),
+        ),
+    ]
+    print(f"cds_hooks_profile: {len(body):,}-byte order-select body, {args.n} calls per stage")
+    total = 0.0
+    for name, step in stages:
+        micros = per_call_us(args.n, step)
+        total += micros if not name.startswith("orjson.loads") else 0
+        print(f"  {name:<52}{micros:>9,.0f} us")
+    print(f"  {'sum of the stages after the floor':<52}{total:>9,.0f} us")
+    whole = per_call_us(args.n, answer)
+    print(f"  {'answer_hook, whole (no JWT verify, no HTTP)':<52}{whole:>9,.0f} us")
+    if args.cprofile:
+        profile = cProfile.Profile()
+        profile.runcall(lambda: [answer() for _ in range(args.n)])
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+    runtime.db.dispose()
+
+
+if __name__ == "__main__":
+    main()
