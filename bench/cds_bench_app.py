@@ -1,12 +1,18 @@
 """The needlewise app the CDS Hooks benchmark serves, plus one parse-only route.
 
 ``uvicorn --factory cds_bench_app:create`` (run from ``bench/``) serves exactly what
-:func:`needlewise.web.app.create_app` builds from the environment's settings, with one
-extra route put first: ``POST /bench/parse-only``, which reads the request body, parses
-it with orjson and answers a tiny JSON object. It sits behind the same middleware, in the
-same process and worker as the CDS Hooks services, so its rate is the ceiling of any
-endpoint of this server that has to read this body. The route exists only in this
-benchmark module, never in ``src/``.
+:func:`needlewise.web.app.create_app` builds from the environment's settings, plus:
+
+* ``POST /bench/parse-only``, put first: reads the request body, parses it with orjson
+  and answers a tiny JSON object. It sits behind the same middleware, in the same
+  process and worker as the CDS Hooks services, so its rate is the ceiling of any
+  endpoint of this server that has to read this body: the benchmark's floor;
+* ``POST /bench/parse-only-last``, the same endpoint put last, after the CDS Hooks
+  routes: the router tries its routes in turn, so this one pays at least the search a
+  CDS Hooks call pays (the difference between the two is the cost of route order);
+* ``GET /bench/group-commit``: the group-commit writer's counters.
+
+These routes exist only in this benchmark module, never in ``src/``.
 
 With ``NEEDLEWISE_BENCH_CPROFILE=DIR`` in the environment, every thread of the server
 (the event loop, the worker threads, the group-commit writer) runs under its own
@@ -35,7 +41,9 @@ from needlewise.config import Settings
 from needlewise.web.app import create_app
 
 PARSE_ONLY_PATH = "/bench/parse-only"
-_ANSWER = b'{"parsed":true}'
+PARSE_ONLY_LAST_PATH = "/bench/parse-only-last"
+GROUP_COMMIT_PATH = "/bench/group-commit"
+PARSE_ONLY_ANSWER = b'{"parsed":true}'
 
 
 async def parse_only(request: Request) -> Response:
@@ -44,7 +52,14 @@ async def parse_only(request: Request) -> Response:
         orjson.loads(await request.body())
     except orjson.JSONDecodeError:
         return Response(b'{"parsed":false}', status_code=400, media_type="application/json")
-    return Response(_ANSWER, media_type="application/json")
+    return Response(PARSE_ONLY_ANSWER, media_type="application/json")
+
+
+async def group_commit(request: Request) -> Response:
+    """The group-commit writer's counters so far: ``{"batches": n, "jobs": m}`` (the
+    runner reads them around a run to tell how many calls shared each commit)."""
+    group = request.app.state.runtime.db.group
+    return Response(orjson.dumps({"batches": group.batches, "jobs": group.jobs}))
 
 
 def profile_every_thread(folder: Path) -> Callable[[], None]:
@@ -85,12 +100,19 @@ def _after_shutdown(app: FastAPI, then: Callable[[], None]) -> None:
 
 
 def create() -> FastAPI:
-    """needlewise for ``Settings()`` from the environment, with the parse-only route first."""
+    """needlewise for ``Settings()`` from the environment, with the bench's two routes."""
     folder = os.environ.get("NEEDLEWISE_BENCH_CPROFILE")
     write = profile_every_thread(Path(folder)) if folder else None
     app = create_app(Settings())
     if write is not None:
         _after_shutdown(app, write)
-    route = APIRoute(PARSE_ONLY_PATH, parse_only, methods=["POST"], include_in_schema=False)
-    app.router.routes.insert(0, route)
+    # the floor first (the router tries its routes in turn), its twin last, after the
+    # CDS Hooks router: finding it costs at least what finding a CDS Hooks route costs
+    first = [(PARSE_ONLY_PATH, parse_only, "POST"), (GROUP_COMMIT_PATH, group_commit, "GET")]
+    for path, endpoint, method in first:
+        route = APIRoute(path, endpoint, methods=[method], include_in_schema=False)
+        app.router.routes.insert(0, route)
+    app.router.routes.append(
+        APIRoute(PARSE_ONLY_LAST_PATH, parse_only, methods=["POST"], include_in_schema=False)
+    )
     return app

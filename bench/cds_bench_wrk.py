@@ -72,6 +72,8 @@ class WrkResult:
     socket_errors: int
     server_cpu_seconds: float = 0.0
     """CPU time the server process spent during the run (filled in by the caller)."""
+    commits: int = 0
+    """Group commits of the server during the run (filled in by the caller)."""
 
     @property
     def rps(self) -> float:

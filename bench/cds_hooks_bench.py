@@ -43,7 +43,12 @@ from statistics import median
 import orjson
 
 import cds_bench_peer as peer
-from cds_bench_app import PARSE_ONLY_PATH
+from cds_bench_app import (
+    GROUP_COMMIT_PATH,
+    PARSE_ONLY_ANSWER,
+    PARSE_ONLY_LAST_PATH,
+    PARSE_ONLY_PATH,
+)
 from cds_bench_tokens import ALGORITHMS, BenchSigner
 from cds_bench_wrk import WrkResult, run_wrk
 from needlewise.config import Settings
@@ -54,7 +59,7 @@ from order_select_body import order_select_request, prefetch_entries
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-NAMES = ("parse-only", "ours", "healthchain")
+NAMES = ("parse-only", "parse-only-last", "ours", "healthchain")
 
 
 def free_port() -> int:
@@ -87,6 +92,11 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of process ``pid`` so far (all its threads; Linux)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    """The host's 1-minute load average (other work on a shared machine shows here)."""
+    return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], label: str) -> None:
@@ -122,9 +132,14 @@ class Servers:
         """One wrk run on ``url``, with the CPU time its server spent meanwhile."""
         pid = self.processes[1 if name == "healthchain" else 0].pid
         body, tokens = files
-        before = cpu_seconds(pid)
+        commits, before = self.commits(), cpu_seconds(pid)
         result = run_wrk(url, body, tokens, files[0].with_suffix(".lua"), connections, seconds)
-        return replace(result, server_cpu_seconds=cpu_seconds(pid) - before)
+        cpu = cpu_seconds(pid) - before
+        return replace(result, server_cpu_seconds=cpu, commits=self.commits() - commits)
+
+    def commits(self) -> int:
+        """Group commits of our server so far."""
+        return int(orjson.loads(get(f"{self.ours}{GROUP_COMMIT_PATH}")[1])["batches"])
 
 
 def start_servers(folder: Path, signer: BenchSigner, args: argparse.Namespace) -> Servers:
@@ -151,6 +166,8 @@ def start_servers(folder: Path, signer: BenchSigner, args: argparse.Namespace) -
         # at start-up would take CPU from the first runs
         "NEEDLEWISE_NLP_WARMUP": "false",
     }
+    if args.sqlite_synchronous:
+        env["NEEDLEWISE_SQLITE_SYNCHRONOUS"] = args.sqlite_synchronous
     if args.cprofile is not None:
         env["NEEDLEWISE_BENCH_CPROFILE"] = str(args.cprofile.resolve())
     command = uvicorn(sys.executable, ["--factory", "cds_bench_app:create"], ours_port)
@@ -185,7 +202,9 @@ def check_answers(urls: dict[str, str], body: bytes, signer: BenchSigner) -> Non
         status, answer = post(url, body, signer.token(url))
         if status != 200:
             raise SystemExit(f"cds_hooks_bench: {name} answered {status}: {answer[:500]!r}")
-        if name != "parse-only":
+        if name.startswith("parse-only") and answer != PARSE_ONLY_ANSWER:
+            raise SystemExit(f"cds_hooks_bench: parse-only answered {answer[:200]!r}")
+        if not name.startswith("parse-only"):
             cards = orjson.loads(answer).get("cards", [])
             if not cards:
                 raise SystemExit(f"cds_hooks_bench: {name} answered no card: {answer[:500]!r}")
@@ -193,23 +212,31 @@ def check_answers(urls: dict[str, str], body: bytes, signer: BenchSigner) -> Non
             print(f"  {name} answers {len(cards)} card(s), {len(answer):,} bytes: {shown}")
 
 
+def per_commit(runs: list[WrkResult]) -> str:
+    """Median calls per group commit (the 2xx calls each commit carried)."""
+    return f"{median(r.requests / max(r.commits, 1) for r in runs):.1f}"
+
+
 def report(rounds: list[dict[str, WrkResult]], args: argparse.Namespace) -> None:
     names = [name for name in NAMES if name in rounds[0]]
+    database = "PostgreSQL" if (args.database_url or "").startswith("postgres") else "SQLite"
     print(
-        f"cds_hooks_bench: order-select, {args.alg} JWTs, {args.connections} connections, "
-        "uvicorn 1 worker, "
+        f"cds_hooks_bench: order-select, {args.alg} JWTs, {database}, {args.connections} "
+        "connections, uvicorn 1 worker, "
         f"{len(rounds)} round(s) of {args.duration} s per endpoint (medians)"
     )
     print(
-        f"  {'endpoint':<14}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'worst p99':>11}"
-        f"{'cpu ms/req':>11}{'non-200':>9}{'socket err':>12}{'reused jwt':>12}"
+        f"  {'endpoint':<17}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'worst p99':>11}"
+        f"{'cpu ms/req':>11}{'calls/commit':>13}{'non-200':>9}{'socket err':>12}"
+        f"{'reused jwt':>12}"
     )
     for name in names:
         runs = [one[name] for one in rounds]
         print(
-            f"  {name:<14}{median(r.rps for r in runs):>9,.0f}{median(r.p50_ms for r in runs):>9.1f}"
+            f"  {name:<17}{median(r.rps for r in runs):>9,.0f}{median(r.p50_ms for r in runs):>9.1f}"
             f"{median(r.p99_ms for r in runs):>9.1f}{max(r.p99_ms for r in runs):>11.1f}"
             f"{median(r.cpu_ms_per_request for r in runs):>11.2f}"
+            f"{per_commit(runs) if name == 'ours' else '-':>13}"
             f"{sum(r.non_200 for r in runs):>9}{sum(r.socket_errors for r in runs):>12}"
             f"{sum(r.wrapped for r in runs) if name == 'ours' else '-':>12}"
         )
@@ -217,6 +244,9 @@ def report(rounds: list[dict[str, WrkResult]], args: argparse.Namespace) -> None
     if not clean:
         print("  SOME RUNS HAD NON-200 ANSWERS OR SOCKET ERRORS: the ratios below do not count")
     targets = []
+    if "parse-only-last" in names and "ours" in names:
+        ratio = median(one["ours"].rps / one["parse-only-last"].rps for one in rounds)
+        print(f"  ours / parse-only-last (same route search as ours): {ratio:.2f}")
     for name in ("healthchain", "ours"):
         if name in names and "parse-only" in names:
             ratio = median(one[name].rps / one["parse-only"].rps for one in rounds)
@@ -264,6 +294,12 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--valuesets", type=Path, default=ROOT.parent / "shared" / "valuesets")
     parser.add_argument(
+        "--sqlite-synchronous",
+        choices=("full", "normal"),
+        default=None,
+        help="NEEDLEWISE_SQLITE_SYNCHRONOUS for our server (default: the setting's, full)",
+    )
+    parser.add_argument(
         "--alg",
         choices=ALGORITHMS,
         default="ES384",
@@ -294,18 +330,19 @@ def main() -> None:
         file=sys.stderr,
     )
     signer = BenchSigner(args.alg)
+    load_before = load_average()
     servers = start_servers(folder, signer, args)
     try:
+        service = order_select_service(servers.ours, signer)
         urls = {
             "parse-only": f"{servers.ours}{PARSE_ONLY_PATH}",
+            "parse-only-last": f"{servers.ours}{PARSE_ONLY_LAST_PATH}",
+            "ours": f"{servers.ours}/cds-services/{service}",
             "healthchain": f"{servers.peer}{peer.SERVICE_PATH}",
         }
-        service = order_select_service(servers.ours, signer)
         if service is None:
             print("  needlewise has no order-select service: measuring the others only")
-        else:
-            urls = {"parse-only": urls["parse-only"], "ours": f"{servers.ours}/cds-services/"
-                    f"{service}", "healthchain": urls["healthchain"]}  # fmt: skip
+            del urls["ours"]
         check_answers(urls, body_bytes, signer)
         if args.cprofile is not None:
             if "ours" not in urls:
@@ -332,6 +369,7 @@ def main() -> None:
                 }
             )
         report(rounds, args)
+        print(f"  load average before/after: {load_before} / {load_average()}")
         print("  raw: " + json.dumps([{k: vars(v) for k, v in one.items()} for one in rounds]))
     finally:
         for process in servers.processes:
