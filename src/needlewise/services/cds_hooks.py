@@ -47,7 +47,6 @@ from needlewise.interop.cds_hooks.models import (
     DiscoveryResponse,
     DiscoveryService,
     FeedbackRequest,
-    Link,
     parse,
 )
 from needlewise.interop.fhir.bundle import read_screening_document
@@ -148,12 +147,11 @@ def _service(service_id: str) -> ServiceDef:
 
 
 def _planned(
-    runtime: Runtime,
+    kb: KnowledgeBase,
     call: CdsRequest,
     context: contexts.PatientViewContext,
     fetch: FhirFetcher,
 ) -> list[orders.Planned]:
-    kb = runtime.kb
     if isinstance(context, contexts.OrderSelectContext):
         return orders.in_orders(kb, context.draftOrders, context.selections)
     if isinstance(context, contexts.OrderSignContext):
@@ -203,13 +201,12 @@ def _checked(bundle: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _screen_cards(
-    runtime: Runtime,
+    kb: KnowledgeBase,
     call: CdsRequest,
     planned: list[orders.Planned],
     fetch: FhirFetcher,
     base_url: str,
 ) -> tuple[list[IssuedCard], list[tuple[str, str]]]:
-    kb = runtime.kb
     gathered = prefetch.gather(kb, call.prefetch, call.context, fetch, call.fhirServer)
     try:
         data = read_screening_document(gathered.bundle, kb)
@@ -247,6 +244,10 @@ def answer_hook(
 ) -> dict[str, Any]:
     """Answer one hook call: ``{"cards": [...]}`` (see the module docstring).
 
+    ``kb`` is the knowledge the screen uses (the runtime's, as a rule); ``fetch`` reads
+    prefetch the client left out from its ``fhirServer`` (the door builds it from the
+    caller's allow-list); ``base_url`` is our public base, for the cards' links.
+
     The JWT id claim, the cards and the audit entry are written in one transaction
     (shared with concurrent calls through the group commit) before the answer returns."""
     service = _service(service_id)
@@ -257,11 +258,11 @@ def answer_hook(
             "$.hook",
         )
     context = contexts.parse_context(service.hook, call.context)
-    planned = _planned(runtime, call, context, fetch)
+    planned = _planned(kb, call, context, fetch)
     issued: list[IssuedCard] = []
     identifiers: list[tuple[str, str]] = []
     if planned:
-        issued, identifiers = _screen_cards(runtime, call, planned, fetch, base_url)
+        issued, identifiers = _screen_cards(kb, call, planned, fetch, base_url)
     plan = CallPlan(
         caller=caller,
         service_id=service.id,
@@ -269,9 +270,9 @@ def answer_hook(
         hook_instance=call.hookInstance,
         cards=[
             {
-                "uuid": c.card.uuid,
-                "indicator": c.card.indicator,
-                "summary": c.card.summary,
+                "uuid": c.card["uuid"],
+                "indicator": c.card["indicator"],
+                "summary": c.card["summary"],
                 "rules": c.rules,
             }
             for c in issued
@@ -282,11 +283,10 @@ def answer_hook(
     if written.patient_id is not None:
         chart = f"{base_url.rstrip('/')}/app/patients/{written.patient_id}"
         for c in issued:
-            c.card.links = [
-                *(c.card.links or []),
-                Link(label="Patient in needlewise", url=chart, type="absolute"),
-            ]
-    return {"cards": [c.card.dump() for c in issued]}
+            c.card["links"].append(
+                {"label": "Patient in needlewise", "url": chart, "type": "absolute"}
+            )
+    return {"cards": [c.card for c in issued]}
 
 
 def _run(runtime: Runtime, plan: CallPlan) -> CallWritten:

@@ -20,7 +20,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, tuple_
+from sqlalchemy import Connection, bindparam, insert, select
 
 from needlewise.errors import InputError, NotFound, ServiceError
 from needlewise.persistence.db import utcnow
@@ -60,6 +60,22 @@ class CallWritten:
     patient_id: int | None  # the clinic's patient with one of the EHR Patient's identifiers
 
 
+_PATIENTS = select(
+    PatientIdentifier.clinic_id,
+    PatientIdentifier.system,
+    PatientIdentifier.value,
+    PatientIdentifier.patient_id,
+).where(
+    PatientIdentifier.clinic_id.in_(bindparam("clinics", expanding=True)),
+    PatientIdentifier.value.in_(bindparam("values", expanding=True)),
+)
+_CARDS = insert(CdsCard)
+_FEEDBACK = insert(CdsFeedback)
+_ISSUED = select(CdsCard.uuid, CdsCard.clinic_id, CdsCard.service_id).where(
+    CdsCard.uuid.in_(bindparam("uuids", expanding=True))
+)
+
+
 def _patients(
     connection: Connection, plans: list[CallPlan], granted: list[bool]
 ) -> dict[tuple[int, str, str], int]:
@@ -72,18 +88,10 @@ def _patients(
     if not keys:
         return {}
     rows = connection.execute(
-        select(
-            PatientIdentifier.clinic_id,
-            PatientIdentifier.system,
-            PatientIdentifier.value,
-            PatientIdentifier.patient_id,
-        ).where(
-            tuple_(
-                PatientIdentifier.clinic_id, PatientIdentifier.system, PatientIdentifier.value
-            ).in_(list(keys))
-        )
+        _PATIENTS,
+        {"clinics": sorted({k[0] for k in keys}), "values": sorted({k[2] for k in keys})},
     ).all()
-    return {(c, s, v): p for c, s, v, p in rows}
+    return {(c, s, v): p for c, s, v, p in rows if (c, s, v) in keys}
 
 
 def write_calls(connection: Connection, plans: list[CallPlan]) -> list[CallWritten | Refusal]:
@@ -126,7 +134,7 @@ def write_calls(connection: Connection, plans: list[CallPlan]) -> list[CallWritt
         )
         results.append(CallWritten(patient_id))
     if cards:
-        connection.execute(insert(CdsCard), cards)
+        connection.execute(_CARDS, cards)
     if entries:
         audit.insert_many(connection, entries)
     return results
@@ -147,11 +155,7 @@ def write_feedback(connection: Connection, plans: list[FeedbackPlan]) -> list[in
     wanted = {item["card_uuid"] for plan in plans for item in plan.items}
     issued: dict[str, tuple[int, str]] = {}
     if wanted:
-        rows = connection.execute(
-            select(CdsCard.uuid, CdsCard.clinic_id, CdsCard.service_id).where(
-                CdsCard.uuid.in_(list(wanted))
-            )
-        ).all()
+        rows = connection.execute(_ISSUED, {"uuids": sorted(wanted)}).all()
         issued = {u: (c, s) for u, c, s in rows}
     now = utcnow()
     rows_out: list[dict[str, Any]] = []
@@ -186,7 +190,7 @@ def write_feedback(connection: Connection, plans: list[FeedbackPlan]) -> list[in
         )
         results.append(len(plan.items))
     if rows_out:
-        connection.execute(insert(CdsFeedback), rows_out)
+        connection.execute(_FEEDBACK, rows_out)
     if entries:
         audit.insert_many(connection, entries)
     return results

@@ -4,9 +4,13 @@ The door checks a JWT's signature, issuer, audience and expiry; the use case the
 its ``jti`` (:func:`claim_jwt_id`, or :func:`claim_many` for a group-commit batch) in the
 same transaction as what the call writes. A second call with the same issuer and ``jti``
 before the token expires is refused with :class:`~needlewise.errors.Unauthorized` and,
-because the claim and the writes share the transaction, writes nothing. Two processes
-racing with one ``jti`` collide on the table's unique key: one transaction fails, and
-its retry sees the other's row.
+because the claim and the writes share the transaction, writes nothing.
+
+A claim is one statement for a whole batch: ``INSERT … ON CONFLICT (issuer, jti) DO
+UPDATE … WHERE the stored token has expired RETURNING issuer, jti`` (SQLite ≥ 3.35 and
+PostgreSQL). A row comes back for every id that was free (new, or its old token expired);
+an id that does not come back is a replay. Two processes racing with one ``jti``: the
+second waits for the first's transaction (the unique key), then sees its row.
 
 Rows of expired tokens are dropped by :func:`purge_expired`, which the claims run at most
 once per :data:`PURGE_EVERY` per process (one indexed ``DELETE``): the table holds only
@@ -19,8 +23,10 @@ import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, and_, delete, insert, or_, select, tuple_
+from sqlalchemy import Connection, bindparam, delete
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from needlewise.errors import Unauthorized
@@ -28,14 +34,29 @@ from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import UsedJwtId
 from needlewise.services.cds_caller import CdsCaller
 
-UNKNOWN_EXPIRY = timedelta(days=1)
-"""How long the id of a token without ``exp`` is kept (the door refuses such tokens)."""
-
 PURGE_EVERY = 60.0
 """Seconds between purges of expired JWT ids (per process)."""
 
+UNKNOWN_EXPIRY = timedelta(days=1)
+"""How long the id of a token without ``exp`` is kept (the door refuses such tokens)."""
+
 _purge_lock = threading.Lock()
 _last_purge = 0.0
+
+_PURGE = delete(UsedJwtId).where(UsedJwtId.expires_at < bindparam("now"))
+
+
+def _claim_statement(dialect: str) -> Any:
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    statement = module.insert(UsedJwtId)
+    return statement.on_conflict_do_update(
+        index_elements=[UsedJwtId.issuer, UsedJwtId.jti],
+        set_={"expires_at": statement.excluded.expires_at},
+        where=UsedJwtId.expires_at < bindparam("now", type_=UsedJwtId.expires_at.type),
+    ).returning(UsedJwtId.issuer, UsedJwtId.jti)
+
+
+_CLAIMS = {name: _claim_statement(name) for name in ("sqlite", "postgresql")}
 
 
 def replayed() -> Unauthorized:
@@ -45,7 +66,7 @@ def replayed() -> Unauthorized:
 
 def purge_expired(connection: Connection | Session, now: datetime | None = None) -> int:
     """Delete the ids of expired tokens; returns how many."""
-    result = connection.execute(delete(UsedJwtId).where(UsedJwtId.expires_at < (now or utcnow())))
+    result = connection.execute(_PURGE, {"now": now or utcnow()})
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -59,55 +80,41 @@ def _maybe_purge(connection: Connection | Session, now: datetime) -> None:
         purge_expired(connection, now)
 
 
+def _dialect(connection: Connection | Session) -> str:
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    return bind.dialect.name
+
+
 def claim_many(connection: Connection | Session, callers: Sequence[CdsCaller]) -> list[bool]:
-    """Claim the ``jti`` of each caller (in order); ``False`` where it is a replay (seen
-    before, in the table or earlier in ``callers``). Callers without a ``jti`` (unsigned
-    calls let in by the development switch) claim nothing and get ``True``."""
+    """Claim the ``jti`` of each caller (in order); ``False`` where it is a replay (its id
+    is held by a live token, or came earlier in ``callers``). Callers without a ``jti``
+    (unsigned calls let in by the development switch) claim nothing and get ``True``."""
     now = utcnow()
     _maybe_purge(connection, now)
-    keys = [(c.client, c.jti) for c in callers if c.jti is not None]
-    taken: set[tuple[str, str]] = set()
-    if keys:
-        rows = connection.execute(
-            select(UsedJwtId.issuer, UsedJwtId.jti, UsedJwtId.expires_at).where(
-                tuple_(UsedJwtId.issuer, UsedJwtId.jti).in_(keys)
-            )
-        ).all()
-        stale = []
-        for issuer, jti, expires_at in rows:
-            if expires_at is not None and expires_at.tzinfo is None:
-                expires_at = expires_at.replace(tzinfo=now.tzinfo)
-            if expires_at >= now:
-                taken.add((issuer, jti))
-            else:
-                stale.append((issuer, jti))
-        if stale:  # an expired token's id: its row goes, the new claim takes its place
-            connection.execute(
-                delete(UsedJwtId).where(
-                    or_(*(and_(UsedJwtId.issuer == i, UsedJwtId.jti == j) for i, j in stale))
-                )
-            )
+    first: dict[tuple[str, str], int] = {}
+    rows = []
+    for index, caller in enumerate(callers):
+        if caller.jti is None:
+            continue
+        key = (caller.client, caller.jti)
+        if key in first:
+            continue
+        first[key] = index
+        expires = caller.expires_at or now + UNKNOWN_EXPIRY
+        rows.append({"issuer": caller.client, "jti": caller.jti, "expires_at": expires, "now": now})
+    granted_keys: set[tuple[str, str]] = set()
+    if rows:
+        claim = _CLAIMS[_dialect(connection)]
+        # one INSERT … VALUES (…), (…) RETURNING for the batch (SQLAlchemy's
+        # "insertmanyvalues"); ids that do not come back were held by a live token
+        granted_keys = {(issuer, jti) for issuer, jti in connection.execute(claim, rows)}
     granted: list[bool] = []
-    new_rows = []
-    for caller in callers:
+    for index, caller in enumerate(callers):
         if caller.jti is None:
             granted.append(True)
             continue
         key = (caller.client, caller.jti)
-        if key in taken:
-            granted.append(False)
-            continue
-        taken.add(key)
-        granted.append(True)
-        new_rows.append(
-            {
-                "issuer": caller.client,
-                "jti": caller.jti,
-                "expires_at": caller.expires_at or now + UNKNOWN_EXPIRY,
-            }
-        )
-    if new_rows:
-        connection.execute(insert(UsedJwtId), new_rows)
+        granted.append(first[key] == index and key in granted_keys)
     return granted
 
 

@@ -25,24 +25,22 @@ detail naming each rule id with its evidence and sources (citation and link, fro
 a link to our intake Questionnaire and, when the clinic knows the patient, to the chart.
 Cards a clinician may override carry ``overrideReasons``: the knowledge base's override
 reasons that apply to the card's rules, coded in ``{canonical_base}/CodeSystem/override-reason``.
+
+Cards are built as plain JSON (this is the hot path of ``order-select``): the tests check
+every kind of card against :class:`~needlewise.interop.cds_hooks.models.Card`, the model
+other services' cards are read with. Text that depends only on the knowledge base (rule
+titles, source lines, override reasons) is built once per knowledge base.
 """
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from needlewise.domain.screening import Finding, ScreeningResult
-from needlewise.interop.cds_hooks.models import (
-    SUMMARY_MAX,
-    Action,
-    Card,
-    Coding,
-    Link,
-    OverrideReason,
-    Source,
-    Suggestion,
-)
+from needlewise.interop.cds_hooks.models import SUMMARY_MAX, Card
 from needlewise.interop.cds_hooks.orders import SERVICE_CODE, Planned, service_system
 from needlewise.interop.fhir.canonical import INTAKE_ID, code_system_url
 from needlewise.knowledge.base import KnowledgeBase
@@ -51,6 +49,7 @@ from needlewise.knowledge.schema.meta import Source as KnowledgeSource
 
 LABEL = "needlewise"
 OVERRIDE_SYSTEM_NAME = "override-reason"
+JSON = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -67,10 +66,14 @@ class CardContext:
 
 @dataclass
 class IssuedCard:
-    """A card with the rule ids behind it (stored with the card for feedback)."""
+    """A card (CDS Hooks JSON) with the rule ids behind it (stored for feedback)."""
 
-    card: Card
+    card: JSON
     rules: list[str] = field(default_factory=list)
+
+    def model(self) -> Card:
+        """The card read back through the spec model (raises if it breaks a rule)."""
+        return Card.model_validate(self.card)
 
 
 def override_system(kb: KnowledgeBase) -> str:
@@ -81,51 +84,88 @@ def override_code(reason_id: str) -> str:
     return reason_id.removeprefix("override-reason.")
 
 
-def override_reasons(kb: KnowledgeBase, rules: list[str], language: str) -> list[OverrideReason]:
-    """The knowledge base's override reasons that apply to any of ``rules`` (a reason
-    with no ``applies_to`` applies to every rule)."""
-    system = override_system(kb)
-    wanted = set(rules)
-    return [
-        OverrideReason(
-            system=system, code=override_code(reason.id), display=reason.title.get(language)
-        )
-        for reason in kb.data.override_reasons
-        if not reason.applies_to or wanted & set(reason.applies_to)
-    ]
-
-
 def summary(text: str) -> str:
     """``text`` cut to fit a card summary (under 140 characters)."""
     return text if len(text) <= SUMMARY_MAX else text[: SUMMARY_MAX - 1].rstrip() + "…"
 
 
-def _titles(kb: KnowledgeBase, rules: list[str], language: str) -> str:
-    titles = []
-    for rule_id in rules:
-        rule = kb.contraindication(rule_id)
-        titles.append(rule.title.get(language) if rule is not None else rule_id)
-    if len(titles) == 1:
-        return titles[0]
-    return f"{titles[0]} and {len(titles) - 1} more"
+class _Texts:
+    """What the cards say that depends only on the knowledge base and the language."""
+
+    def __init__(self, kb: KnowledgeBase, language: str) -> None:
+        self.kb = kb
+        self.titles = {r.id: r.title.get(language) for r in kb.contraindications}
+        self.sources: dict[str, str] = {}
+        system = override_system(kb)
+        self.reasons = [
+            (
+                frozenset(reason.applies_to),
+                {
+                    "system": system,
+                    "code": override_code(reason.id),
+                    "display": reason.title.get(language),
+                },
+            )
+            for reason in kb.data.override_reasons
+        ]
+        self.topic = {"system": service_system(kb), "code": SERVICE_CODE, "display": "Dry needling"}
+
+    def title(self, rule_id: str) -> str:
+        return self.titles.get(rule_id, rule_id)
+
+    def source_line(self, source_id: str) -> str:
+        line = self.sources.get(source_id)
+        if line is None:
+            item = self.kb.get(source_id)
+            if not isinstance(item, KnowledgeSource):
+                line = f"`{source_id}`"
+            else:
+                citation = item.citation.replace("[", "(").replace("]", ")")
+                line = (
+                    f"[{citation}]({item.url}) (`{source_id}`)"
+                    if item.url
+                    else f"{citation} (`{source_id}`)"
+                )
+            self.sources[source_id] = line
+        return line
+
+    def override_reasons(self, rules: list[str]) -> list[JSON]:
+        """The override reasons that apply to any of ``rules`` (a reason with no
+        ``applies_to`` applies to every rule)."""
+        wanted = set(rules)
+        return [dict(coding) for applies, coding in self.reasons if not applies or applies & wanted]
 
 
-def _source_line(kb: KnowledgeBase, source_id: str) -> str:
-    item = kb.get(source_id)
-    if not isinstance(item, KnowledgeSource):
-        return f"`{source_id}`"
-    citation = item.citation.replace("[", "(").replace("]", ")")
-    return (
-        f"[{citation}]({item.url}) (`{source_id}`)" if item.url else f"{citation} (`{source_id}`)"
-    )
+_TEXTS: dict[tuple[int, str], _Texts] = {}
+_TEXTS_LOCK = threading.Lock()
 
 
-def _finding_markdown(kb: KnowledgeBase, finding: Finding) -> str:
+def _texts(kb: KnowledgeBase, language: str) -> _Texts:
+    key = (id(kb), language)
+    texts = _TEXTS.get(key)
+    if texts is None or texts.kb is not kb:
+        with _TEXTS_LOCK:
+            texts = _TEXTS[key] = _Texts(kb, language)
+    return texts
+
+
+def override_reasons(kb: KnowledgeBase, rules: list[str], language: str = "en") -> list[JSON]:
+    """The knowledge base's override reasons (Codings with a display) for ``rules``."""
+    return _texts(kb, language).override_reasons(rules)
+
+
+def _titles(texts: _Texts, rules: list[str]) -> str:
+    if len(rules) == 1:
+        return texts.title(rules[0])
+    return f"{texts.title(rules[0])} and {len(rules) - 1} more"
+
+
+def _finding_markdown(texts: _Texts, finding: Finding) -> str:
     lines = [
         f"**{finding.title}** — rule `{finding.rule}` ({finding.level.value}, {finding.certainty})"
     ]
     lines += [f"- Evidence: {text}" for text in finding.evidence]
-    lines += [f"- Source: {_source_line(kb, sid)}" for sid in finding.sources]
+    lines += [f"- Source: {texts.source_line(sid)}" for sid in finding.sources]
     return "\n".join(lines)
 
 
@@ -139,24 +179,27 @@ def _checked_markdown(context: CardContext) -> str:
 
 
 class _Builder:
-    def __init__(self, kb: KnowledgeBase, context: CardContext, chart_url: str | None) -> None:
-        self.kb = kb
+    def __init__(self, texts: _Texts, context: CardContext, chart_url: str | None) -> None:
+        self.texts = texts
         self.context = context
-        self.source = Source(
-            label=LABEL,
-            url=f"{context.base_url}/cds-services",
-            topic=Coding(system=service_system(kb), code=SERVICE_CODE, display="Dry needling"),
-        )
-        links = [
-            Link(
-                label="needlewise intake questionnaire",
-                url=f"{context.base_url}/fhir/Questionnaire/{INTAKE_ID}",
-                type="absolute",
-            )
+        self.source = {
+            "label": LABEL,
+            "url": f"{context.base_url}/cds-services",
+            "topic": texts.topic,
+        }
+        self.links = [
+            {
+                "label": "needlewise intake questionnaire",
+                "url": f"{context.base_url}/fhir/Questionnaire/{INTAKE_ID}",
+                "type": "absolute",
+            }
         ]
         if chart_url is not None:
-            links.append(Link(label="Patient in needlewise", url=chart_url, type="absolute"))
-        self.links = links
+            self.links.append(
+                {"label": "Patient in needlewise", "url": chart_url, "type": "absolute"}
+            )
+        checked = _checked_markdown(context)
+        self.checked = "\n\n" + checked if checked else ""
 
     def card(
         self,
@@ -166,51 +209,42 @@ class _Builder:
         rules: list[str],
         *,
         overridable: bool = True,
-        suggestions: list[Suggestion] | None = None,
+        suggestions: list[JSON] | None = None,
     ) -> IssuedCard:
-        language = self.context.language
-        checked = _checked_markdown(self.context)
-        card = Card.model_validate(
-            {
-                "uuid": str(uuid.uuid4()),
-                "summary": summary(text),
-                "detail": detail + ("\n\n" + checked if checked else ""),
-                "indicator": indicator,
-                "source": self.source,
-                "links": self.links,
-                **(
-                    {"overrideReasons": override_reasons(self.kb, rules, language)}
-                    if overridable
-                    else {}
-                ),
-                **(
-                    {"suggestions": suggestions, "selectionBehavior": "at-most-one"}
-                    if suggestions
-                    else {}
-                ),
-            }
-        )
+        card: JSON = {
+            "uuid": str(uuid.uuid4()),
+            "summary": summary(text),
+            "detail": detail + self.checked,
+            "indicator": indicator,
+            "source": dict(self.source),
+            "links": [dict(link) for link in self.links],
+        }
+        if overridable:
+            card["overrideReasons"] = self.texts.override_reasons(rules)
+        if suggestions:
+            card["suggestions"] = suggestions
+            card["selectionBehavior"] = "at-most-one"
         return IssuedCard(card, rules)
 
-    def remove_orders(self) -> list[Suggestion]:
+    def remove_orders(self) -> list[JSON]:
         drafts = [p for p in self.context.planned if p.in_draft]
         if not drafts:
             return []
         actions = [
-            Action(
-                type="delete",
-                description=f"Remove the draft dry-needling order {p.reference}",
-                resourceId=p.reference,
-            )
+            {
+                "type": "delete",
+                "description": f"Remove the draft dry-needling order {p.reference}",
+                "resourceId": p.reference,
+            }
             for p in drafts
         ]
         return [
-            Suggestion(
-                label="Remove the dry-needling order",
-                uuid=str(uuid.uuid4()),
-                isRecommended=True,
-                actions=actions,
-            )
+            {
+                "label": "Remove the dry-needling order",
+                "uuid": str(uuid.uuid4()),
+                "isRecommended": True,
+                "actions": actions,
+            }
         ]
 
 
@@ -221,7 +255,8 @@ def build_cards(
     chart_url: str | None = None,
 ) -> list[IssuedCard]:
     """The cards for one screening of planned dry needling (see the module docstring)."""
-    builder = _Builder(kb, context, chart_url)
+    texts = _texts(kb, context.language)
+    builder = _Builder(texts, context, chart_url)
     cards: list[IssuedCard] = []
     absolute = [
         f for f in result.findings if f.level is Level.absolute and f.certainty == "present"
@@ -232,15 +267,14 @@ def build_cards(
         if f.level is Level.relative or (f.level is Level.absolute and f.certainty != "present")
     ]
     precautions = [f for f in result.findings if f.level is Level.precaution]
-    language = context.language
     if absolute:
         rules = [f.rule for f in absolute]
         cards.append(
             builder.card(
                 "critical",
-                f"Do not dry needle: absolute contraindication ({_titles(kb, rules, language)})",
+                f"Do not dry needle: absolute contraindication ({_titles(texts, rules)})",
                 "Dry needling is contraindicated for this patient:\n\n"
-                + "\n\n".join(_finding_markdown(kb, f) for f in absolute),
+                + "\n\n".join(_finding_markdown(texts, f) for f in absolute),
                 rules,
                 suggestions=builder.remove_orders(),
             )
@@ -250,9 +284,9 @@ def build_cards(
         cards.append(
             builder.card(
                 "warning",
-                f"Review before dry needling: {_titles(kb, rules, language)}",
+                f"Review before dry needling: {_titles(texts, rules)}",
                 "A clinician must review these findings before dry needling:\n\n"
-                + "\n\n".join(_finding_markdown(kb, f) for f in review),
+                + "\n\n".join(_finding_markdown(texts, f) for f in review),
                 rules,
             )
         )
@@ -260,7 +294,7 @@ def build_cards(
         rules = list(result.unanswered)
         count = len(rules)
         questions = "question is" if count == 1 else "questions are"
-        listed = "\n".join(f"- `{rule}`: {_titles(kb, [rule], language)}" for rule in rules)
+        listed = "\n".join(f"- `{rule}`: {texts.title(rule)}" for rule in rules)
         cards.append(
             builder.card(
                 "warning",
@@ -278,14 +312,14 @@ def build_cards(
             builder.card(
                 # precautions alone make the decision "review": then they are the warning
                 "info" if cards or result.decision == "eligible" else "warning",
-                f"Dry-needling precautions: {_titles(kb, rules, language)}",
+                f"Dry-needling precautions: {_titles(texts, rules)}",
                 "Take these precautions when dry needling this patient:\n\n"
-                + "\n\n".join(_finding_markdown(kb, f) for f in precautions),
+                + "\n\n".join(_finding_markdown(texts, f) for f in precautions),
                 rules,
                 overridable=False,
             )
         )
-    if result.decision != "eligible" and not any(c.card.indicator != "info" for c in cards):
+    if result.decision != "eligible" and not any(c.card["indicator"] != "info" for c in cards):
         # the decision asks for review but no finding above says why: never stay quiet
         cards.append(
             builder.card(

@@ -283,6 +283,18 @@ def problem_of(error: Any) -> str:
     return f"is not valid ({kind})"
 
 
+def problems(model: type[BaseModel], document: Any, prefix: str = "$") -> list[InputError]:
+    """Every problem of ``document`` against ``model`` (empty when it is valid)."""
+    try:
+        model.model_validate(document)
+    except ValidationError as exc:
+        return [
+            InputError(problem_of(error), json_path(tuple(error["loc"]), prefix))
+            for error in exc.errors()
+        ]
+    return []
+
+
 def parse(model: type[M], document: Any, prefix: str = "$") -> M:
     """Validate ``document`` against ``model``; the first problem becomes an
     :class:`InputError` at its JSON path (under ``prefix``)."""

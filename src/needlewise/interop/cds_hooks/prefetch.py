@@ -37,7 +37,14 @@ REQUIRED = ("patient", "conditions", "medicationRequests", "allergies", "observa
 #: (the card names what was not shared; without the intake the screen is never "eligible")
 OPTIONAL = ("procedures", "medicationStatements", "intake")
 
-_TOKEN = re.compile(r"\{\{\s*context\.([A-Za-z]+)\s*\}\}")
+_TOKEN = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+_CONTEXT_FIELD = re.compile(r"^context\.([A-Za-z][A-Za-z0-9]*)$")
+_USER_TOKENS = {
+    "userPractitionerId": "Practitioner",
+    "userPractitionerRoleId": "PractitionerRole",
+    "userPatientId": "Patient",
+    "userRelatedPersonId": "RelatedPerson",
+}
 
 
 def templates(kb: KnowledgeBase) -> dict[str, str]:
@@ -58,18 +65,39 @@ def templates(kb: KnowledgeBase) -> dict[str, str]:
     }
 
 
+class UnsupportedToken(ValueError):
+    """A template token CDS Hooks 2.0 does not define (e.g. 3.0's FHIRPath tokens)."""
+
+
 def render(template: str, context: dict[str, Any]) -> str:
-    """Fill a template's ``{{context.x}}`` tokens from the hook's context (root-level
-    primitive fields only, as the spec allows)."""
+    """Fill a template's tokens from the hook's context: ``{{context.x}}`` (root-level
+    primitive fields only, as CDS Hooks 2.0 allows) and the user tokens
+    (``{{userPractitionerId}}`` … from ``context.userId``). Raises
+    :class:`UnsupportedToken` for any other token, and :class:`InputError` at
+    ``$.context.x`` when the context lacks the field a token needs."""
 
     def value(match: re.Match[str]) -> str:
-        found = context.get(match.group(1))
-        if not isinstance(found, str | int) or isinstance(found, bool):
-            raise InputError(
-                "the prefetch template needs this context field (a string)",
-                f"$.context.{match.group(1)}",
-            )
-        return str(found)
+        token = match.group(1)
+        field_match = _CONTEXT_FIELD.match(token)
+        if field_match is not None:
+            name = field_match.group(1)
+            found = context.get(name)
+            if not isinstance(found, str | int) or isinstance(found, bool):
+                raise InputError(
+                    "the prefetch template needs this context field (a string)",
+                    f"$.context.{name}",
+                )
+            return str(found)
+        if token in _USER_TOKENS:
+            user = context.get("userId")
+            kind, _, rid = user.partition("/") if isinstance(user, str) else ("", "", "")
+            if kind != _USER_TOKENS[token] or not rid:
+                raise InputError(
+                    f"the prefetch template needs a {_USER_TOKENS[token]} userId",
+                    "$.context.userId",
+                )
+            return rid
+        raise UnsupportedToken(f"prefetch token {{{{{token}}}}} is not a CDS Hooks 2.0 token")
 
     return _TOKEN.sub(value, template)
 
@@ -133,7 +161,14 @@ class _Collector:
                     "a prefetch search has more pages than can be read from the FHIR server",
                     location=f"{path}.link",
                 )
-            page = self.fetch(relative)
+            try:
+                page = self.fetch(relative)
+            except PreconditionFailed as exc:
+                raise PreconditionFailed(
+                    "the next page of a prefetch search cannot be read from the FHIR server "
+                    f"({exc.message})",
+                    location=f"{path}.link",
+                ) from None
             path = f"{path}(page {pages + 1})"
             if type(page) is not dict or page.get("resourceType") != "Bundle":
                 raise PreconditionFailed(
@@ -194,6 +229,23 @@ def gather(
     _check_patient(collector, context)
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": collector.entries}
     return Gathered(bundle, collector.origins, fetched, missing)
+
+
+def collect(
+    prefetch: dict[str, Any], fetch: Fetch, server: str | None = None
+) -> tuple[dict[str, Any], list[str]]:
+    """Every key of ``prefetch`` as one collection Bundle (and each entry's prefetch path),
+    following ``next`` links through ``fetch``; the checks :func:`gather` makes on each
+    value, for any prefetch (the conformance tests read the spec's examples with it)."""
+    collector = _Collector(fetch, server)
+    for key, value in prefetch.items():
+        if not _is_outcome(value):
+            collector.add(value, f"$.prefetch.{key}")
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": collector.entries,
+    }, collector.origins
 
 
 def _check_patient(collector: _Collector, context: dict[str, Any]) -> None:
