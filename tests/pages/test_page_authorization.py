@@ -31,7 +31,7 @@ from needlewise.web.openapi import api_routes
 from pages.clinic.helpers import add_check_in
 from support.audit import entries_after, last_id
 from support.http import ApiClient
-from support.routes import methods
+from support.routes import CDS_ROUTES, methods
 from support.service import PASSWORD, Service, make_service, settings_for
 from support.treatment import add_consent, add_screening, make_patient
 
@@ -132,12 +132,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def page_routes(service: Service) -> set[tuple[str, str]]:
-    return {
+    """Every route left out of the API's document except the docs and the CDS Hooks
+    door (``CDS_ROUTES``: JWT-protected, walked in ``tests/security/test_cds_jwt.py``;
+    ``tests/web/test_cds_hooks_door.py`` checks the app has exactly those)."""
+    found = {
         (method, route.path)
         for route in api_routes(service.app.router.routes)
         if not route.include_in_schema and route.path not in ("/docs", "/openapi.json")
         for method in methods(route)
     }
+    assert found >= CDS_ROUTES, "the CDS Hooks routes moved: update support.routes.CDS_ROUTES"
+    return found - CDS_ROUTES
 
 
 def test_the_table_covers_every_page_route(world: World) -> None:

@@ -19,10 +19,13 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt import PyJWK
+from sqlalchemy import func, select
 
 from needlewise.config import Settings
+from needlewise.persistence.models import AuditEntry, CdsCard, UsedJwtId
 from support.audit import entries_after, holds_nothing_of, last_id
-from support.cds import (
+from support.cds import KEYS, dry_needling_order, order_select, other_order
+from support.cds_http import (
     BASE,
     ISSUER,
     SERVICE_PATH,
@@ -39,8 +42,8 @@ from support.service import CONFORMANCE_DIR, Service
 RSA_ISSUER = "https://rsa-ehr.example.org"
 SPEC_ISSUER = "https://spec-example.example.org"
 URL = BASE + SERVICE_PATH
-ORDER = {"hook": "order-select", "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea"}
-ORDER.update({"context": {"userId": "Practitioner/1", "patientId": "1", "selections": []}})
+#: an order-select call whose selected order is not dry needling: no cards, no fetch
+ORDER = order_select("p1", None, [other_order("o1", "p1")], ["ServiceRequest/o1"])
 
 
 def _b64(data: bytes) -> str:
@@ -80,7 +83,7 @@ def world(module_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     with Loopback() as jwks, Loopback() as jku:
         jwks.routes["/jwks.json"] = json_answer(rsa_key.jwks())
         jku.routes["/rotating.json"] = json_answer(EcKey(kid="jku-key").jwks())
-        clients = [
+        clients: list[dict[str, Any]] = [
             {
                 "issuer": ISSUER,
                 "name": "inline-ehr",
@@ -281,13 +284,43 @@ def test_a_jku_on_the_allow_list_is_used(world: World) -> None:
     assert [seen.path for seen in world.jku.seen] == ["/rotating.json"]
 
 
-def test_a_replayed_jti_is_refused(world: World) -> None:
+def _stored(service: Service) -> tuple[int, int, int]:
+    """(cards, used JWT ids, audit entries) stored."""
+    with service.runtime.db.read() as tx:
+        return (
+            tx.scalar(select(func.count()).select_from(CdsCard)) or 0,
+            tx.scalar(select(func.count()).select_from(UsedJwtId)) or 0,
+            tx.scalar(select(func.count()).select_from(AuditEntry)) or 0,
+        )
+
+
+def test_a_replayed_jti_is_refused_and_stores_nothing(world: World) -> None:
+    patient = {"resourceType": "Patient", "id": "p1", "birthDate": "1980-01-01"}
+    prefetch = {"patient": patient, **dict.fromkeys(KEYS.values())}
+    body = order_select("p1", prefetch, [dry_needling_order("o1", "p1")], ["ServiceRequest/o1"])
     token = world.ec.sign(claims_for(URL))
-    assert world.post(token).status_code == 200
+    before = _stored(world.service)
+    first = world.post(token, body=body)
+    assert first.status_code == 200, first.text
+    assert first.json()["cards"], "a dry-needling order with no history gets a card"
+    after_first = _stored(world.service)
+    assert after_first[0] > before[0]
+    assert after_first[1] == before[1] + 1
     mark = last_id(world.service)
-    again = world.post(token)
+    body["hookInstance"] = "a9a3f0a7-2e0e-4f5b-9a43-1b2c3d4e5f60"
+    again = world.post(token, body=body)
     assert again.status_code == 401, again.text
+    assert again.json()["error"]["reason"] == "replayed"
     entries = entries_after(world.service, mark)
     assert [(e["outcome"], e["reason"], e["actor"]) for e in entries] == [
-        ("denied", "replayed", "cds:inline-ehr")
+        ("denied", "replayed", f"cds:{ISSUER}")
     ]
+    cards, jtis, audit = _stored(world.service)
+    assert (cards, jtis, audit) == (after_first[0], after_first[1], after_first[2] + 1)
+
+
+def test_a_critical_header_extension_is_refused(world: World) -> None:
+    """RFC 7515: a ``crit`` extension the verifier does not understand must be refused."""
+    mark = last_id(world.service)
+    token = world.ec.sign(claims_for(URL), headers={"crit": ["exp"], "exp": 1})
+    refused(world, world.post(token), "malformed", mark)

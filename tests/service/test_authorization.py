@@ -532,7 +532,8 @@ def build_call(world: World, method: str, template: str, caller: Role | str) -> 
 def test_the_table_covers_exactly_the_apps_routes(world: World) -> None:
     """A new route without an entry in ``EXPECTED`` (or a removed one) fails here. The
     HTML pages (not in the API's document) have their own matrix:
-    ``tests/pages/test_page_authorization.py``."""
+    ``tests/pages/test_page_authorization.py``; so has the CDS Hooks door (not in the
+    document either; ``support.routes.CDS_ROUTES``): ``tests/security/test_cds_jwt.py``."""
     routes: set[tuple[str, str]] = set()
     for route in api_routes(world.service.app.router.routes):
         if route.path in DOCS_PATHS or not route.include_in_schema:

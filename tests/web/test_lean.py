@@ -35,6 +35,10 @@ HOT_ROUTES = {
     ("POST", "/api/code-session"),
     ("POST", "/api/patients/{patient_id}/check-ins"),
     ("POST", "/api/p/{token}/check-in"),
+    # the CDS Hooks door: an EHR waits on the answer (order-select is benchmarked)
+    ("GET", "/cds-services"),
+    ("POST", "/cds-services/{service_id}"),
+    ("POST", "/cds-services/{service_id}/feedback"),
 }
 THREE_MUSCLES = {
     "muscles": [

@@ -64,6 +64,9 @@ def request_for(route: APIRoute, method: str, query: bytes = b"", **params: str)
         ("POST", "/app/login", ("login", "session", None, None)),
         ("GET", "/app", ("read", "page", None, None)),
         ("POST", "/api/p/{token}/check-in", ("create", "check-in", None, None)),
+        ("GET", "/cds-services", ("read", "cds-service", None, None)),
+        ("POST", "/cds-services/{service_id}", ("create", "cds-service", 17, None)),
+        ("POST", "/cds-services/{service_id}/feedback", ("create", "cds-feedback", None, None)),
     ],
 )
 def test_a_refused_request_is_described_by_its_route(

@@ -25,26 +25,30 @@ it in the same transaction as what the call writes.
 
 Messages name the check that failed, never a claim's value (a token can carry a
 patient's or user's identifiers).
+
+**How, and why by hand.** The token is split and its header and payload decoded here
+(strict base64url, strict JSON), the signature is checked by PyJWT's own algorithm
+objects (``jwt.algorithms``: the DER conversion of ECDSA signatures, RSA-PSS padding)
+with the key parsed once at start-up, and the claims are checked here. PyJWT's
+``jwt.decode`` does the same work with ~150 µs more per call (option merging, a
+second parse), which the hot order-select path cannot spare; the signature itself
+costs ~0.8 ms for ES384 (P-384) and ~0.05 ms for RS384 on the project's machines.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import jwt
+import orjson
 from jwt import PyJWK
-from jwt.exceptions import (
-    DecodeError,
-    ExpiredSignatureError,
-    ImmatureSignatureError,
-    InvalidAudienceError,
-    InvalidSignatureError,
-    MissingRequiredClaimError,
-    PyJWTError,
-)
+from jwt.algorithms import Algorithm, get_default_algorithms
 
 from needlewise.security.jwks import JwksCache
 
@@ -141,11 +145,17 @@ class CdsJwtVerifier:
         :class:`VerifiedToken`, or :class:`KeyNeeded` when the key must be fetched first
         (then call :meth:`fetch` in a worker thread and :meth:`check` again). Raises
         :class:`JwtRefused`. No I/O: the hot path."""
-        alg, kid, jku, issuer = self._header_and_issuer(token)
-        key = self._key(issuer, kid, jku)
+        parts = _parts(token)
+        alg, kid, jku = _header(parts.header)
+        trusted = self._issuer(parts.claims)
+        key = self._key(trusted, kid, jku)
         if isinstance(key, KeyNeeded):
             return key
-        return self._verify(token, audience, alg, key, issuer)
+        if not _fits(alg, key):
+            raise JwtRefused("algorithm-not-allowed", "the JWT's alg does not fit the key")
+        if not _ALGORITHMS[alg].verify(parts.signing_input, key.key, parts.signature):
+            raise JwtRefused("bad-signature", "the JWT's signature does not verify")
+        return self._claims(parts.claims, audience, trusted)
 
     def fetch(self, needed: KeyNeeded) -> None:
         """Fetch the key set ``needed`` names (blocking; rate-limited per URL)."""
@@ -163,33 +173,14 @@ class CdsJwtVerifier:
 
     # -- the steps
 
-    def _header_and_issuer(self, token: str) -> tuple[str, str, str | None, TrustedIssuer]:
-        if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
-            raise JwtRefused("malformed", "the bearer token is not a JWT")
-        try:
-            header = jwt.get_unverified_header(token)
-            claims = jwt.decode(token, options={"verify_signature": False})
-        except PyJWTError:
-            raise JwtRefused("malformed", "the bearer token is not a readable JWT") from None
-        alg = header.get("alg")
-        if not isinstance(alg, str) or alg not in ALGORITHMS:
-            raise JwtRefused(
-                "algorithm-not-allowed",
-                f"the JWT's alg must be one of {', '.join(sorted(ALGORITHMS))}",
-            )
-        kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
-            raise JwtRefused("malformed", "the JWT header names no kid")
-        jku = header.get("jku")
-        if jku is not None and not isinstance(jku, str):
-            raise JwtRefused("malformed", "the JWT header's jku is not a URL")
+    def _issuer(self, claims: dict[str, Any]) -> TrustedIssuer:
         iss = claims.get("iss")
         if not isinstance(iss, str):
             raise JwtRefused("missing-claim", "the JWT has no iss")
         trusted = self.issuers.get(iss)
         if trusted is None:
             raise JwtRefused("unknown-issuer", "the JWT's iss is not a registered CDS client")
-        return alg, kid, jku, trusted
+        return trusted
 
     def _key(self, trusted: TrustedIssuer, kid: str, jku: str | None) -> PyJWK | KeyNeeded:
         if jku is not None:
@@ -213,43 +204,96 @@ class CdsJwtVerifier:
             return KeyNeeded(url, kid)
         raise JwtRefused("unknown-key", "no key with this kid in the client's key set")
 
-    def _verify(
-        self, token: str, audience: str, alg: str, key: PyJWK, trusted: TrustedIssuer
+    def _claims(
+        self, claims: dict[str, Any], audience: str, trusted: TrustedIssuer
     ) -> VerifiedToken:
-        if not _fits(alg, key):
-            raise JwtRefused("algorithm-not-allowed", "the JWT's alg does not fit the key")
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key.key,
-                algorithms=[alg],
-                audience=audience,
-                issuer=trusted.issuer,
-                leeway=self.leeway,
-                options={"require": ["exp", "iat", "jti", "iss", "aud"], "strict_aud": True},
-            )
-        except InvalidSignatureError:
-            raise JwtRefused("bad-signature", "the JWT's signature does not verify") from None
-        except ExpiredSignatureError:
-            raise JwtRefused("expired", "the JWT has expired (exp is past)") from None
-        except ImmatureSignatureError:
-            raise JwtRefused("not-yet-valid", "the JWT is not valid yet (iat)") from None
-        except MissingRequiredClaimError as exc:
-            raise JwtRefused("missing-claim", f"the JWT has no {exc.claim}") from None
-        except InvalidAudienceError:
-            raise JwtRefused(
-                "wrong-audience", "the JWT's aud is not the URL of the service called"
-            ) from None
-        except DecodeError:
-            raise JwtRefused("malformed", "the bearer token is not a readable JWT") from None
-        except PyJWTError as exc:  # iat/exp of the wrong type, an issuer mismatch ...
-            raise JwtRefused(
-                "missing-claim", f"a claim is missing or of the wrong type ({type(exc).__name__})"
-            ) from None
-        jti = claims.get("jti")
+        for name in ("exp", "iat", "jti", "aud"):
+            if name not in claims:
+                raise JwtRefused("missing-claim", f"the JWT has no {name}")
+        exp, iat, nbf = claims["exp"], claims["iat"], claims.get("nbf")
+        for name, value in (("exp", exp), ("iat", iat), ("nbf", nbf)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise JwtRefused("missing-claim", f"the JWT's {name} is not a number")
+        now = time.time()
+        if exp <= now - self.leeway:
+            raise JwtRefused("expired", "the JWT has expired (exp is past)")
+        if iat > now + self.leeway or (nbf is not None and nbf > now + self.leeway):
+            raise JwtRefused("not-yet-valid", "the JWT is not valid yet (iat)")
+        if claims["aud"] != audience:  # one string, exactly: a list is refused too
+            raise JwtRefused("wrong-audience", "the JWT's aud is not the URL of the service called")
+        jti = claims["jti"]
         if not isinstance(jti, str) or not 1 <= len(jti) <= MAX_JTI:
             raise JwtRefused(
                 "missing-claim", "the JWT's jti must be a string of 1 to 255 characters"
             )
-        exp = claims["exp"]
         return VerifiedToken(trusted.issuer, jti, datetime.fromtimestamp(int(exp), UTC))
+
+
+#: PyJWT's algorithm objects for :data:`ALGORITHMS` (they do the cryptography)
+_ALGORITHMS: dict[str, Algorithm] = {
+    name: algorithm for name, algorithm in get_default_algorithms().items() if name in ALGORITHMS
+}
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    header: dict[str, Any]
+    claims: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def _b64(segment: str) -> bytes:
+    if _BASE64URL.fullmatch(segment) is None or len(segment) % 4 == 1:
+        raise JwtRefused("malformed", "the bearer token is not a readable JWT")
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise JwtRefused("malformed", "the bearer token is not a readable JWT") from None
+
+
+def _json_object(segment: str) -> dict[str, Any]:
+    try:
+        value = orjson.loads(_b64(segment))
+    except orjson.JSONDecodeError:
+        raise JwtRefused("malformed", "the bearer token is not a readable JWT") from None
+    if not isinstance(value, dict):
+        raise JwtRefused("malformed", "the bearer token is not a readable JWT")
+    return value
+
+
+def _parts(token: str) -> _Parts:
+    """The decoded parts of a compact JWS (``malformed`` unless three base64url parts
+    with a JSON object header and payload)."""
+    if not token or len(token) > MAX_TOKEN_CHARS or token.count(".") != 2:
+        raise JwtRefused("malformed", "the bearer token is not a JWT")
+    header, payload, signature = token.split(".")
+    return _Parts(
+        _json_object(header),
+        _json_object(payload),
+        f"{header}.{payload}".encode("ascii"),
+        _b64(signature),
+    )
+
+
+def _header(header: dict[str, Any]) -> tuple[str, str, str | None]:
+    """(alg, kid, jku) of a header whose ``alg`` is allowed (checked before anything
+    else is looked at: never ``none``, never HS*)."""
+    alg = header.get("alg")
+    if not isinstance(alg, str) or alg not in ALGORITHMS:
+        raise JwtRefused(
+            "algorithm-not-allowed",
+            f"the JWT's alg must be one of {', '.join(sorted(ALGORITHMS))}",
+        )
+    if header.get("crit") is not None:  # no extension we understand: refuse (RFC 7515 4.1.11)
+        raise JwtRefused("malformed", "the JWT header has crit extensions")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise JwtRefused("malformed", "the JWT header names no kid")
+    jku = header.get("jku")
+    if jku is not None and not isinstance(jku, str):
+        raise JwtRefused("malformed", "the JWT header's jku is not a URL")
+    return alg, kid, jku

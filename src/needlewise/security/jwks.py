@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import orjson
 from jwt import PyJWK
-from jwt.exceptions import PyJWKError
+from jwt.exceptions import PyJWTError
 
 from needlewise.errors import InputError
 
@@ -60,7 +60,7 @@ def check_jwks(value: object, where: str) -> dict[str, Any]:
         kids.add(kid)
         try:
             PyJWK(key)
-        except (PyJWKError, ValueError, TypeError) as exc:
+        except (PyJWTError, ValueError, TypeError) as exc:
             raise InputError(f"is not a usable public key ({type(exc).__name__})", at) from None
     return value
 

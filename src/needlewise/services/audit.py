@@ -54,6 +54,18 @@ REASONS: dict[str, str] = {
     "wrong-password": "a login with a wrong password or an inactive account",
     "locked-out": "failed logins reached the limit: the account, address or device is locked",
     "gone": "no longer available",
+    # a CDS Hooks call's JWT (the codes of needlewise.security.cds_jwt.REASONS)
+    "malformed": "CDS Hooks: no readable 'Bearer <JWT>'",
+    "algorithm-not-allowed": "CDS Hooks: alg none, HMAC, unknown, or not the key's",
+    "unknown-issuer": "CDS Hooks: iss is not a registered CDS client",
+    "jku-not-allowed": "CDS Hooks: a jku off the client's allow-list (never fetched)",
+    "unknown-key": "CDS Hooks: no key with this kid, even in a freshly fetched key set",
+    "bad-signature": "CDS Hooks: the signature does not verify",
+    "missing-claim": "CDS Hooks: exp, iat, jti, iss or aud missing or of the wrong type",
+    "expired": "CDS Hooks: the JWT's exp is past",
+    "not-yet-valid": "CDS Hooks: the JWT's iat is in the future",
+    "wrong-audience": "CDS Hooks: aud is not exactly the URL called",
+    "replayed": "CDS Hooks: a JWT id already used",
 }
 
 

@@ -19,8 +19,9 @@ Read once, at start-up, from the JSON file ``NEEDLEWISE_CDS_CLIENTS_FILE``
 Per client:
 
 * ``issuer`` (required): the JWT ``iss`` it signs with; unique in the file.
-* ``name`` (required): a short name (at most 36 printable characters, unique): the audit
-  log names the client ``cds:<name>``.
+* ``name`` (required): a short name for people (at most 100 printable characters,
+  unique), used in the server's log. The audit log names the client by its issuer
+  (``cds:<issuer>``).
 * ``clinic`` (optional): the id of the clinic its cards and feedback are stored under.
   **Default: the only clinic of the database**, looked up at the client's first call; a
   call is then refused (503) while the database holds no clinic or several — name the
@@ -60,7 +61,7 @@ from needlewise.services.runtime import Runtime
 
 _CLIENT_FIELDS = frozenset({"issuer", "name", "clinic", "jwks_url", "jwks", "jku", "fhir_servers"})
 _LOOPBACK_NAMES = frozenset({"localhost"})
-MAX_NAME = 36
+MAX_NAME = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +78,6 @@ class CdsClient:
     jku: frozenset[str] = frozenset()
     fhir_servers: tuple[str, ...] = ()
     """Normalised base URLs (:func:`normalise_base_url`)."""
-
-    @property
-    def ref(self) -> str:
-        """How the audit log names this client."""
-        return f"cds:{self.name}"
 
     def trusted(self) -> TrustedIssuer:
         """What the JWT verifier needs to know of this client."""

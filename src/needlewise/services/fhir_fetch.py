@@ -14,7 +14,8 @@ meant to contact:
   :func:`~needlewise.services.cds_clients.normalise_base_url`). Absent, off the list,
   or carrying a user name, password, query or fragment: :class:`PreconditionFailed`
   (412), and the server is never contacted;
-* the query must stay under that base URL: relative, no scheme, no ``..``, no ``\\``;
+* the query must stay under that base URL: a relative reference (no scheme, no ``:``,
+  ``..`` or ``\\`` in its path; search parameters may hold URLs);
 * redirects are not followed (a 3xx is an error), proxy environment variables are
   ignored (``trust_env=False``);
 * connect, read, write and pool timeouts are ``NEEDLEWISE_CDS_FETCH_TIMEOUT_SECONDS``,
@@ -83,17 +84,17 @@ class HttpFhirFetcher:
         """The absolute URL of ``query`` under the base URL (412 when it would leave it)."""
         if self.base_url is None:
             raise _refused(query, self.refusal or "no FHIR server")
+        path = query.split("?", 1)[0]
         if (
-            not query
+            not path
             or len(query) > MAX_QUERY_CHARS
-            or query.startswith("/")
-            or "://" in query
+            or path.startswith("/")
+            or ":" in path  # a scheme (http:, file:) or a port: not a relative reference
+            or "#" in query
             or "\\" in query
             or any(ord(c) <= 32 or ord(c) == 127 for c in query)
+            or any(part in (".", "..") for part in path.split("/"))
         ):
-            raise _refused(query, "not a relative FHIR query")
-        path = query.split("?", 1)[0].split("#", 1)[0]
-        if "#" in query or any(part in (".", "..") for part in path.split("/")):
             raise _refused(query, "not a relative FHIR query")
         url = f"{self.base_url}/{query}"
         parsed = httpx.URL(url)

@@ -40,6 +40,7 @@ NOUNS = {
     "links": "patient-link",
     "audit": "audit-log",
     "text": "consent-text",
+    "feedback": "cds-feedback",  # /cds-services/{service_id}/feedback
 }
 #: nouns that name a part of the record before them (``/consents/{id}/copy``)
 PARTS = frozenset({"copy", "scope"})

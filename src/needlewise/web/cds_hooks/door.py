@@ -10,7 +10,8 @@ returns a :class:`~needlewise.services.cds_caller.CdsCaller`.
 Every refusal is one audit entry (``denied``, with the :data:`REASONS
 <needlewise.security.cds_jwt.REASONS>` code, the caller ``anonymous``: nothing of an
 unverified token is trusted or stored) and a 401 naming the code. Once a caller is
-let in, ``request.state.actor`` names it (``cds:<name>``) so that a later refusal (a
+let in, ``request.state.actor`` names it as the use cases' audit entries do
+(``cds:<issuer>``, :func:`~needlewise.services.cds_writer.caller_actor`) so that a later refusal (a
 replayed ``jti``, an unknown service) is audited by the app's error handler under the
 client's clinic.
 """
@@ -18,7 +19,7 @@ client's clinic.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NoReturn
 
 from starlette.concurrency import run_in_threadpool
@@ -26,9 +27,9 @@ from starlette.requests import Request
 
 from needlewise.errors import Unauthorized, audited
 from needlewise.security.cds_jwt import CdsJwtVerifier, JwtRefused, KeyNeeded, VerifiedToken
-from needlewise.services.actor import Actor
 from needlewise.services.cds_caller import UNSIGNED, CdsCaller
 from needlewise.services.cds_clients import CdsClient, CdsClients, ClinicResolver
+from needlewise.services.cds_writer import caller_actor
 from needlewise.services.refusals import anonymous
 from needlewise.web import refusals
 from needlewise.web.auth import remote_of
@@ -79,14 +80,15 @@ class CdsDoor:
         client = self.clients.get(verified.issuer)
         assert client is not None  # the verifier knows only registered issuers
         clinic_id = await self._clinic(request, client.clinic_id)
-        request.state.actor = Actor(ref=client.ref, remote=remote_of(request), clinic_id=clinic_id)
-        return CdsCaller(
+        caller = CdsCaller(
             client=client.issuer,
             clinic_id=clinic_id,
             jti=verified.jti,
             expires_at=verified.expires_at,
             fhir_servers=client.fhir_servers,
         )
+        request.state.actor = replace(caller_actor(caller), remote=remote_of(request))
+        return caller
 
     async def _verify(self, token: str, audience: str) -> VerifiedToken:
         found = self.verifier.check(token, audience)  # no I/O when the key is held
@@ -107,10 +109,9 @@ class CdsDoor:
             request.url.path,
         )
         clinic_id = await self._clinic(request, None)
-        request.state.actor = Actor(
-            ref=f"cds:{UNSIGNED}", remote=remote_of(request), clinic_id=clinic_id
-        )
-        return CdsCaller(client=UNSIGNED, clinic_id=clinic_id, jti=None, expires_at=None)
+        caller = CdsCaller(client=UNSIGNED, clinic_id=clinic_id, jti=None, expires_at=None)
+        request.state.actor = replace(caller_actor(caller), remote=remote_of(request))
+        return caller
 
     async def _refuse(self, request: Request, reason: str, message: str) -> NoReturn:
         """Audit the refusal (once) and raise the 401."""
