@@ -12,6 +12,9 @@
   CDS Hooks call pays (the difference between the two is the cost of route order);
 * ``GET /bench/group-commit``: the group-commit writer's counters.
 
+With ``NEEDLEWISE_BENCH_CDS_FIRST=1`` the CDS Hooks router is moved to the front of the
+routes (a what-if: how much of a call's cost is the router's search).
+
 These routes exist only in this benchmark module, never in ``src/``.
 
 With ``NEEDLEWISE_BENCH_CPROFILE=DIR`` in the environment, every thread of the server
@@ -99,6 +102,19 @@ def _after_shutdown(app: FastAPI, then: Callable[[], None]) -> None:
     app.router.lifespan_context = lifespan
 
 
+def move_cds_hooks_first(app: FastAPI) -> None:
+    """What-if for ``NEEDLEWISE_BENCH_CDS_FIRST``: the router holding ``/cds-services``
+    moved to the front of the app's routes (the benchmark's measure of what route order
+    costs a CDS Hooks call; ``src/`` is unchanged)."""
+    routes = app.router.routes
+    for index, route in enumerate(routes):
+        inner = getattr(route, "original_router", None)
+        if any(getattr(r, "path", "") == "/cds-services" for r in getattr(inner, "routes", [])):
+            routes.insert(0, routes.pop(index))
+            return
+    raise RuntimeError("no router with /cds-services in this app")
+
+
 def create() -> FastAPI:
     """needlewise for ``Settings()`` from the environment, with the bench's two routes."""
     folder = os.environ.get("NEEDLEWISE_BENCH_CPROFILE")
@@ -106,6 +122,8 @@ def create() -> FastAPI:
     app = create_app(Settings())
     if write is not None:
         _after_shutdown(app, write)
+    if os.environ.get("NEEDLEWISE_BENCH_CDS_FIRST"):
+        move_cds_hooks_first(app)
     # the floor first (the router tries its routes in turn), its twin last, after the
     # CDS Hooks router: finding it costs at least what finding a CDS Hooks route costs
     first = [(PARSE_ONLY_PATH, parse_only, "POST"), (GROUP_COMMIT_PATH, group_commit, "GET")]
