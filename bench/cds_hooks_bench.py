@@ -268,6 +268,10 @@ def report(rounds: list[dict[str, WrkResult]], args: argparse.Namespace) -> None
         )
     if targets:
         print("  targets: " + "; ".join(targets))
+    cpu = {name: median(one[name].cpu_ms_per_request for one in rounds) for name in names}
+    if "ours" in cpu:  # what one core could serve: steadier than req/s on a shared machine
+        shown = [f"ours / {n}: {cpu[n] / cpu['ours']:.2f}" for n in cpu if n != "ours"]
+        print("  by server CPU per request (what one core could serve): " + "; ".join(shown))
 
 
 def print_profiles(folder: Path, top: int = 35) -> None:
