@@ -148,6 +148,14 @@ def test_absolute_card_names_rule_sources_and_suggests_removing_the_order(
     assert action.description
 
 
+def test_no_suggestion_for_a_draft_without_id(kb: KnowledgeBase) -> None:
+    nameless = Planned("ServiceRequest", "ServiceRequest", in_draft=True)
+    screening = result(kb, "not-eligible", [finding(kb, NEEDLE_FEAR)])
+    (issued,) = cards_for(kb, screening, (nameless,))
+    assert issued.model().suggestions is None
+    assert issued.model().indicator == "critical"
+
+
 def test_no_suggestion_without_a_draft_order(kb: KnowledgeBase) -> None:
     appointment = Planned("Appointment/a1", "Appointment", in_draft=False)
     (issued,) = cards_for(

@@ -10,12 +10,9 @@ the "screening incomplete" warning.
 
 from __future__ import annotations
 
+import asyncio
 import json
-import re
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,86 +20,35 @@ import pytest
 from sqlalchemy import func, select
 
 from needlewise.errors import InputError, NotFound, PreconditionFailed, Unauthorized
-from needlewise.persistence.models import AuditEntry, CdsCard, CdsFeedback, UsedJwtId
+from needlewise.persistence.models import AuditEntry, CdsCard, UsedJwtId
 from needlewise.persistence.models.interop import PatientIdentifier
 from needlewise.security.roles import Role
-from needlewise.services.actor import Actor
-from needlewise.services.cds_hooks import answer_hook, discovery, record_feedback
-from needlewise.services.clinic import ClinicIn, create_clinic
+from needlewise.services.cds_hooks import answer_hook_async, discovery
 from needlewise.services.patients import PatientIn, create_patient
-from needlewise.services.runtime import Runtime
 from support import cds
 from support.cds import JSON, DictFetch, NoFetch
-from support.service import settings_for
-
-BASE = "https://needlewise.example"
-
-
-@dataclass
-class Service:
-    """A runtime on a fresh database with one clinic (no web app: the use cases alone;
-    the door's tests drive them over HTTP)."""
-
-    runtime: Runtime
-    clinic_id: int
-
-    def actor(self, role: Role) -> Actor:
-        return Actor(ref="system", role=role, clinic_id=self.clinic_id)
-
-
-def new_clinic(runtime: Runtime, name: str) -> int:
-    return create_clinic(runtime, ClinicIn(name=name, phones=["555-0100"]))
+from support.cds_env import (
+    BASE,
+    BOOK,
+    CHILD,
+    EPILEPSY,
+    PREGNANCY,
+    SELECT,
+    SIGN,
+    VIEW,
+    CdsEnv,
+    answer,
+    count,
+    new_clinic,
+    rules_of,
+    select_body,
+    synthea,
+)
 
 
 @pytest.fixture
-def service(database_url: str, valuesets_dir: Path) -> Iterator[Service]:
-    runtime = Runtime.build(settings_for(database_url, valuesets_dir))
-    try:
-        yield Service(runtime, new_clinic(runtime, "Synthetic Test Clinic"))
-    finally:
-        runtime.db.dispose()
-
-
-EPILEPSY = "contraindication.epilepsy"
-CHILD = "contraindication.child"
-PREGNANCY = "contraindication.pregnancy"
-SELECT = "needlewise-order-select"
-SIGN = "needlewise-order-sign"
-BOOK = "needlewise-appointment-book"
-VIEW = "needlewise-patient-view"
-OVERRIDE = "https://needlewise.org/fhir/CodeSystem/override-reason"
-
-
-def synthea(conformance_dir: Path, stem: str) -> tuple[str, JSON]:
-    folder = conformance_dir / "fhir-r4" / "synthea"
-    (path,) = folder.glob(f"{stem}_*.json")
-    return cds.prefetch_from_bundle(json.loads(path.read_text(encoding="utf-8")))
-
-
-def answer(service: Service, service_id: str, body: JSON, **kwargs: Any) -> JSON:
-    caller = kwargs.pop("caller", None) or cds.caller(service.clinic_id)
-    fetch = kwargs.pop("fetch", None) or NoFetch()
-    runtime = service.runtime
-    return answer_hook(runtime, runtime.kb, service_id, body, caller, fetch, base_url=BASE)
-
-
-def count(service: Service, model: type[Any]) -> int:
-    with service.runtime.db.read() as tx:
-        return int(tx.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def select_body(patient_id: str, prefetch: JSON | None) -> JSON:
-    order = cds.dry_needling_order("dn-1", patient_id)
-    return cds.order_select(patient_id, prefetch, [order], ["ServiceRequest/dn-1"])
-
-
-def rules_of(response: JSON, indicator: str) -> list[str]:
-    """Rule ids named in the detail of the cards with ``indicator``."""
-    found: list[str] = []
-    for card in response["cards"]:
-        if card["indicator"] == indicator:
-            found += re.findall(r"rule `([a-z.-]+)`", card.get("detail", ""))
-    return found
+def service(database_url: str, valuesets_dir: Path) -> Iterator[CdsEnv]:
+    yield from CdsEnv.fresh(database_url, valuesets_dir)
 
 
 # ---------------------------------------------------------------- sample patients
@@ -119,7 +65,7 @@ def rules_of(response: JSON, indicator: str) -> list[str]:
     ],
 )
 def test_order_select_screens_the_sample_patients(
-    service: Service, conformance_dir: Path, stem: str, relative: list[str]
+    service: CdsEnv, conformance_dir: Path, stem: str, relative: list[str]
 ) -> None:
     patient_id, prefetch = synthea(conformance_dir, stem)
     caller = cds.caller(service.clinic_id)
@@ -144,7 +90,7 @@ def test_order_select_screens_the_sample_patients(
         assert entry.actor == "cds:https://ehr.example.org"
 
 
-def test_us_core_pregnant_patient_on_order_sign(service: Service, conformance_dir: Path) -> None:
+def test_us_core_pregnant_patient_on_order_sign(service: CdsEnv, conformance_dir: Path) -> None:
     observation = json.loads(
         (conformance_dir / "fhir-r4" / "us-core" / "observation-pregnancy-status.json").read_text()
     )
@@ -158,7 +104,7 @@ def test_us_core_pregnant_patient_on_order_sign(service: Service, conformance_di
 
 
 def test_appointment_book_screens_a_dry_needling_appointment(
-    service: Service, conformance_dir: Path
+    service: CdsEnv, conformance_dir: Path
 ) -> None:
     patient_id, prefetch = synthea(conformance_dir, "Emory_Kreiger")
     response = answer(service, BOOK, cds.appointment_book(patient_id, prefetch))
@@ -167,7 +113,7 @@ def test_appointment_book_screens_a_dry_needling_appointment(
 
 
 def test_absolute_finding_is_critical_and_suggests_removing_the_draft(
-    service: Service, conformance_dir: Path
+    service: CdsEnv, conformance_dir: Path
 ) -> None:
     """An intake QuestionnaireResponse in prefetch answering "yes" to needle fear (absolute)."""
     patient_id, prefetch = synthea(conformance_dir, "Trey_Gibson")
@@ -214,7 +160,7 @@ def test_absolute_finding_is_critical_and_suggests_removing_the_draft(
 
 
 def test_no_dry_needling_in_context_gives_no_cards_but_is_recorded(
-    service: Service, conformance_dir: Path
+    service: CdsEnv, conformance_dir: Path
 ) -> None:
     patient_id, prefetch = synthea(conformance_dir, "Aleta_Wintheiser")
     body = cds.order_select(
@@ -228,7 +174,7 @@ def test_no_dry_needling_in_context_gives_no_cards_but_is_recorded(
 
 
 def test_order_select_screens_only_the_selected_orders(
-    service: Service, conformance_dir: Path
+    service: CdsEnv, conformance_dir: Path
 ) -> None:
     patient_id, prefetch = synthea(conformance_dir, "Aleta_Wintheiser")
     orders = [cds.dry_needling_order("dn-1", patient_id), cds.other_order("ct", patient_id)]
@@ -237,7 +183,7 @@ def test_order_select_screens_only_the_selected_orders(
 
 
 def test_patient_view_screens_only_with_planned_dry_needling(
-    service: Service, conformance_dir: Path
+    service: CdsEnv, conformance_dir: Path
 ) -> None:
     patient_id, prefetch = synthea(conformance_dir, "Aleta_Wintheiser")
     quiet = {**prefetch, "dryNeedlingOrders": None, "dryNeedlingAppointments": None}
@@ -256,7 +202,7 @@ def test_patient_view_screens_only_with_planned_dry_needling(
 
 
 def test_missing_prefetch_is_fetched_from_the_fhir_server(
-    service: Service, conformance_dir: Path
+    service: CdsEnv, conformance_dir: Path
 ) -> None:
     patient_id, prefetch = synthea(conformance_dir, "Emory_Kreiger")
     fetch = DictFetch(
@@ -276,7 +222,7 @@ def test_missing_prefetch_is_fetched_from_the_fhir_server(
 
 
 def test_without_prefetch_and_no_fetch_it_is_412_and_nothing_is_stored(
-    service: Service, conformance_dir: Path
+    service: CdsEnv, conformance_dir: Path
 ) -> None:
     patient_id, _ = synthea(conformance_dir, "Emory_Kreiger")
     with pytest.raises(PreconditionFailed) as caught:
@@ -288,7 +234,7 @@ def test_without_prefetch_and_no_fetch_it_is_412_and_nothing_is_stored(
 
 
 def test_an_operation_outcome_in_prefetch_counts_as_missing(
-    service: Service, conformance_dir: Path
+    service: CdsEnv, conformance_dir: Path
 ) -> None:
     patient_id, prefetch = synthea(conformance_dir, "Emory_Kreiger")
     prefetch["conditions"] = {"resourceType": "OperationOutcome", "issue": []}
@@ -320,7 +266,7 @@ def test_an_operation_outcome_in_prefetch_counts_as_missing(
     ],
 )
 def test_bad_requests_are_422_at_their_path_and_change_nothing(
-    service: Service, conformance_dir: Path, change: Any, where: str
+    service: CdsEnv, conformance_dir: Path, change: Any, where: str
 ) -> None:
     patient_id, prefetch = synthea(conformance_dir, "Emory_Kreiger")
     body = select_body(patient_id, prefetch)
@@ -335,7 +281,7 @@ def test_bad_requests_are_422_at_their_path_and_change_nothing(
 
 
 def test_a_bad_resource_in_prefetch_is_located_in_the_prefetch(
-    service: Service, conformance_dir: Path
+    service: CdsEnv, conformance_dir: Path
 ) -> None:
     patient_id, prefetch = synthea(conformance_dir, "Emory_Kreiger")
     prefetch["conditions"]["entry"][1]["resource"]["subject"] = "Patient/x"  # not a Reference
@@ -344,84 +290,16 @@ def test_a_bad_resource_in_prefetch_is_located_in_the_prefetch(
     assert caught.value.where == "$.prefetch.conditions.entry[1].resource.subject"
 
 
-def test_unknown_service_is_not_found(service: Service) -> None:
+def test_unknown_service_is_not_found(service: CdsEnv) -> None:
     with pytest.raises(NotFound):
         answer(service, "no-such-service", {})
-
-
-# ---------------------------------------------------------------- JWT replay
-
-
-def test_a_replayed_jwt_is_refused_and_stores_nothing(
-    service: Service, conformance_dir: Path
-) -> None:
-    patient_id, prefetch = synthea(conformance_dir, "Aleta_Wintheiser")
-    caller = cds.caller(service.clinic_id)
-    answer(service, SELECT, select_body(patient_id, prefetch), caller=caller)
-    cards, audits = count(service, CdsCard), count(service, AuditEntry)
-    with pytest.raises(Unauthorized):
-        answer(service, SELECT, select_body(patient_id, prefetch), caller=caller)
-    assert (count(service, CdsCard), count(service, AuditEntry)) == (cards, audits)
-    other_issuer = cds.caller(service.clinic_id, client="https://other.example", jti=caller.jti)
-    answer(
-        service, SELECT, select_body(patient_id, prefetch), caller=other_issuer
-    )  # ids are per issuer
-
-
-def test_an_expired_jwt_id_may_be_seen_again(service: Service, conformance_dir: Path) -> None:
-    """A row whose token expired is no replay (the door refuses expired tokens anyway)."""
-    patient_id, prefetch = synthea(conformance_dir, "Trey_Gibson")
-    with service.runtime.db.write() as tx:
-        tx.add(
-            UsedJwtId(
-                issuer="https://ehr.example.org",
-                jti="j-1",
-                expires_at=datetime(2020, 1, 1, tzinfo=UTC),
-            )
-        )
-    answer(
-        service,
-        SELECT,
-        select_body(patient_id, prefetch),
-        caller=cds.caller(service.clinic_id, jti="j-1"),
-    )
-    with service.runtime.db.read() as tx:
-        (row,) = tx.scalars(select(UsedJwtId)).all()
-        assert row.expires_at.replace(tzinfo=UTC) > datetime.now(UTC)
-
-
-def test_concurrent_calls_share_commits_and_a_replay_among_them_is_refused(
-    service: Service, conformance_dir: Path
-) -> None:
-    patient_id, prefetch = synthea(conformance_dir, "Aleta_Wintheiser")
-    callers = [cds.caller(service.clinic_id) for _ in range(15)]
-    callers.append(callers[0])  # one replay in the burst
-    outcomes: list[object] = [None] * len(callers)
-
-    def call(i: int) -> None:
-        try:
-            outcomes[i] = answer(
-                service, SELECT, select_body(patient_id, prefetch), caller=callers[i]
-            )
-        except Unauthorized as exc:
-            outcomes[i] = exc
-
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(callers))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    refused = [o for o in outcomes if isinstance(o, Unauthorized)]
-    assert len(refused) == 1
-    assert count(service, UsedJwtId) == 15
-    assert count(service, CdsCard) == 15 * 2
 
 
 # ---------------------------------------------------------------- chart link
 
 
 def test_chart_link_when_an_identifier_matches_a_patient_of_the_clinic(
-    service: Service, conformance_dir: Path
+    service: CdsEnv, conformance_dir: Path
 ) -> None:
     patient_id, prefetch = synthea(conformance_dir, "Trey_Gibson")
     ours = create_patient(
@@ -450,7 +328,7 @@ def test_chart_link_when_an_identifier_matches_a_patient_of_the_clinic(
         assert entry.patient_id == ours.id
 
 
-def test_no_chart_link_for_another_clinics_patient(service: Service, conformance_dir: Path) -> None:
+def test_no_chart_link_for_another_clinics_patient(service: CdsEnv, conformance_dir: Path) -> None:
     patient_id, prefetch = synthea(conformance_dir, "Trey_Gibson")
     ours = create_patient(
         service.runtime,
@@ -467,146 +345,15 @@ def test_no_chart_link_for_another_clinics_patient(service: Service, conformance
                 created_by="test",
             )
         )
-    from support.service import seed_clinic
-
-    other = seed_clinic(service.runtime, name="Other Clinic", domain="other.example")
-    response = answer(
-        service, SELECT, select_body(patient_id, prefetch), caller=cds.caller(other.id)
-    )
-    assert len(response["cards"][0]["links"]) == 1
-
-
-# ---------------------------------------------------------------- feedback
-
-
-def _issue(service: Service, conformance_dir: Path) -> JSON:
-    patient_id, prefetch = synthea(conformance_dir, "Aleta_Wintheiser")
-    return answer(service, SELECT, select_body(patient_id, prefetch))
-
-
-def test_feedback_is_stored_with_override_reasons(service: Service, conformance_dir: Path) -> None:
-    cards = _issue(service, conformance_dir)["cards"]
-    reason = cards[0]["overrideReasons"][0]
-    body = {
-        "feedback": [
-            {
-                "card": cards[0]["uuid"],
-                "outcome": "overridden",
-                "overrideReason": {"reason": reason, "userComment": "Discussed with the patient."},
-                "outcomeTimestamp": "2026-12-07T10:00:00Z",
-            },
-            {
-                "card": cards[1]["uuid"],
-                "outcome": "accepted",
-                "outcomeTimestamp": "2026-12-07T10:01:00Z",
-            },
-        ]
-    }
-    stored = record_feedback(service.runtime, SELECT, body, cds.caller(service.clinic_id))
-    assert stored == 2
-    with service.runtime.db.read() as tx:
-        rows = tx.scalars(select(CdsFeedback).order_by(CdsFeedback.id)).all()
-        assert [(r.card_uuid, r.outcome) for r in rows] == [
-            (cards[0]["uuid"], "overridden"),
-            (cards[1]["uuid"], "accepted"),
-        ]
-        assert (rows[0].override_system, rows[0].override_code) == (OVERRIDE, reason["code"])
-        assert rows[0].override_display == reason["display"]
-        assert rows[0].user_comment == "Discussed with the patient."
-        assert rows[1].override_code is None
-        assert rows[0].clinic_id == service.clinic_id
-        entry = tx.scalars(
-            select(AuditEntry).where(AuditEntry.resource_type == "cds-feedback")
-        ).one()
-        assert entry.resource_id == cards[0]["uuid"]
-
-
-@pytest.mark.parametrize(
-    ("change", "error", "where"),
-    [
-        (
-            lambda f, c: f.update(card="3c1b5a0e-0000-4000-8000-000000000000"),
-            NotFound,
-            "$.feedback[0].card",
-        ),
-        (lambda f, c: f.update(outcome="ignored"), InputError, "$.feedback[0].outcome"),
-        (lambda f, c: f.pop("outcomeTimestamp"), InputError, "$.feedback[0].outcomeTimestamp"),
-        (
-            lambda f, c: f.update(outcomeTimestamp="2026-12-07T10:00:00"),
-            InputError,
-            "$.feedback[0].outcomeTimestamp",
-        ),
-        (
-            lambda f, c: f.update(
-                overrideReason={"reason": {"system": OVERRIDE, "code": "made-up"}}
-            ),
-            InputError,
-            "$.feedback[0].overrideReason.reason",
-        ),
-    ],
-)
-def test_bad_feedback_is_refused_and_stores_nothing(
-    service: Service, conformance_dir: Path, change: Any, error: type[Exception], where: str
-) -> None:
-    cards = _issue(service, conformance_dir)["cards"]
-    item: JSON = {
-        "card": cards[0]["uuid"],
-        "outcome": "overridden",
-        "outcomeTimestamp": "2026-12-07T10:00:00Z",
-    }
-    change(item, cards)
-    with pytest.raises(error) as caught:
-        record_feedback(
-            service.runtime, SELECT, {"feedback": [item]}, cds.caller(service.clinic_id)
-        )
-    refused = caught.value
-    if isinstance(refused, InputError):
-        assert refused.where == where
-    else:
-        assert isinstance(refused, NotFound)
-        assert refused.detail["location"] == where
-    assert count(service, CdsFeedback) == 0
-
-
-def test_feedback_on_another_service_or_clinic_is_not_found(
-    service: Service, conformance_dir: Path
-) -> None:
-    cards = _issue(service, conformance_dir)["cards"]
-    item = {
-        "card": cards[0]["uuid"],
-        "outcome": "accepted",
-        "outcomeTimestamp": "2026-12-07T10:00:00Z",
-    }
-    with pytest.raises(NotFound):
-        record_feedback(service.runtime, SIGN, {"feedback": [item]}, cds.caller(service.clinic_id))
     other = new_clinic(service.runtime, "Other Clinic")
-    with pytest.raises(NotFound):
-        record_feedback(service.runtime, SELECT, {"feedback": [item]}, cds.caller(other))
-    assert count(service, CdsFeedback) == 0
-
-
-def test_replayed_feedback_is_refused(service: Service, conformance_dir: Path) -> None:
-    cards = _issue(service, conformance_dir)["cards"]
-    body = {
-        "feedback": [
-            {
-                "card": cards[0]["uuid"],
-                "outcome": "accepted",
-                "outcomeTimestamp": "2026-12-07T10:00:00Z",
-            }
-        ]
-    }
-    caller = cds.caller(service.clinic_id)
-    assert record_feedback(service.runtime, SELECT, body, caller) == 1
-    with pytest.raises(Unauthorized):
-        record_feedback(service.runtime, SELECT, body, caller)
-    assert count(service, CdsFeedback) == 1
+    response = answer(service, SELECT, select_body(patient_id, prefetch), caller=cds.caller(other))
+    assert len(response["cards"][0]["links"]) == 1
 
 
 # ---------------------------------------------------------------- discovery
 
 
-def test_discovery_lists_the_four_services_with_their_prefetch(service: Service) -> None:
+def test_discovery_lists_the_four_services_with_their_prefetch(service: CdsEnv) -> None:
     document = discovery(service.runtime.kb)
     hooks = {s["id"]: s["hook"] for s in document["services"]}
     assert hooks == {
@@ -622,3 +369,69 @@ def test_discovery_lists_the_four_services_with_their_prefetch(service: Service)
     view = next(s for s in document["services"] if s["hook"] == "patient-view")
     assert "dryNeedlingOrders" in view["prefetch"]
     assert "http://www.ama-assn.org/go/cpt|20560" in view["prefetch"]["dryNeedlingOrders"]
+
+
+def test_patient_view_without_its_order_data_is_412_or_422(
+    service: CdsEnv, conformance_dir: Path
+) -> None:
+    """The keys that say whether dry needling is planned are needed: an OperationOutcome
+    (the client could not get them) is 412, never "nothing planned"; a value that is not
+    FHIR JSON is 422."""
+    patient_id, prefetch = synthea(conformance_dir, "Aleta_Wintheiser")
+    outcome = {"resourceType": "OperationOutcome", "issue": []}
+    body = cds.patient_view(
+        patient_id, {**prefetch, "dryNeedlingOrders": outcome, "dryNeedlingAppointments": None}
+    )
+    with pytest.raises(PreconditionFailed) as caught:
+        answer(service, VIEW, body)
+    assert caught.value.detail["location"] == "$.prefetch.dryNeedlingOrders"
+    body = cds.patient_view(patient_id, {**prefetch, "dryNeedlingOrders": None})
+    with pytest.raises(PreconditionFailed) as caught:  # appointments key left out
+        answer(service, VIEW, body)
+    assert caught.value.detail["location"] == "$.prefetch.dryNeedlingAppointments"
+    body = cds.patient_view(
+        patient_id, {**prefetch, "dryNeedlingOrders": "none", "dryNeedlingAppointments": None}
+    )
+    with pytest.raises(InputError) as refused:
+        answer(service, VIEW, body)
+    assert refused.value.where == "$.prefetch.dryNeedlingOrders"
+    assert count(service, UsedJwtId) == 0
+
+
+def test_an_order_without_id_counts_as_selected(service: CdsEnv, conformance_dir: Path) -> None:
+    patient_id, prefetch = synthea(conformance_dir, "Aleta_Wintheiser")
+    order = cds.dry_needling_order("x", patient_id)
+    del order["id"]
+    body = cds.order_select(patient_id, prefetch, [order], ["ServiceRequest/other"])
+    assert rules_of(answer(service, SELECT, body), "warning") == [EPILEPSY]
+
+
+# ---------------------------------------------------------------- the async variant
+
+
+def test_async_variant_answers_the_same(service: CdsEnv, conformance_dir: Path) -> None:
+    """answer_hook_async: the same cards, fetches and refusals as answer_hook; the cards
+    are stored."""
+    patient_id, prefetch = synthea(conformance_dir, "Emory_Kreiger")
+    runtime = service.runtime
+    caller = cds.caller(service.clinic_id)
+
+    def call(body: JSON, fetch: Any, who: Any = None) -> JSON:
+        return asyncio.run(
+            answer_hook_async(
+                runtime, runtime.kb, SELECT, body, who or caller, fetch, base_url=BASE
+            )
+        )
+
+    full = call(select_body(patient_id, prefetch), NoFetch())
+    assert rules_of(full, "warning") == [EPILEPSY]
+    with pytest.raises(Unauthorized):
+        call(select_body(patient_id, prefetch), NoFetch())
+    fetch = DictFetch({f"Condition?patient={patient_id}": prefetch["conditions"]})
+    partial = {k: v for k, v in prefetch.items() if k != "conditions"}
+    fetched = call(select_body(patient_id, partial), fetch, cds.caller(service.clinic_id))
+    assert rules_of(fetched, "warning") == [EPILEPSY]
+    assert fetch.asked[0] == f"Condition?patient={patient_id}"
+    with pytest.raises(PreconditionFailed):
+        call(select_body(patient_id, partial), NoFetch(), cds.caller(service.clinic_id))
+    assert count(service, CdsCard) == 4

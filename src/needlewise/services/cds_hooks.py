@@ -6,6 +6,9 @@ The door (:mod:`needlewise.web.cds_hooks`) parses the body, verifies the JWT and
 * :func:`answer_hook` — the response to ``POST /cds-services/{id}``;
 * :func:`record_feedback` — ``POST /cds-services/{id}/feedback``.
 
+:func:`answer_hook_async` and :func:`record_feedback_async` do the same for an async door
+without a worker thread per call (the write is awaited through the group commit).
+
 Four services screen the patient for dry-needling contraindications when dry needling is
 in the hook's context (:mod:`needlewise.interop.cds_hooks.orders`):
 
@@ -30,18 +33,23 @@ context", never "screening failed": every failure is an error status.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from needlewise.domain.facts import PatientFacts
 from needlewise.domain.screening import screen
-from needlewise.errors import InputError, NotFound, PreconditionFailed
+from needlewise.errors import InputError, NotFound
 from needlewise.interop.cds_hooks import contexts, orders, prefetch
-from needlewise.interop.cds_hooks.cards import CardContext, IssuedCard, build_cards, override_system
+from needlewise.interop.cds_hooks.cards import (
+    CardContext,
+    IssuedCard,
+    build_cards,
+    override_code,
+    override_system,
+)
 from needlewise.interop.cds_hooks.models import (
     CdsRequest,
     DiscoveryResponse,
@@ -159,45 +167,21 @@ def _planned(
     if isinstance(context, contexts.AppointmentBookContext):
         return orders.in_appointments(kb, context.appointments)
     found: dict[str, Any] = {}
-    sent = call.prefetch or {}
     for key, template in orders.patient_view_templates(kb).items():
-        if key in sent:
-            found[key] = sent[key]
-            continue
-        try:
-            found[key] = fetch(prefetch.render(template, call.context))
-        except PreconditionFailed as exc:
-            raise PreconditionFailed(
-                f"prefetch {key!r} was not sent and cannot be read from the FHIR server "
-                f"({exc.message}); send it as prefetch or allow the fetch",
-                location=f"$.prefetch.{key}",
-                query=template,
-            ) from None
+        found[key] = prefetch.value_or_fetch(call.prefetch, key, template, call.context, fetch)
     return orders.in_chart(kb, found["dryNeedlingOrders"], found["dryNeedlingAppointments"])
 
 
-def _identifiers(bundle: dict[str, Any]) -> list[tuple[str, str]]:
-    for entry in bundle["entry"]:
-        resource = entry["resource"]
-        if resource.get("resourceType") != "Patient":
+def _identifiers(patient: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """(system, value) of each identifier of the EHR's Patient (for the chart link)."""
+    found = []
+    for identifier in (patient or {}).get("identifier") or []:
+        if type(identifier) is not dict:
             continue
-        found = []
-        for identifier in resource.get("identifier") or []:
-            if type(identifier) is not dict:
-                continue
-            system, value = identifier.get("system"), identifier.get("value")
-            if type(system) is str and type(value) is str and len(system) <= 255:
-                found.append((system, value[:255]))
-        return found
-    return []
-
-
-def _checked(bundle: dict[str, Any]) -> tuple[str, ...]:
-    counts: dict[str, int] = {}
-    for entry in bundle["entry"]:
-        kind = str(entry["resource"].get("resourceType"))
-        counts[kind] = counts.get(kind, 0) + 1
-    return tuple(f"{n} {kind}" for kind, n in sorted(counts.items()))
+        system, value = identifier.get("system"), identifier.get("value")
+        if type(system) is str and type(value) is str and len(system) <= 255:
+            found.append((system, value[:255]))
+    return found
 
 
 def _screen_cards(
@@ -226,30 +210,22 @@ def _screen_cards(
         base_url=base_url.rstrip("/"),
         hook=call.hook,
         planned=tuple(planned),
-        checked=_checked(gathered.bundle),
+        checked=tuple(f"{n} {kind}" for kind, n in sorted(gathered.counts.items())),
         not_shared=tuple(gathered.missing),
     )
-    return build_cards(kb, result, card_context), _identifiers(gathered.bundle)
+    return build_cards(kb, result, card_context), _identifiers(gathered.patient)
 
 
-def answer_hook(
-    runtime: Runtime,
+def _prepare(
     kb: KnowledgeBase,
     service_id: str,
     request: dict[str, Any],
     caller: CdsCaller,
     fetch: FhirFetcher,
-    *,
     base_url: str,
-) -> dict[str, Any]:
-    """Answer one hook call: ``{"cards": [...]}`` (see the module docstring).
-
-    ``kb`` is the knowledge the screen uses (the runtime's, as a rule); ``fetch`` reads
-    prefetch the client left out from its ``fhirServer`` (the door builds it from the
-    caller's allow-list); ``base_url`` is our public base, for the cards' links.
-
-    The JWT id claim, the cards and the audit entry are written in one transaction
-    (shared with concurrent calls through the group commit) before the answer returns."""
+) -> tuple[list[IssuedCard], CallPlan]:
+    """Everything but the write: check the call, screen, build the cards (no side
+    effects, so it may be run again)."""
     service = _service(service_id)
     call = parse(CdsRequest, request)
     if call.hook != service.hook:
@@ -279,7 +255,10 @@ def answer_hook(
         ],
         identifiers=identifiers,
     )
-    written = _run(runtime, plan)
+    return issued, plan
+
+
+def _answer(issued: list[IssuedCard], written: CallWritten, base_url: str) -> dict[str, Any]:
     if written.patient_id is not None:
         chart = f"{base_url.rstrip('/')}/app/patients/{written.patient_id}"
         for c in issued:
@@ -289,31 +268,66 @@ def answer_hook(
     return {"cards": [c.card for c in issued]}
 
 
-def _run(runtime: Runtime, plan: CallPlan) -> CallWritten:
-    try:
-        return runtime.db.group.run(plan, write_calls)
-    except IntegrityError:  # another process claimed the same jti at the same moment
-        return runtime.db.group.run(plan, write_calls)
+def answer_hook(
+    runtime: Runtime,
+    kb: KnowledgeBase,
+    service_id: str,
+    request: dict[str, Any],
+    caller: CdsCaller,
+    fetch: FhirFetcher,
+    *,
+    base_url: str,
+) -> dict[str, Any]:
+    """Answer one hook call: ``{"cards": [...]}`` (see the module docstring).
+
+    ``kb`` is the knowledge the screen uses (the runtime's, as a rule); ``fetch`` reads
+    prefetch the client left out from its ``fhirServer`` (the door builds it from the
+    caller's allow-list); ``base_url`` is our public base, for the cards' links.
+
+    The JWT id claim, the cards and the audit entry are written in one transaction
+    (shared with concurrent calls through the group commit) before the answer returns."""
+    issued, plan = _prepare(kb, service_id, request, caller, fetch, base_url)
+    written: CallWritten = runtime.db.group.run(plan, write_calls)
+    return _answer(issued, written, base_url)
 
 
-def record_feedback(
+async def answer_hook_async(
+    runtime: Runtime,
+    kb: KnowledgeBase,
+    service_id: str,
+    request: dict[str, Any],
+    caller: CdsCaller,
+    fetch: FhirFetcher,
+    *,
+    base_url: str,
+) -> dict[str, Any]:
+    """:func:`answer_hook` for an async door, with the same answers and errors.
+
+    The screen runs in a worker thread, as ``run_in_threadpool`` would run
+    :func:`answer_hook` (the fetcher may wait on the network; and an event loop kept busy
+    with CPU work would hold the GIL the group-commit writer needs between its SQL
+    statements). The write is then awaited without holding a thread
+    (:meth:`GroupCommit.run_async`)."""
+    issued, plan = await asyncio.to_thread(
+        _prepare, kb, service_id, request, caller, fetch, base_url
+    )
+    written: CallWritten = await runtime.db.group.run_async(plan, write_calls)
+    return _answer(issued, written, base_url)
+
+
+def _feedback_plan(
     runtime: Runtime, service_id: str, request: dict[str, Any], caller: CdsCaller
-) -> int:
-    """Store the feedback on our cards; returns the number of items stored.
-
-    Every card must be one this service issued to the caller's clinic (else 404 at
-    ``$.feedback[i].card``); an override reason must be one we offer (our override-reason
-    code system), else 422 at ``…overrideReason.reason``."""
+) -> FeedbackPlan:
     service = _service(service_id)
     body = parse(FeedbackRequest, request)
     system = override_system(runtime.kb)
-    codes = {
-        reason.id.removeprefix("override-reason.") for reason in runtime.kb.data.override_reasons
+    displays = {  # stored with our wording, not the client's echo of it
+        override_code(reason.id): reason.title.en for reason in runtime.kb.data.override_reasons
     }
     items = []
     for index, item in enumerate(body.feedback):
         reason = item.overrideReason.reason if item.overrideReason is not None else None
-        if reason is not None and (reason.system != system or reason.code not in codes):
+        if reason is not None and (reason.system != system or reason.code not in displays):
             raise InputError(
                 f"not one of this service's override reasons (system {system})",
                 f"$.feedback[{index}].overrideReason.reason",
@@ -325,13 +339,32 @@ def record_feedback(
                 "accepted_suggestions": [s.id for s in item.acceptedSuggestions or []],
                 "override_system": reason.system if reason else None,
                 "override_code": reason.code if reason else None,
-                "override_display": reason.display if reason else None,
+                "override_display": displays[reason.code] if reason else None,
                 "user_comment": item.overrideReason.userComment if item.overrideReason else None,
                 "outcome_timestamp": item.outcomeTimestamp,
             }
         )
-    plan = FeedbackPlan(caller=caller, service_id=service.id, items=items)
-    try:
-        return runtime.db.group.run(plan, write_feedback)
-    except IntegrityError:
-        return runtime.db.group.run(plan, write_feedback)
+    return FeedbackPlan(caller=caller, service_id=service.id, items=items)
+
+
+def record_feedback(
+    runtime: Runtime, service_id: str, request: dict[str, Any], caller: CdsCaller
+) -> int:
+    """Store the feedback on our cards; returns the number of items stored.
+
+    Every card must be one this service issued to the caller's clinic (else 404 at
+    ``$.feedback[i].card``); an override reason must be one we offer (our override-reason
+    code system), else 422 at ``…overrideReason.reason``. Nothing is stored, and the JWT
+    id is not spent, when any item is refused."""
+    plan = _feedback_plan(runtime, service_id, request, caller)
+    stored: int = runtime.db.group.run(plan, write_feedback)
+    return stored
+
+
+async def record_feedback_async(
+    runtime: Runtime, service_id: str, request: dict[str, Any], caller: CdsCaller
+) -> int:
+    """:func:`record_feedback` for an async door (the write is awaited, no thread)."""
+    plan = _feedback_plan(runtime, service_id, request, caller)
+    stored: int = await runtime.db.group.run_async(plan, write_feedback)
+    return stored

@@ -150,24 +150,31 @@ class FeedbackPlan:
 
 
 def write_feedback(connection: Connection, plans: list[FeedbackPlan]) -> list[int | Refusal]:
-    """Write one batch of feedback calls; each result is the number of items stored."""
-    granted = claim_many(connection, [plan.caller for plan in plans])
+    """Write one batch of feedback calls; each result is the number of items stored.
+
+    Cards are checked first: a call naming a card we did not issue is refused without
+    spending its JWT id (a refused call changes nothing)."""
     wanted = {item["card_uuid"] for plan in plans for item in plan.items}
     issued: dict[str, tuple[int, str]] = {}
     if wanted:
         rows = connection.execute(_ISSUED, {"uuids": sorted(wanted)}).all()
         issued = {u: (c, s) for u, c, s in rows}
+    refusals = [_unknown_card(plan, issued) for plan in plans]
+    claimable = [
+        plan.caller for plan, refused in zip(plans, refusals, strict=True) if refused is None
+    ]
+    claims = iter(claim_many(connection, claimable))
+    granted = [refused is None and next(claims) for refused in refusals]
     now = utcnow()
     rows_out: list[dict[str, Any]] = []
     entries: list[dict[str, Any]] = []
     results: list[int | Refusal] = []
-    for plan, ok in zip(plans, granted, strict=True):
+    for plan, refused, ok in zip(plans, refusals, granted, strict=True):
+        if refused is not None:
+            results.append(refused)
+            continue
         if not ok:
             results.append(replayed())
-            continue
-        unknown = _unknown_card(plan, issued)
-        if unknown is not None:
-            results.append(unknown)
             continue
         for item in plan.items:
             rows_out.append(

@@ -19,6 +19,7 @@ the ids of tokens still alive, a few minutes' worth of calls.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Sequence
@@ -33,6 +34,9 @@ from needlewise.errors import Unauthorized
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import UsedJwtId
 from needlewise.services.cds_caller import CdsCaller
+
+MAX_LENGTH = 255
+"""Length of the issuer and jti columns."""
 
 PURGE_EVERY = 60.0
 """Seconds between purges of expired JWT ids (per process)."""
@@ -80,6 +84,18 @@ def _maybe_purge(connection: Connection | Session, now: datetime) -> None:
         purge_expired(connection, now)
 
 
+def _fit(text: str) -> str:
+    """``text``, or its SHA-256 when longer than the column (255): the same id always
+    gives the same key, so a long id is still caught when it is replayed."""
+    if len(text) <= MAX_LENGTH:
+        return text
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _key(caller: CdsCaller) -> tuple[str, str]:
+    return _fit(caller.client), _fit(caller.jti or "")
+
+
 def _dialect(connection: Connection | Session) -> str:
     bind = connection.get_bind() if isinstance(connection, Session) else connection
     return bind.dialect.name
@@ -96,12 +112,12 @@ def claim_many(connection: Connection | Session, callers: Sequence[CdsCaller]) -
     for index, caller in enumerate(callers):
         if caller.jti is None:
             continue
-        key = (caller.client, caller.jti)
+        key = _key(caller)
         if key in first:
             continue
         first[key] = index
         expires = caller.expires_at or now + UNKNOWN_EXPIRY
-        rows.append({"issuer": caller.client, "jti": caller.jti, "expires_at": expires, "now": now})
+        rows.append({"issuer": key[0], "jti": key[1], "expires_at": expires, "now": now})
     granted_keys: set[tuple[str, str]] = set()
     if rows:
         claim = _CLAIMS[_dialect(connection)]
@@ -113,7 +129,7 @@ def claim_many(connection: Connection | Session, callers: Sequence[CdsCaller]) -
         if caller.jti is None:
             granted.append(True)
             continue
-        key = (caller.client, caller.jti)
+        key = _key(caller)
         granted.append(first[key] == index and key in granted_keys)
     return granted
 

@@ -227,7 +227,8 @@ class _Builder:
         return IssuedCard(card, rules)
 
     def remove_orders(self) -> list[JSON]:
-        drafts = [p for p in self.context.planned if p.in_draft]
+        # a draft without an id cannot be named in a delete action
+        drafts = [p for p in self.context.planned if p.in_draft and "/" in p.reference]
         if not drafts:
             return []
         actions = [

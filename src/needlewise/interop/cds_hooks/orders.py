@@ -12,7 +12,8 @@ Where we look:
 
 * order-select: the draft ServiceRequests named in ``selections`` (the orders just
   chosen; the rest of ``draftOrders`` was screened when it was selected, and order-sign
-  sees them all again);
+  sees them all again); a dry-needling draft without an ``id`` cannot be matched to a
+  selection and counts as selected;
 * order-sign: every ServiceRequest in ``draftOrders``;
 * appointment-book: every Appointment in ``appointments`` whose ``serviceType``,
   ``serviceCategory`` or ``appointmentType`` carries one of the codes;
@@ -142,8 +143,8 @@ def in_orders(kb: KnowledgeBase, draft_orders: Any, selections: list[str] | None
         if not recognizer.is_order(resource):
             continue
         reference = _reference(resource)
-        if wanted is not None and reference not in wanted:
-            continue
+        if wanted is not None and reference not in wanted and "id" in resource:
+            continue  # (an order without an id cannot be told apart: it counts as selected)
         found.append(Planned(reference, "ServiceRequest", in_draft=True))
     return found
 

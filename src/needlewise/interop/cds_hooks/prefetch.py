@@ -107,9 +107,20 @@ class Gathered:
     """Prefetch data ready for the screen."""
 
     bundle: dict[str, Any]
-    origins: list[str]  # the prefetch path of each entry of ``bundle``
+    origins: list[Origin]  # where each entry of ``bundle`` came from (:func:`origin_of`)
     fetched: list[str] = field(default_factory=list)  # keys read from the FHIR server
     missing: list[str] = field(default_factory=list)  # optional keys we could not have
+    counts: dict[str, int] = field(default_factory=dict)  # resources read, by type
+    patient: dict[str, Any] | None = None  # the Patient resource, when sent
+
+
+Origin = tuple[str, int | None]
+"""A prefetch path and, for a Bundle entry, its index (the path is built only on error)."""
+
+
+def _origin_path(origin: Origin) -> str:
+    path, index = origin
+    return path if index is None else f"{path}.entry[{index}]"
 
 
 def _is_outcome(value: Any) -> bool:
@@ -135,7 +146,9 @@ class _Collector:
         self.fetch = fetch
         self.server = server
         self.entries: list[dict[str, Any]] = []
-        self.origins: list[str] = []
+        self.origins: list[Origin] = []
+        self.counts: dict[str, int] = {}
+        self.patient: dict[str, Any] | None = None
 
     def add(self, value: Any, path: str) -> None:
         if value is None:
@@ -143,10 +156,12 @@ class _Collector:
         if type(value) is not dict:
             raise InputError(f"expected a FHIR resource or Bundle, found {kind_of(value)}", path)
         if value.get("resourceType") != "Bundle":
-            if type(value.get("resourceType")) is not str:
+            kind = value.get("resourceType")
+            if type(kind) is not str:
                 raise InputError("resource without a resourceType", f"{path}.resourceType")
             self.entries.append({"resource": value})
-            self.origins.append(path)
+            self.origins.append((path, None))
+            self._count(kind, value)
             return
         page, pages = value, 0
         while True:
@@ -185,10 +200,49 @@ class _Collector:
                     f"expected an entry object, found {kind_of(entry)}", f"{path}.entry[{i}]"
                 )
             resource = entry.get("resource")
-            if resource is None or _is_outcome(resource):
+            if resource is None:
+                continue
+            kind = resource.get("resourceType") if type(resource) is dict else None
+            if kind == "OperationOutcome":
                 continue  # a search's warnings (search.mode outcome) are not patient data
             self.entries.append(entry)
-            self.origins.append(f"{path}.entry[{i}]")
+            self.origins.append((path, i))
+            if type(kind) is str:  # (anything else: the FHIR reader names the problem)
+                self._count(kind, resource)
+
+    def _count(self, kind: str, resource: dict[str, Any]) -> None:
+        counts = self.counts
+        counts[kind] = counts.get(kind, 0) + 1
+        if kind == "Patient" and self.patient is None:
+            self.patient = resource
+
+
+def value_or_fetch(
+    prefetch: dict[str, Any] | None,
+    key: str,
+    template: str,
+    context: dict[str, Any],
+    fetch: Fetch,
+) -> Any:
+    """The value of a needed prefetch ``key`` as sent (a resource, a Bundle or ``null``),
+    or else read from the FHIR server; :class:`PreconditionFailed` (412) when it cannot
+    be had, :class:`InputError` when the value sent is not FHIR JSON."""
+    sent = prefetch or {}
+    path = f"$.prefetch.{key}"
+    if key in sent and not _is_outcome(sent[key]):
+        value = sent[key]
+        if value is not None and (type(value) is not dict or "resourceType" not in value):
+            raise InputError(f"expected a FHIR resource or Bundle, found {kind_of(value)}", path)
+        return value
+    try:
+        return fetch(render(template, context))
+    except PreconditionFailed as exc:
+        raise PreconditionFailed(
+            f"prefetch {key!r} was not sent and cannot be read from the FHIR server "
+            f"({exc.message}); send it as prefetch or allow the fetch",
+            location=path,
+            query=template,
+        ) from None
 
 
 def gather(
@@ -228,7 +282,9 @@ def gather(
         collector.add(value, f"{path}(fetched)")
     _check_patient(collector, context)
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": collector.entries}
-    return Gathered(bundle, collector.origins, fetched, missing)
+    return Gathered(
+        bundle, collector.origins, fetched, missing, collector.counts, collector.patient
+    )
 
 
 def collect(
@@ -241,29 +297,30 @@ def collect(
     for key, value in prefetch.items():
         if not _is_outcome(value):
             collector.add(value, f"$.prefetch.{key}")
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "entry": collector.entries,
-    }, collector.origins
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": collector.entries}
+    return bundle, [_origin_path(origin) for origin in collector.origins]
 
 
 def _check_patient(collector: _Collector, context: dict[str, Any]) -> None:
     """The prefetched Patient must be the context's patient (screening another person's
     data would be unsafe); the reader checks every other resource refers to it."""
-    expected = str(context.get("patientId", ""))
-    for entry, origin in zip(collector.entries, collector.origins, strict=True):
-        resource = entry["resource"]
-        if resource.get("resourceType") == "Patient" and resource.get("id") not in (None, expected):
-            raise InputError("this Patient is not the context's patientId", f"{origin}.id")
+    if collector.patient is None or collector.counts.get("Patient", 0) > 1:
+        return  # none to check, or several: the FHIR reader refuses a second Patient
+    if collector.patient.get("id") not in (None, str(context.get("patientId", ""))):
+        for entry, origin in zip(collector.entries, collector.origins, strict=True):
+            if entry["resource"] is collector.patient:
+                raise InputError(
+                    "this Patient is not the context's patientId", f"{_origin_path(origin)}.id"
+                )
 
 
 _ENTRY = re.compile(r"^\$\.entry\[(\d+)\]")
 
 
-def origin_of(error: InputError, origins: list[str]) -> InputError:
+def origin_of(error: InputError, origins: list[Origin]) -> InputError:
     """``error`` from reading the assembled Bundle, located in the prefetch instead."""
     match = _ENTRY.match(error.where)
     if match is None or int(match.group(1)) >= len(origins):
         return InputError(error.problem, "$.prefetch")
-    return InputError(error.problem, origins[int(match.group(1))] + error.where[match.end() :])
+    origin = _origin_path(origins[int(match.group(1))])
+    return InputError(error.problem, origin + error.where[match.end() :])
