@@ -22,6 +22,7 @@ import cProfile
 import gc
 import os
 import pstats
+import shutil
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -192,7 +193,10 @@ def main() -> None:
         + (", CDS Hooks router moved first" if args.cds_first else "")
         + (f", gc thresholds {gc.get_threshold()}" if args.gc_threshold else "")
     )
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

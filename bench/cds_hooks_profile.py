@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
+import shutil
 import tempfile
 import time
 import uuid
@@ -212,6 +213,7 @@ def main() -> None:
         profile.runcall(lambda: [answer() for _ in range(args.n)])
         pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
     runtime.db.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
