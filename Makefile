@@ -64,6 +64,7 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python bench/screen_bench.py
 	$(BIN)/python bench/freetext_bench.py
 	cd bench && ../$(BIN)/python api_bench.py
+	cd bench && ../$(BIN)/python cds_hooks_bench.py
 
 ## messages: extract every message of the pages (babel.cfg) into var/messages.pot, the
 ## template for a new or updated catalog (see docs/knowledge.md, "Adding a language")
