@@ -190,15 +190,15 @@ def bulk_screen(
     # A regular file is written whole or not at all (a ".partial" file renamed at the
     # end). Anything else (a device such as /dev/null, a pipe) is written in place:
     # renaming onto it would replace the device with a file.
-    target = Path(out_path)
-    atomic = out_path != "-" and (not target.exists() or target.is_file())
+    out_file = Path(out_path)
+    atomic = out_path != "-" and (not out_file.exists() or out_file.is_file())
     partial = Path(out_path + ".partial") if atomic else None
     try:
         with ExitStack() as stack:
             out = sys.stdout.buffer
             if out_path != "-":
                 try:
-                    writing = partial if partial is not None else target
+                    writing = partial if partial is not None else out_file
                     out = stack.enter_context(writing.open("wb"))
                 except OSError as exc:
                     click.echo(f"needlewise: {out_path}: cannot write ({exc.strerror})", err=True)
