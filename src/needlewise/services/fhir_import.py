@@ -24,6 +24,7 @@ change what screening decides).
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
@@ -38,7 +39,7 @@ from needlewise.interop.fhir.import_bundle import (
     PatientEntry,
     read_import,
 )
-from needlewise.persistence.models import ClinicalRecord, Patient, PatientIdentifier
+from needlewise.persistence.models import Clinic, ClinicalRecord, Patient, PatientIdentifier
 from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.patients import PatientIn
@@ -47,11 +48,20 @@ from needlewise.services.runtime import Runtime
 Outcome = Literal["created", "matched", "updated", "unchanged", "skipped"]
 
 
+_ENTRY = re.compile(r"^\$\.entry\[(\d+)\]")
+
+
+def _entry_order(problem: ImportProblem) -> int:
+    found = _ENTRY.match(problem.where)
+    return int(found.group(1)) if found else -1
+
+
 class ImportRefused(InputError):
     """The document cannot be imported; :attr:`problems` lists every reason (nothing
     was written). ``str()`` is the first with a count of the others."""
 
     def __init__(self, problems: list[ImportProblem]) -> None:
+        problems = sorted(problems, key=_entry_order)  # stable: by entry, then as found
         first = problems[0]
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         super().__init__(first.problem + more, first.where)
@@ -295,3 +305,26 @@ def import_document(
             "nothing was written: run the import again"
         ) from None
     return summary
+
+
+def operator_clinic(runtime: Runtime, clinic_id: int | None) -> int:
+    """The clinic a command-line import goes into: ``clinic_id`` when it exists, else
+    the database's only clinic. ``InputError`` (naming ``--clinic``) otherwise."""
+    with runtime.db.read() as tx:
+        ids = list(tx.scalars(select(Clinic.id).order_by(Clinic.id)))
+    if clinic_id is not None:
+        if clinic_id not in ids:
+            raise InputError(f"there is no clinic {clinic_id} in this database", "--clinic")
+        return clinic_id
+    if not ids:
+        raise InputError(
+            "the database has no clinic yet: create it with "
+            "`needlewise user create-admin --clinic NAME ...`",
+            "--clinic",
+        )
+    if len(ids) > 1:
+        shown = ", ".join(map(str, ids[:10]))
+        raise InputError(
+            f"the database holds several clinics ({shown}); give --clinic ID", "--clinic"
+        )
+    return ids[0]
