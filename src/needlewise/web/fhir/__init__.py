@@ -12,12 +12,13 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from needlewise.web.errors import add_error_dialect
+from needlewise.web.fhir import writes
 from needlewise.web.fhir.outcome import outcome_dialect
 
 PREFIX = "/fhir"
 
 #: the facade's routers, in the order FastAPI tries them
-FHIR_ROUTERS: list[APIRouter] = []
+FHIR_ROUTERS: list[APIRouter] = [writes.router]
 
 
 def add_fhir(app: FastAPI) -> None:
