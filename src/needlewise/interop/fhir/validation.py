@@ -34,6 +34,7 @@ _WORDS = {
     "string_too_short": "must not be empty",
     "literal_error": "not one of the values FHIR allows here",
     "enum": "not one of the values FHIR allows here",
+    "model_validation_format": "expected an object",
 }
 
 
@@ -54,6 +55,8 @@ def _path(base: str, loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif part == "root":
+            continue  # a pydantic RootModel's step: no JSON key
         elif isinstance(part, str) and part and all(c.isalnum() or c == "_" for c in part):
             path += f".{part.removesuffix('__ext')}"
         # pydantic's own steps (function-after[...], union tags) are no JSON keys
