@@ -82,7 +82,8 @@ def test_a_bundle_creates_the_patient_with_its_fields_identifiers_and_records(
     assert [e.outcome for e in summary.entries] == ["created"] * 3
     with service.runtime.db.read() as tx:
         row = tx.get(Patient, pid)
-        assert row is not None and row.clinic_id == service.clinic_id
+        assert row is not None
+        assert row.clinic_id == service.clinic_id
         assert (row.given_name, row.family_name, str(row.birth_date), row.sex) == (
             "Robin Q",
             "Synthetic",
@@ -160,7 +161,8 @@ def test_records_may_refer_to_a_stored_patient_by_identifier(service: Service) -
     assert stored(service) == [(pid, "Condition", "Condition/c9")]
     # a bare resource works the same way
     bare = run(service, warfarin_request("m9", reference))
-    assert bare.entries[0].index is None and bare.entries[0].patient_id == pid
+    assert bare.entries[0].index is None
+    assert bare.entries[0].patient_id == pid
 
 
 def test_a_medication_in_the_bundle_is_kept_inside_the_request(service: Service) -> None:
@@ -229,7 +231,9 @@ def test_a_malformed_bundle_names_every_bad_entry_and_writes_nothing(service: Se
         ),
     ]
     for _, problem in problems:  # never the values sent
-        assert "2020-13-45" not in problem and "yesterday" not in problem and "MRN-1" not in problem
+        assert "2020-13-45" not in problem
+        assert "yesterday" not in problem
+        assert "MRN-1" not in problem
 
 
 def test_identifiers_of_two_stored_patients_on_one_patient_are_a_conflict(
@@ -245,7 +249,8 @@ def test_identifiers_of_two_stored_patients_on_one_patient_are_a_conflict(
     assert snapshot(service.runtime) == before
     assert caught.value.status == 409
     [problem] = caught.value.problems
-    assert problem.where == "$.entry[0].resource.identifier" and problem.conflict
+    assert problem.where == "$.entry[0].resource.identifier"
+    assert problem.conflict
     assert "2 different stored patients" in problem.problem
 
 
@@ -294,7 +299,8 @@ def test_documents_that_are_not_importable(
     before = snapshot(service.runtime)
     with pytest.raises(InputError) as caught:
         run(service, document)
-    assert caught.value.where == where and words in caught.value.problem
+    assert caught.value.where == where
+    assert words in caught.value.problem
     assert snapshot(service.runtime) == before
 
 

@@ -56,7 +56,8 @@ def test_synthea_bundles_import_end_to_end_and_again_add_nothing(
             k: n for k, n in sorted(types.items()) if k not in IMPORTED | {"Patient"}
         }
     before = counts(service.runtime)
-    assert before["patients"] == 11 and before["patient_identifiers"] == identifiers
+    assert before["patients"] == 11
+    assert before["patient_identifiers"] == identifiers
     for path in files:
         again = import_document(service.runtime, actor, load(path))
         assert (again.patients_created, again.patients_matched) == (0, 1)
