@@ -59,7 +59,7 @@ def import_records(
     Importing the same file twice creates nothing new. All or nothing: every bad entry
     is listed with its JSON path on stderr (exit 2) and nothing is written. Other
     resource types are skipped and counted (--strict refuses them). The database is
-    NEEDLEWISE_DATABASE_URL; the import is audited as the operator (``system``).
+    NEEDLEWISE_DATABASE_URL; the import is audited as the operator (system).
     """
     from needlewise.cli.operations import database_errors
     from needlewise.errors import ServiceError
