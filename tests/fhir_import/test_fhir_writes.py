@@ -24,11 +24,15 @@ OUTCOME_CODES = "https://needlewise.org/fhir/CodeSystem/error-code"
 
 
 def post(
-    service: Service, url: str, body: Any, role: Role = Role.clinician, **headers: str
+    service: Service,
+    url: str,
+    body: Any,
+    role: Role = Role.clinician,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     return service.client.post(
-        url, content=content, headers={**FHIR, **service.headers(role), **headers}
+        url, content=content, headers={**FHIR, **service.headers(role), **(headers or {})}
     )
 
 
@@ -190,7 +194,8 @@ def test_create_a_patient_then_conflict_then_conditional_create(service: Service
         service,
         "/fhir/Patient",
         patient("y", "MRN-7"),
-        **{"if-none-exist": f"identifier={SYSTEM}|MRN-7"},
+        Role.clinician,
+        {"if-none-exist": f"identifier={SYSTEM}|MRN-7"},
     )
     assert reused.status_code == 200
     assert reused.headers["location"] == f"/fhir/Patient/{pid}"
@@ -212,7 +217,9 @@ def test_an_invalid_patient_is_422_naming_each_field(service: Service) -> None:
     assert [e for _, _, e in issues(answer)] == [["$.name"], ["$.gender"]]
     assert "xyz" not in answer.text
     assert snapshot(service.runtime) == before
-    wrong = post(service, "/fhir/Patient", patient("p", "M"), **{"if-none-exist": "name=x"})
+    wrong = post(
+        service, "/fhir/Patient", patient("p", "M"), Role.clinician, {"if-none-exist": "name=x"}
+    )
     assert wrong.status_code == 422
 
 

@@ -173,7 +173,8 @@ def _holder(pid: str) -> dict[str, Any]:
 
 
 def _with_patient(resource: dict[str, Any]) -> dict[str, Any]:
-    reference = (resource.get("subject") or resource.get("patient"))["reference"]
+    holder: dict[str, Any] = resource.get("subject") or resource["patient"]
+    reference = str(holder["reference"])
     holder = _holder(reference.split("/")[-1])
     entries = [{"resource": holder}, {"resource": resource}]
     return {"resourceType": "Bundle", "type": "collection", "entry": entries}
