@@ -272,3 +272,24 @@ def test_intake_responses_without_a_known_patient(
     issues(answer)
     after = snapshot(service.runtime)
     assert after["screenings"] == before["screenings"]
+
+
+def test_a_patients_intake_through_a_link_also_screens_imported_records(service: Service) -> None:
+    made = post(
+        service, "/fhir", bundle(patient("p1", "MRN-1"), warfarin_request("m", "Patient/p1"))
+    )
+    pid = made.json()["entry"][0]["response"]["location"].split("/")[1]
+    link = service.client.post(
+        f"/api/patients/{pid}/links",
+        json={"purpose": "intake"},
+        headers=service.headers(Role.front_desk),
+    )
+    assert link.status_code == 201, link.text
+    sent = service.client.post(
+        f"/api/p/{link.json()['token']}/intake", json=intake(service.runtime.kb)
+    )
+    assert sent.status_code == 201, sent.text
+    stored = service.client.get(
+        "/api/screenings", params={"patient_id": pid}, headers=service.headers(Role.clinician)
+    ).json()["items"][0]
+    assert "contraindication.anticoagulant" in [f["rule"] for f in stored["result"]["findings"]]

@@ -103,6 +103,12 @@ def test_an_imported_seizure_disorder_fires_in_the_next_stored_screening(
     epilepsy = [f for f in stored.result["findings"] if f["rule"] == "contraindication.epilepsy"]
     assert epilepsy, stored.result["findings"]
     assert "Condition/0b32d7c5-581e-45f3-bf8b-22fbbefd7618" in " ".join(epilepsy[0]["evidence"])
+    # only records that could fire are added to what is screened: no vital signs
+    assert stored.inputs is not None
+    screened = [e["resource"] for e in stored.inputs["entry"]]
+    assert any(r.get("id") == "0b32d7c5-581e-45f3-bf8b-22fbbefd7618" for r in screened)
+    assert all("subject" not in r for r in screened)
+    assert not [r for r in screened if r["resourceType"] == "Observation"]
 
 
 def test_the_official_bundle_transaction_example_is_refused_entry_by_entry(

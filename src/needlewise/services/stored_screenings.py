@@ -10,7 +10,8 @@ A stored screening runs the same use case as ``POST /api/screen``
   brings wins: its birth date is what the EHR sent. The added Patient has no id, so it
   never clashes with the document's own ``subject`` references.
   The patient's imported clinical records (``clinical_records``:
-  :mod:`needlewise.services.fhir_import`) are added the same way, after it, so a
+  :mod:`needlewise.services.fhir_import`) that could fire a rule are added the same way,
+  after it, so a
   medicine or condition the EHR sent fires its rule even when the document leaves it
   out; their ``subject``/``patient`` references (the EHR's ids) are dropped, and a
   record the document already holds (same ``Type/id``) is not added twice.
@@ -37,7 +38,9 @@ from sqlalchemy.orm import Session
 
 from needlewise.errors import Forbidden, InputError, NotFound, audited
 from needlewise.interop.fhir.bundle import read_screening_document
+from needlewise.interop.fhir.prefilter import may_fire
 from needlewise.interop.fhir.questionnaire import intake_questionnaire
+from needlewise.knowledge.codeindex import CodeIndex
 from needlewise.persistence.models import ClinicalRecord, Patient, Screening
 from needlewise.services import audit, idempotency, links
 from needlewise.services.actor import Actor
@@ -130,15 +133,17 @@ def _screen(
     return screened, result.to_json(), result.decision
 
 
-def imported_records(tx: Session, patient_id: int) -> list[dict[str, Any]]:
-    """The patient's imported clinical records (FHIR JSON), oldest first."""
-    return list(
-        tx.scalars(
-            select(ClinicalRecord.resource)
-            .where(ClinicalRecord.patient_id == patient_id)
-            .order_by(ClinicalRecord.id)
-        )
+def imported_records(tx: Session, patient_id: int, codes: CodeIndex) -> list[dict[str, Any]]:
+    """The patient's imported clinical records (FHIR JSON), oldest first: those that could
+    fire a rule (:func:`~needlewise.interop.fhir.prefilter.may_fire`, the check the
+    screening reader makes itself), so a long EHR history of vital signs does not swell
+    every stored screening's inputs."""
+    rows = tx.scalars(
+        select(ClinicalRecord.resource)
+        .where(ClinicalRecord.patient_id == patient_id)
+        .order_by(ClinicalRecord.id)
     )
+    return [r for r in rows if may_fire(str(r.get("resourceType")), r, codes)]
 
 
 def _patient_facts(
@@ -147,7 +152,7 @@ def _patient_facts(
     """The patient's recorded birth date and imported records."""
     with runtime.db.read() as tx:
         birth_date = get_in_clinic(tx, actor, patient_id).birth_date
-        return birth_date, imported_records(tx, patient_id)
+        return birth_date, imported_records(tx, patient_id, runtime.kb.codes)
 
 
 def _insert(
@@ -267,7 +272,7 @@ def submit_intake(
     with runtime.db.read() as tx:
         patient = get_in_clinic(tx, actor, patient_id)
         birth_date, language = patient.birth_date, patient.preferred_language
-        imported = imported_records(tx, patient_id)
+        imported = imported_records(tx, patient_id, runtime.kb.codes)
     screened, result, decision = _screen(runtime, document, birth_date, None, language, imported)
     with runtime.db.write() as tx:
         get_in_clinic(tx, actor, patient_id)
