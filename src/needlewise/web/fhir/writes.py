@@ -218,7 +218,8 @@ async def create_questionnaire_response(
     """Screen a patient's intake answers and store the screening (201, Location)."""
     resource = _resource(await json_body(request), "QuestionnaireResponse")
     patient_id = subject_patient(resource)
-    problems = validation_problems(resource, "QuestionnaireResponse", "$")
+    # fhir.resources validates slowly (and is imported on first use): off the event loop
+    problems = await run_in_threadpool(validation_problems, resource, "QuestionnaireResponse", "$")
     if problems:
         return refused(ImportRefused([ImportProblem(w, p) for w, p in problems]))
     language = as_language(str(resource.get("language", "en")).split("-")[0].lower()) or "en"
