@@ -55,6 +55,7 @@ STAFF = frozenset({A, C, F})
 ADMIN = frozenset({A})
 CLINICIAN = frozenset({C})
 CLINICAL_READERS = frozenset({A, C})
+IMPORTERS = frozenset({A, C})
 
 Expectation = frozenset[Role] | str
 
@@ -146,6 +147,12 @@ EXPECTED: dict[tuple[str, str], Expectation] = {
     ("POST", "/api/p/{token}/check-in"): LINK,
     # the audit log: admin only
     ("GET", "/api/audit"): ADMIN,
+    # the FHIR facade's writes: importing an EHR's records changes what screening
+    # decides (clinicians and admins); creating a patient and sending intake answers are
+    # the JSON API's patients:write and screenings:write
+    ("POST", "/fhir"): IMPORTERS,
+    ("POST", "/fhir/Patient"): STAFF,
+    ("POST", "/fhir/QuestionnaireResponse"): STAFF,
 }
 
 #: the purpose of the link each patient route needs (``/api/p/{token}`` takes any)
@@ -187,6 +194,23 @@ def adverse_event() -> dict[str, Any]:
 
 
 CHECK_IN = {"symptoms": [], "hours_since_treatment": 20.0}
+
+
+def fhir_patient(unique: str) -> dict[str, Any]:
+    """A FHIR Patient with an identifier of its own."""
+    return {
+        "resourceType": "Patient",
+        "identifier": [{"system": "urn:test:mrn", "value": f"MRN-{unique}"}],
+        "name": [{"family": "Synthetic", "given": ["Fhir"]}],
+    }
+
+
+def error_code(response: httpx.Response) -> str:
+    """Our error code, from the JSON API's error object or a FHIR OperationOutcome."""
+    body = response.json()
+    if body.get("resourceType") == "OperationOutcome":
+        return str(body["issue"][0]["details"]["coding"][0]["code"])
+    return str(body["error"]["code"])
 
 
 # ------------------------------------------------------------------ the clinic
@@ -469,6 +493,16 @@ def _bodies(world: World, caller: Role | str) -> dict[tuple[str, str], Callable[
         ("POST", "/api/p/{token}/intake"): lambda: intake(kb),
         ("POST", "/api/p/{token}/consent"): lambda: signing("Avery Averyson"),
         ("POST", "/api/p/{token}/check-in"): lambda: CHECK_IN,
+        ("POST", "/fhir"): lambda: {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [{"resource": fhir_patient(unique), "request": {"method": "POST"}}],
+        },
+        ("POST", "/fhir/Patient"): lambda: fhir_patient(unique),
+        ("POST", "/fhir/QuestionnaireResponse"): lambda: {
+            **intake(kb),
+            "subject": {"reference": f"Patient/{world.patient_a}"},
+        },
     }
 
 
@@ -569,7 +603,7 @@ def test_authorization_matrix(world: World, route: tuple[str, str], caller: Role
         return
     refusal = (401, "unauthorized") if caller == ANONYMOUS else (403, "forbidden")
     assert status == refusal[0], where
-    assert response.json()["error"]["code"] == refusal[1], where
+    assert error_code(response) == refusal[1], where
     assert world.snapshot() == before, f"a refused request changed stored data: {where}"
     world.refusal(
         mark,

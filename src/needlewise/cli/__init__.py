@@ -6,7 +6,14 @@ stderr naming the problem and where: file and JSON path); 1 internal error. Impo
 anything slow (FastAPI, uvicorn) happen inside the command that needs them.
 """
 
-from needlewise.cli import audit, bulk, clinical, operations, service  # noqa: F401 - registers the commands
+from needlewise.cli import (  # noqa: F401 - registers the commands
+    audit,
+    bulk,
+    clinical,
+    interop,
+    operations,
+    service,
+)
 from needlewise.cli.base import main
 
 __all__ = ["main"]

@@ -1,7 +1,8 @@
 """Roles and what each may do. Every API route names one permission (or is public or
 patient-link only); this table is the single place that grants them.
 
-* **admin** runs the clinic's accounts, providers and settings and reads the audit log;
+* **admin** runs the clinic's accounts, providers and settings and reads the audit log,
+  and (with clinicians) imports an EHR's records;
 * **clinician** does the clinical work (consents, sessions, adverse events, overrides,
   acknowledging check-ins) and everything front desk does;
 * **front-desk** registers patients, sends patient links, records intake and check-ins
@@ -32,6 +33,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "patients:write": frozenset({A, C, F}),
     "screenings:read": frozenset({A, C, F}),
     "screenings:write": frozenset({A, C, F}),
+    # loading an EHR's records (conditions, medicines) that screening then acts on
+    "records:import": frozenset({A, C}),
     "consents:read": frozenset({A, C, F}),
     "consents:write": frozenset(
         {C}

@@ -9,6 +9,12 @@ A stored screening runs the same use case as ``POST /api/screen``
   it), so the age rule sees the birth date the clinic recorded. A Patient the document
   brings wins: its birth date is what the EHR sent. The added Patient has no id, so it
   never clashes with the document's own ``subject`` references.
+  The patient's imported clinical records (``clinical_records``:
+  :mod:`needlewise.services.fhir_import`) that could fire a rule are added the same way,
+  after it, so a
+  medicine or condition the EHR sent fires its rule even when the document leaves it
+  out; their ``subject``/``patient`` references (the EHR's ids) are dropped, and a
+  record the document already holds (same ``Type/id``) is not added twice.
 * ``result`` — the screening result exactly as ``POST /api/screen`` returns it, with
   ``decision`` and the knowledge version, content sha256 and value-set sha256 also kept
   in their own columns.
@@ -32,8 +38,10 @@ from sqlalchemy.orm import Session
 
 from needlewise.errors import Forbidden, InputError, NotFound, audited
 from needlewise.interop.fhir.bundle import read_screening_document
+from needlewise.interop.fhir.prefilter import may_fire
 from needlewise.interop.fhir.questionnaire import intake_questionnaire
-from needlewise.persistence.models import Patient, Screening
+from needlewise.knowledge.codeindex import CodeIndex
+from needlewise.persistence.models import ClinicalRecord, Patient, Screening
 from needlewise.services import audit, idempotency, links
 from needlewise.services.actor import Actor
 from needlewise.services.decisive_screening import (
@@ -47,6 +55,7 @@ from needlewise.services.idempotency import Once, Resource
 from needlewise.services.paging import Page, PageParams
 from needlewise.services.patients import get_in_clinic
 from needlewise.services.runtime import Runtime
+from needlewise.services.screening_inputs import with_imported_records, with_recorded_birth_date
 from needlewise.services.stateless_screening import screen_document
 
 Decision = Literal["eligible", "review", "not-eligible"]
@@ -100,49 +109,13 @@ def _record(row: Screening, *, with_inputs: bool = False) -> ScreeningRecord:
     )
 
 
-def _patient_resource(birth_date: date) -> dict[str, Any]:
-    return {"resourceType": "Patient", "birthDate": birth_date.isoformat()}
-
-
-def _has_patient(entries: list[Any]) -> bool:
-    return any(
-        isinstance(entry, dict)
-        and isinstance(entry.get("resource"), dict)
-        and entry["resource"].get("resourceType") == "Patient"
-        for entry in entries
-    )
-
-
-def with_recorded_birth_date(document: Any, birth_date: date | None) -> Any:
-    """``document`` with a Patient carrying ``birth_date`` when it holds no Patient.
-
-    Anything this cannot augment (no birth date, not a JSON object, a malformed
-    ``entry``) is returned unchanged, for the screening reader to accept or refuse.
-    """
-    if birth_date is None or not isinstance(document, dict):
-        return document
-    kind = document.get("resourceType")
-    if kind == "QuestionnaireResponse":
-        return {
-            "resourceType": "Bundle",
-            "type": "collection",
-            "entry": [{"resource": document}, {"resource": _patient_resource(birth_date)}],
-        }
-    if kind == "Bundle":
-        entries = document.get("entry", [])
-        if not isinstance(entries, list) or _has_patient(entries):
-            return document
-        # appended last: the JSON paths of the caller's own entries stay the same
-        return {**document, "entry": [*entries, {"resource": _patient_resource(birth_date)}]}
-    return document
-
-
 def _screen(
     runtime: Runtime,
     document: Any,
     birth_date: date | None,
     electrical_stimulation: bool | None,
     language: str,
+    imported: list[dict[str, Any]] | None = None,
 ) -> tuple[Any, dict[str, Any], str]:
     """(document as screened, result JSON, decision); ``InputError`` for bad input."""
     language = check_language(language)
@@ -150,7 +123,7 @@ def _screen(
         # read it bare first: errors then name paths in the caller's document, and an
         # answer to another Questionnaire is refused rather than skipped inside a Bundle
         read_screening_document(document, runtime.kb)
-    screened = with_recorded_birth_date(document, birth_date)
+    screened = with_imported_records(with_recorded_birth_date(document, birth_date), imported or [])
     result = screen_document(
         screened,
         runtime.kb,
@@ -160,9 +133,26 @@ def _screen(
     return screened, result.to_json(), result.decision
 
 
-def _birth_date(runtime: Runtime, actor: Actor, patient_id: int) -> date | None:
+def imported_records(tx: Session, patient_id: int, codes: CodeIndex) -> list[dict[str, Any]]:
+    """The patient's imported clinical records (FHIR JSON), oldest first: those that could
+    fire a rule (:func:`~needlewise.interop.fhir.prefilter.may_fire`, the check the
+    screening reader makes itself), so a long EHR history of vital signs does not swell
+    every stored screening's inputs."""
+    rows = tx.scalars(
+        select(ClinicalRecord.resource)
+        .where(ClinicalRecord.patient_id == patient_id)
+        .order_by(ClinicalRecord.id)
+    )
+    return [r for r in rows if may_fire(str(r.get("resourceType")), r, codes)]
+
+
+def _patient_facts(
+    runtime: Runtime, actor: Actor, patient_id: int
+) -> tuple[date | None, list[dict[str, Any]]]:
+    """The patient's recorded birth date and imported records."""
     with runtime.db.read() as tx:
-        return get_in_clinic(tx, actor, patient_id).birth_date
+        birth_date = get_in_clinic(tx, actor, patient_id).birth_date
+        return birth_date, imported_records(tx, patient_id, runtime.kb.codes)
 
 
 def _insert(
@@ -213,9 +203,9 @@ def create_screening(
     With ``once`` (an ``Idempotency-Key``), the answer is kept in the same transaction.
     """
     actor.require("screenings:write")
-    birth_date = _birth_date(runtime, actor, patient_id)
+    birth_date, imported = _patient_facts(runtime, actor, patient_id)
     screened, result, decision = _screen(
-        runtime, document, birth_date, electrical_stimulation, language
+        runtime, document, birth_date, electrical_stimulation, language, imported
     )
     with runtime.db.write() as tx:
         get_in_clinic(tx, actor, patient_id)
@@ -282,7 +272,8 @@ def submit_intake(
     with runtime.db.read() as tx:
         patient = get_in_clinic(tx, actor, patient_id)
         birth_date, language = patient.birth_date, patient.preferred_language
-    screened, result, decision = _screen(runtime, document, birth_date, None, language)
+        imported = imported_records(tx, patient_id, runtime.kb.codes)
+    screened, result, decision = _screen(runtime, document, birth_date, None, language, imported)
     with runtime.db.write() as tx:
         get_in_clinic(tx, actor, patient_id)
         links.use_link(tx, actor)  # locks the link row: one submission wins

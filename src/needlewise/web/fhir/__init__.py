@@ -12,14 +12,14 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from needlewise.web.errors import add_error_dialect
-from needlewise.web.fhir import metadata, read
+from needlewise.web.fhir import metadata, read, writes
 from needlewise.web.fhir.outcome import outcome_dialect
 
 PREFIX = "/fhir"
 
 #: the facade's routers, in the order FastAPI tries them (``/fhir/metadata`` before
-#: ``/fhir/{type}``)
-FHIR_ROUTERS: list[APIRouter] = [metadata.router, read.router]
+#: ``/fhir/{type}``; the writes are POSTs, the reads GETs)
+FHIR_ROUTERS: list[APIRouter] = [metadata.router, writes.router, read.router]
 
 
 def add_fhir(app: FastAPI) -> None:
