@@ -6,7 +6,6 @@ also within a burst of concurrent calls."""
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from sqlalchemy import select
 
 from needlewise.errors import InputError, NotFound, Unauthorized
 from needlewise.persistence.models import AuditEntry, CdsCard, CdsFeedback, UsedJwtId
-from needlewise.services.cds_hooks import record_feedback, record_feedback_async
+from needlewise.services.cds_hooks import record_feedback
 from needlewise.services.jwt_replay import claim_jwt_id, purge_expired
 from support import cds
 from support.cds import JSON
@@ -278,18 +277,3 @@ def test_the_stored_override_display_is_ours(service: CdsEnv, conformance_dir: P
         (row,) = tx.scalars(select(CdsFeedback)).all()
     assert row.override_display == cards[0]["overrideReasons"][0]["display"]
     assert row.outcome_timestamp.astimezone(UTC) == datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-
-
-def test_async_feedback_is_stored(service: CdsEnv, conformance_dir: Path) -> None:
-    cards = _issue(service, conformance_dir)["cards"]
-    item = {
-        "card": cards[1]["uuid"],
-        "outcome": "accepted",
-        "outcomeTimestamp": "2026-12-07T10:00:00Z",
-    }
-    caller = cds.caller(service.clinic_id)
-    stored = asyncio.run(
-        record_feedback_async(service.runtime, SELECT, {"feedback": [item]}, caller)
-    )
-    assert stored == 1
-    assert count(service, CdsFeedback) == 1

@@ -10,7 +10,6 @@ the "screening incomplete" warning.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,11 +18,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from needlewise.errors import InputError, NotFound, PreconditionFailed, Unauthorized
+from needlewise.errors import InputError, NotFound, PreconditionFailed
 from needlewise.persistence.models import AuditEntry, CdsCard, UsedJwtId
 from needlewise.persistence.models.interop import PatientIdentifier
 from needlewise.security.roles import Role
-from needlewise.services.cds_hooks import answer_hook_async, discovery
+from needlewise.services.cds_hooks import discovery
 from needlewise.services.patients import PatientIn, create_patient
 from support import cds
 from support.cds import JSON, DictFetch, NoFetch
@@ -404,34 +403,3 @@ def test_an_order_without_id_counts_as_selected(service: CdsEnv, conformance_dir
     del order["id"]
     body = cds.order_select(patient_id, prefetch, [order], ["ServiceRequest/other"])
     assert rules_of(answer(service, SELECT, body), "warning") == [EPILEPSY]
-
-
-# ---------------------------------------------------------------- the async variant
-
-
-def test_async_variant_answers_the_same(service: CdsEnv, conformance_dir: Path) -> None:
-    """answer_hook_async: the same cards, fetches and refusals as answer_hook; the cards
-    are stored."""
-    patient_id, prefetch = synthea(conformance_dir, "Emory_Kreiger")
-    runtime = service.runtime
-    caller = cds.caller(service.clinic_id)
-
-    def call(body: JSON, fetch: Any, who: Any = None) -> JSON:
-        return asyncio.run(
-            answer_hook_async(
-                runtime, runtime.kb, SELECT, body, who or caller, fetch, base_url=BASE
-            )
-        )
-
-    full = call(select_body(patient_id, prefetch), NoFetch())
-    assert rules_of(full, "warning") == [EPILEPSY]
-    with pytest.raises(Unauthorized):
-        call(select_body(patient_id, prefetch), NoFetch())
-    fetch = DictFetch({f"Condition?patient={patient_id}": prefetch["conditions"]})
-    partial = {k: v for k, v in prefetch.items() if k != "conditions"}
-    fetched = call(select_body(patient_id, partial), fetch, cds.caller(service.clinic_id))
-    assert rules_of(fetched, "warning") == [EPILEPSY]
-    assert fetch.asked[0] == f"Condition?patient={patient_id}"
-    with pytest.raises(PreconditionFailed):
-        call(select_body(patient_id, partial), NoFetch(), cds.caller(service.clinic_id))
-    assert count(service, CdsCard) == 4

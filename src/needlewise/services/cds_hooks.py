@@ -6,9 +6,6 @@ The door (:mod:`needlewise.web.cds_hooks`) parses the body, verifies the JWT and
 * :func:`answer_hook` — the response to ``POST /cds-services/{id}``;
 * :func:`record_feedback` — ``POST /cds-services/{id}/feedback``.
 
-:func:`answer_hook_async` and :func:`record_feedback_async` do the same for an async door
-without a worker thread per call (the write is awaited through the group commit).
-
 Four services screen the patient for dry-needling contraindications when dry needling is
 in the hook's context (:mod:`needlewise.interop.cds_hooks.orders`):
 
@@ -33,7 +30,6 @@ context", never "screening failed": every failure is an error status.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
@@ -291,30 +287,6 @@ def answer_hook(
     return _answer(issued, written, base_url)
 
 
-async def answer_hook_async(
-    runtime: Runtime,
-    kb: KnowledgeBase,
-    service_id: str,
-    request: dict[str, Any],
-    caller: CdsCaller,
-    fetch: FhirFetcher,
-    *,
-    base_url: str,
-) -> dict[str, Any]:
-    """:func:`answer_hook` for an async door, with the same answers and errors.
-
-    The screen runs in a worker thread, as ``run_in_threadpool`` would run
-    :func:`answer_hook` (the fetcher may wait on the network; and an event loop kept busy
-    with CPU work would hold the GIL the group-commit writer needs between its SQL
-    statements). The write is then awaited without holding a thread
-    (:meth:`GroupCommit.run_async`)."""
-    issued, plan = await asyncio.to_thread(
-        _prepare, kb, service_id, request, caller, fetch, base_url
-    )
-    written: CallWritten = await runtime.db.group.run_async(plan, write_calls)
-    return _answer(issued, written, base_url)
-
-
 def _feedback_plan(
     runtime: Runtime, service_id: str, request: dict[str, Any], caller: CdsCaller
 ) -> FeedbackPlan:
@@ -358,13 +330,4 @@ def record_feedback(
     id is not spent, when any item is refused."""
     plan = _feedback_plan(runtime, service_id, request, caller)
     stored: int = runtime.db.group.run(plan, write_feedback)
-    return stored
-
-
-async def record_feedback_async(
-    runtime: Runtime, service_id: str, request: dict[str, Any], caller: CdsCaller
-) -> int:
-    """:func:`record_feedback` for an async door (the write is awaited, no thread)."""
-    plan = _feedback_plan(runtime, service_id, request, caller)
-    stored: int = await runtime.db.group.run_async(plan, write_feedback)
     return stored
