@@ -58,7 +58,7 @@ def test_a_transaction_is_imported_and_answered_entry_by_entry(service: Service)
     assert answer["type"] == "transaction-response"
     [made_patient, made_condition] = [e["response"] for e in answer["entry"]]
     assert made_patient["status"] == "201 Created"
-    assert made_patient["location"].startswith("Patient/")
+    assert made_patient["location"].startswith("Patient/patient-")
     assert made_condition == {"status": "201 Created"}
     again = post(service, "/fhir", document).json()
     assert [e["response"]["status"] for e in again["entry"]] == ["200 OK", "200 OK"]
@@ -182,14 +182,17 @@ def test_create_a_patient_then_conflict_then_conditional_create(service: Service
     made = post(service, "/fhir/Patient", patient("x", "MRN-7"), Role.front_desk)
     assert made.status_code == 201, made.text
     pid = made.json()["id"]
+    assert pid.startswith("patient-")
+    number = pid.removeprefix("patient-")
     assert made.headers["location"] == f"/fhir/Patient/{pid}"
-    assert made.json()["meta"]["versionId"] == "1"
-    api = service.client.get(f"/api/patients/{pid}", headers=service.headers(Role.front_desk))
+    assert made.headers["etag"] == 'W/"1"'
+    api = service.client.get(f"/api/patients/{number}", headers=service.headers(Role.front_desk))
     assert api.json()["given_name"] == "Robin Q"
     twin = post(service, "/fhir/Patient", patient("y", "MRN-7"))
     assert twin.status_code == 409
     assert issues(twin)[0][1] == "conflict"
     assert "MRN-7" not in twin.text
+    assert f"Patient/{pid}" in twin.json()["issue"][0]["diagnostics"]
     reused = post(
         service,
         "/fhir/Patient",
@@ -235,7 +238,7 @@ def test_an_intake_response_is_screened_and_stored(service: Service) -> None:
         row = tx.scalars(select(Screening)).one()
     assert created.headers["location"] == f"/fhir/QuestionnaireResponse/screening-{row.id}"
     assert created.json()["id"] == f"screening-{row.id}"
-    assert row.patient_id == int(made["id"])
+    assert row.patient_id == int(made["id"].removeprefix("patient-"))
     assert row.decision == "eligible"
 
 
@@ -245,7 +248,7 @@ def test_an_imported_anticoagulant_fires_in_the_next_screening(service: Service)
     summary = post(
         service, "/fhir", bundle(patient("p1", "MRN-1"), warfarin_request("m", "Patient/p1"))
     )
-    pid = summary.json()["entry"][0]["response"]["location"].split("/")[1]
+    pid = summary.json()["entry"][0]["response"]["location"].split("/patient-")[1]
     answers = {**intake(service.runtime.kb), "subject": {"reference": f"Patient/{pid}"}}
     assert post(service, "/fhir/QuestionnaireResponse", answers).status_code == 201
     stored = service.client.get(
@@ -258,7 +261,20 @@ def test_an_imported_anticoagulant_fires_in_the_next_screening(service: Service)
 
 @pytest.mark.parametrize(
     ("subject", "status"),
-    [(None, 422), ({"reference": "Patient/999999"}, 404), ({"reference": "Patient/abc"}, 404)],
+    [
+        (None, 422),
+        ({"reference": "Patient/999999"}, 404),
+        ({"reference": "Patient/patient-999999"}, 404),
+        ({"reference": "https://ehr.example/fhir/Patient/patient-999999"}, 404),
+        ({"reference": "Patient/99999999999"}, 404),
+        ({"reference": "Patient/abc"}, 422),
+        ({"reference": "Patient/screening-1"}, 422),
+        ({"reference": "Patient/patient-1-x"}, 422),
+        ({"reference": "Practitioner/patient-1"}, 422),
+        ({"reference": "patient-1"}, 422),
+        ({"reference": 7}, 422),
+        ({"display": "Robin"}, 422),
+    ],
 )
 def test_intake_responses_without_a_known_patient(
     service: Service, subject: Any, status: int
@@ -269,7 +285,10 @@ def test_intake_responses_without_a_known_patient(
     before = snapshot(service.runtime)
     answer = post(service, "/fhir/QuestionnaireResponse", answers)
     assert answer.status_code == status
-    issues(answer)
+    [(_, _, where)] = issues(answer)
+    if status == 422 and subject is not None and "reference" in subject:
+        assert where == ["$.subject.reference"]
+        assert str(subject["reference"]) not in answer.text
     after = snapshot(service.runtime)
     assert after["screenings"] == before["screenings"]
 
@@ -278,7 +297,7 @@ def test_a_patients_intake_through_a_link_also_screens_imported_records(service:
     made = post(
         service, "/fhir", bundle(patient("p1", "MRN-1"), warfarin_request("m", "Patient/p1"))
     )
-    pid = made.json()["entry"][0]["response"]["location"].split("/")[1]
+    pid = made.json()["entry"][0]["response"]["location"].split("/patient-")[1]
     link = service.client.post(
         f"/api/patients/{pid}/links",
         json={"purpose": "intake"},
@@ -293,3 +312,67 @@ def test_a_patients_intake_through_a_link_also_screens_imported_records(service:
         "/api/screenings", params={"patient_id": pid}, headers=service.headers(Role.clinician)
     ).json()["items"][0]
     assert "contraindication.anticoagulant" in [f["rule"] for f in stored["result"]["findings"]]
+
+
+# ------------------------------------------------------------------ written, then read back
+
+
+def get(service: Service, url: str, role: Role = Role.clinician) -> httpx.Response:
+    return service.client.get(url, headers=service.headers(role))
+
+
+def test_a_created_patient_reads_back_at_its_location(service: Service) -> None:
+    made = post(service, "/fhir/Patient", patient("x", "MRN-7"), Role.front_desk)
+    assert made.status_code == 201, made.text
+    read = get(service, made.headers["location"])
+    assert read.status_code == 200, read.text
+    assert read.json() == made.json()  # the answer is the resource as the read side serves it
+    assert read.json()["id"] == made.json()["id"]
+    assert {"system": SYSTEM, "value": "MRN-7"} in read.json()["identifier"]
+    reused = post(
+        service,
+        "/fhir/Patient",
+        patient("y", "MRN-7"),
+        Role.clinician,
+        {"if-none-exist": f"identifier={SYSTEM}|MRN-7"},
+    )
+    assert get(service, reused.headers["location"]).json()["id"] == made.json()["id"]
+
+
+def test_every_patient_of_a_transaction_reads_back_at_its_location(service: Service) -> None:
+    document = bundle(patient("p1", "MRN-1"), condition("c1", "Patient/p1"), patient("p2", "MRN-2"))
+    answer = post(service, "/fhir", document)
+    assert answer.status_code == 200, answer.text
+    locations = [e["response"].get("location") for e in answer.json()["entry"]]
+    assert locations[1] is None
+    for location, mrn in ((locations[0], "MRN-1"), (locations[2], "MRN-2")):
+        read = get(service, f"/fhir/{location}")
+        assert read.status_code == 200, read.text
+        assert {"system": SYSTEM, "value": mrn} in read.json()["identifier"]
+
+
+@pytest.mark.parametrize(
+    "form", ["Patient/patient-{n}", "Patient/{n}", "https://x.example/fhir/Patient/patient-{n}"]
+)
+def test_an_intake_response_reads_back_with_its_findings(service: Service, form: str) -> None:
+    made = post(service, "/fhir/Patient", patient("x", "MRN-1"), Role.front_desk).json()
+    number = made["id"].removeprefix("patient-")
+    answers = {
+        **intake(service.runtime.kb, **{"needle-fear": "yes"}),  # absolute: not eligible
+        "subject": {"reference": form.format(n=number)},
+    }
+    created = post(service, "/fhir/QuestionnaireResponse", answers, Role.front_desk)
+    assert created.status_code == 201, created.text
+    read = get(service, created.headers["location"], Role.front_desk)
+    assert read.status_code == 200, read.text
+    assert read.json() == created.json()
+    assert read.json()["resourceType"] == "QuestionnaireResponse"
+    assert read.json()["subject"]["reference"] == f"Patient/{made['id']}"
+    found = get(service, f"/fhir/DetectedIssue?patient={made['id']}").json()
+    assert found["total"] >= 1
+    codes = [
+        coding["code"]
+        for entry in found["entry"]
+        for coding in entry["resource"].get("code", {}).get("coding", [])
+    ]
+    assert any("needle-fear" in code for code in codes), codes

@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from needlewise.errors import Conflict, InputError
+from needlewise.interop.fhir.emit import ids
 from needlewise.interop.fhir.import_bundle import (
     ImportPlan,
     ImportProblem,
@@ -156,7 +157,8 @@ class _Import:
                     ImportProblem(
                         f"{entry.path}.identifier",
                         f"its identifiers belong to {len(owners)} different stored patients "
-                        f"({', '.join(f'Patient/{o}' for o in sorted(owners))}); merge them first",
+                        f"({', '.join(f'Patient/{ids.patient(o)}' for o in sorted(owners))}); "
+                        "merge them first",
                         conflict=True,
                     )
                 )

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from needlewise.errors import Conflict, InputError
 from needlewise.interop.fhir.access import kind_of
+from needlewise.interop.fhir.emit import ids
 from needlewise.interop.fhir.import_bundle import (
     IDENTIFIER_MAX,
     ImportProblem,
@@ -112,7 +113,7 @@ def _create(
         if taken:
             raise Conflict(
                 "another patient of this clinic already has one of these identifiers "
-                f"(Patient/{taken[0]}); send If-None-Exist: identifier=system|value to "
+                f"(Patient/{ids.patient(taken[0])}); send If-None-Exist: identifier=system|value to "
                 "reuse that patient",
                 location="$.identifier",
             )

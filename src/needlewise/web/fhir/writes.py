@@ -9,13 +9,19 @@
   Needs ``records:import`` (clinicians and admins).
 * ``POST /fhir/Patient`` — create a patient, with its identifiers; ``If-None-Exist:
   identifier=system|value`` returns the patient who has it instead (200). An identifier
-  another patient has is 409. Needs ``patients:write``.
+  another patient has is 409. The answer is the Patient as the read side serves it
+  (``Location: /fhir/Patient/patient-{id}``). Needs ``patients:write``.
 * ``POST /fhir/QuestionnaireResponse`` — an intake QuestionnaireResponse whose
-  ``subject`` is ``Patient/{id}`` is screened and stored
+  ``subject`` is ``Patient/patient-{id}`` (the read side's id; ``Patient/{id}``, the JSON
+  API's number, is taken too) is screened and stored
   (:func:`needlewise.services.stored_screenings.create_screening`, SDC-style
   extraction); 201 with ``Location: /fhir/QuestionnaireResponse/screening-{id}``, the id
-  the read side serves it under, next to the screening's DetectedIssues. Needs
-  ``screenings:write``.
+  the read side serves it under, next to the screening's DetectedIssues, and the
+  QuestionnaireResponse as the read side serves it. Needs ``screenings:write``.
+
+Every id and location these answers carry is the read side's
+(:mod:`needlewise.interop.fhir.emit.ids`): ``Patient/patient-7`` can be read back with
+``GET /fhir/Patient/patient-7``.
 
 Bodies are ``application/fhir+json`` or ``application/json`` (415 otherwise), capped at
 ``NEEDLEWISE_MAX_BODY_BYTES`` (413), not JSON 400; a resource that is not valid R4 is
@@ -33,18 +39,20 @@ from starlette.responses import Response
 
 from needlewise.errors import InputError, NotFound
 from needlewise.interop.fhir.access import kind_of
+from needlewise.interop.fhir.emit import ids
 from needlewise.interop.fhir.import_bundle import ImportProblem
 from needlewise.interop.fhir.validation import validation_problems
 from needlewise.languages import as_language
+from needlewise.services import fhir_read
 from needlewise.services.actor import Actor
 from needlewise.services.fhir_import import ImportRefused, ImportSummary, import_document
 from needlewise.services.fhir_patients import create_patient_resource, if_none_exist
-from needlewise.services.records import MAX_ID
 from needlewise.services.stored_screenings import create_screening
 from needlewise.web.api.deps import PatientsWrite, RuntimeDep, ScreeningsWrite
 from needlewise.web.auth import staff
 from needlewise.web.bodies import json_body
 from needlewise.web.fhir.outcome import FHIR_JSON, FhirJson, operation_outcome
+from needlewise.web.fhir.read import server_base
 from needlewise.web.openapi import request_body
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
@@ -107,8 +115,9 @@ def response_bundle(kind: str, size: int, summary: ImportSummary) -> dict[str, A
         response: dict[str, Any] = {
             "status": "201 Created" if outcome and outcome.outcome == "created" else "200 OK"
         }
-        if outcome is not None and outcome.resource_type == "Patient":
-            response["location"] = f"Patient/{outcome.patient_id}"
+        patient_id = outcome.patient_id if outcome is not None else None
+        if outcome is not None and outcome.resource_type == "Patient" and patient_id is not None:
+            response["location"] = f"Patient/{ids.patient(patient_id)}"
         entries.append({"response": response})
     return {"resourceType": "Bundle", "type": f"{kind}-response", "entry": entries}
 
@@ -174,32 +183,53 @@ async def create_patient(
         out = await run_in_threadpool(create_patient_resource, rt, actor, resource, wanted)
     except ImportRefused as error:
         return refused(error)
-    headers = {"Location": f"/fhir/Patient/{out.patient_id}", "ETag": f'W/"{out.version}"'}
+    resource_id = ids.patient(out.patient_id)
+    headers = {"Location": f"/fhir/Patient/{resource_id}", "ETag": f'W/"{out.version}"'}
     if not out.created:
-        message = f"a patient of this clinic has this identifier: Patient/{out.patient_id}"
+        message = f"a patient of this clinic has this identifier: Patient/{resource_id}"
         body = operation_outcome(200, "exists", message)
         body["issue"][0]["severity"] = "information"
         body["issue"][0]["code"] = "informational"
         return FhirJson(body, headers=headers)
-    meta = {"versionId": str(out.version)}
-    return FhirJson({**resource, "id": str(out.patient_id), "meta": meta}, 201, headers)
+    served = await run_in_threadpool(
+        fhir_read.read_resource, rt, actor, "Patient", resource_id, server_base(request)
+    )
+    return FhirJson(served, 201, headers)
 
 
 # ------------------------------------------------------------------ POST /fhir/QuestionnaireResponse
 
 
+_SUBJECT = "$.subject.reference"
+
+
 def subject_patient(resource: dict[str, Any]) -> int:
-    """Our patient id from ``subject.reference`` (``Patient/{id}``)."""
+    """Our patient row id from ``subject.reference``: ``Patient/patient-{n}`` (the read
+    side's id) or ``Patient/{n}`` (the JSON API's number), relative or an absolute URL
+    ending in one. Anything else is an ``InputError`` at ``$.subject.reference``; a
+    well-formed reference to a patient we do not have is ``NotFound`` (from the use
+    case). The reference itself is never echoed."""
     subject = resource.get("subject")
-    reference = subject.get("reference") if isinstance(subject, dict) else None
-    if not isinstance(reference, str) or "Patient/" not in reference:
+    if not isinstance(subject, dict) or "reference" not in subject:
         raise InputError(
-            "required: subject, a reference to the patient (Patient/{id})", "$.subject"
+            "required: subject, a reference to the patient (Patient/patient-{id})", "$.subject"
         )
-    rid = reference.rstrip("/").split("Patient/")[-1]
-    if not rid.isdigit() or not 1 <= int(rid) <= MAX_ID:
-        raise NotFound("no such patient")
-    return int(rid)
+    reference = subject["reference"]
+    parts = reference.split("/") if isinstance(reference, str) else []
+    if len(parts) >= 2 and parts[-2] == "Patient":
+        rid = parts[-1]
+        parsed = ids.parse(rid)
+        if parsed is not None and parsed[0] == ids.PATIENT and rid == ids.patient(parsed[1]):
+            return parsed[1]
+        if rid.isascii() and rid.isdigit():
+            if len(rid) <= 10 and 1 <= int(rid) <= ids.MAX_ROW_ID:
+                return int(rid)
+            raise NotFound("no such patient")
+    raise InputError(
+        "subject.reference must be Patient/patient-{id} (or Patient/{id}, the JSON API's "
+        "patient number), relative or an absolute URL ending in it",
+        _SUBJECT,
+    )
 
 
 @router.post(
@@ -207,7 +237,8 @@ def subject_patient(resource: dict[str, Any]) -> int:
     response_model=None,
     openapi_extra=request_body(
         "An intake QuestionnaireResponse (GET /api/questionnaires/intake) whose subject is "
-        "Patient/{id}: screened and stored; its findings are readable as DetectedIssues.",
+        "Patient/patient-{id} (or Patient/{id}): screened and stored; its findings are "
+        "readable as DetectedIssues.",
         {"type": "object", "required": ["resourceType"], "additionalProperties": True},
     ),
     responses=_responses(201, 404, *_ERRORS),
@@ -226,6 +257,9 @@ async def create_questionnaire_response(
     record = await run_in_threadpool(
         lambda: create_screening(rt, actor, patient_id, resource, language=language)
     )
-    rid = f"screening-{record.id}"
+    rid = ids.of(ids.SCREENING, record.id)
     headers = {"Location": f"/fhir/QuestionnaireResponse/{rid}"}
-    return FhirJson({**resource, "id": rid}, 201, headers)
+    served = await run_in_threadpool(
+        fhir_read.read_resource, rt, actor, "QuestionnaireResponse", rid, server_base(request)
+    )
+    return FhirJson(served, 201, headers)
