@@ -63,6 +63,8 @@ bench: $(VENV)/.test-deps
 	  $(SUDO) apt-get install -y -q wrk >/dev/null; }
 	$(BIN)/python bench/screen_bench.py
 	$(BIN)/python bench/freetext_bench.py
+	$(BIN)/python bench/bulk_screen_bench.py
+	$(BIN)/python bench/pages_bench.py
 	cd bench && ../$(BIN)/python api_bench.py
 	cd bench && ../$(BIN)/python cds_hooks_bench.py
 
