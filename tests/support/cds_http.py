@@ -17,6 +17,7 @@ import socket
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ BASE = "https://test"
 SERVICE_PATH = "/cds-services/needlewise-order-select"
 
 
-class Key:
+class Key(ABC):
     """A private key and its public JWK (``kid``)."""
 
     alg: str
@@ -43,8 +44,9 @@ class Key:
     def __init__(self, kid: str) -> None:
         self.kid = kid
 
+    @abstractmethod
     def public_jwk(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The public half as a JWK, with this key's ``kid`` and ``alg``."""
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": [self.public_jwk()]}

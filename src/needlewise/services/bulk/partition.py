@@ -110,16 +110,6 @@ def patient_key(kind: str, resource: dict[str, Any]) -> str:
         if holder is None:
             raise _Unroutable(f"{kind} without a subject or patient reference")
         reference = holder.get("reference") if type(holder) is dict else None
-        if (
-            type(reference) is str
-            and reference.startswith("Patient/")
-            and len(reference) > 8
-            and reference.find("/", 8) == -1
-            and "\t" not in reference
-            and "\n" not in reference
-            and "\r" not in reference
-        ):
-            return reference  # the usual relative reference: already its own key
         if type(reference) is not str or not reference or reference.startswith("#"):
             raise _Unroutable(f"{kind}.{field_name} has no usable patient reference")
         key = reference_key(reference)
