@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -238,6 +239,12 @@ def test_cli_backup_and_restore(database_url: str, fresh_url: str, tmp_path: Pat
     assert "s3cret" not in result.output  # the URL is shown with its password hidden
 
     assert_refused(cli(database_url, "backup", str(dest)), "already exists", "--force")
+    # renaming the backup onto a device would replace the device for the whole machine
+    device = os.stat(os.devnull)
+    refused = cli(database_url, "backup", "--force", os.devnull)
+    assert_refused(refused, "is not a regular file")
+    assert os.stat(os.devnull).st_ino == device.st_ino
+    assert stat.S_ISCHR(os.stat(os.devnull).st_mode)
     replaced = cli(database_url, "backup", "--force", "--json", str(dest))
     assert replaced.exit_code == 0, replaced.output
     made = json.loads(replaced.stdout)

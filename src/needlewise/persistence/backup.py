@@ -180,6 +180,9 @@ def _read_revision(kind: Backend, path: Path, magic: bytes | None = None) -> str
 def _check_dest(dest: Path, force: bool) -> None:
     if dest.is_dir():
         raise BackupError("is a folder; give the name of the backup file", str(dest))
+    if dest.exists() and not dest.is_file():
+        # a device or a pipe: the backup is renamed into place, which would replace it
+        raise BackupError("is not a regular file; give the name of the backup file", str(dest))
     if not dest.parent.is_dir():
         raise BackupError(f"the folder {dest.parent} does not exist", str(dest))
     if dest.exists() and not force:
