@@ -243,6 +243,108 @@ class Settings(BaseSettings):
             "larger one is abandoned and the call answers 412."
         ),
     )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description=(
+            "The address patients reach this server at, without a trailing slash (e.g. "
+            "`https://clinic.example.org`). Check-in links in emails start with it."
+        ),
+    )
+    smtp_host: str = Field(
+        default="127.0.0.1",
+        description=(
+            "Mail server the worker sends check-in emails and clinic alerts through. "
+            "`make run` starts a local catcher on 127.0.0.1:8025 that keeps every message."
+        ),
+    )
+    smtp_port: int = Field(
+        default=8025, ge=1, le=65535, description="Port of `NEEDLEWISE_SMTP_HOST`."
+    )
+    smtp_from: str = Field(
+        default="needlewise <no-reply@needlewise.localhost>",
+        description="The `From` address of every email the worker sends.",
+    )
+    smtp_starttls: bool = Field(
+        default=False,
+        description="Upgrade the mail connection with STARTTLS before logging in or sending.",
+    )
+    smtp_username: str | None = Field(
+        default=None, description="Login name at the mail server; none: send without login."
+    )
+    smtp_password: str | None = Field(
+        default=None, description="Password for `NEEDLEWISE_SMTP_USERNAME`. Never logged."
+    )
+    smtp_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How long the worker waits for the mail server before trying later.",
+    )
+    worker_backend: Literal["sqlite", "redis"] = Field(
+        default="sqlite",
+        description=(
+            "Where `needlewise worker` keeps its task queue: `sqlite` (a file next to the "
+            "database, nothing to set up) or `redis` (`NEEDLEWISE_REDIS_URL`). The messages "
+            "themselves are always in the database, so either queue can be lost and rebuilt."
+        ),
+    )
+    worker_queue_file: Path = Field(
+        default=Path("var/worker-queue.db"),
+        description="The task-queue file of the `sqlite` worker backend.",
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0",
+        description="Redis server of the `redis` worker backend.",
+    )
+    worker_sweep_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        le=3600,
+        description=(
+            "How often the worker looks for messages that are due and alerts to repeat "
+            "(a message due sooner is also queued for its exact time when it is scheduled)."
+        ),
+    )
+    worker_threads: int = Field(
+        default=2, ge=1, le=64, description="Threads `needlewise worker` sends with."
+    )
+    mail_catcher_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Demo and development: the folder where the local mail catcher "
+            "(`needlewise mail-catcher`) keeps what it received; the admin's Mail page lists "
+            "it. `make run` sets it to `var/mail`. Unset in production."
+        ),
+    )
+    alert_repeat_minutes_call_provider: int = Field(
+        default=60,
+        ge=5,
+        le=24 * 60,
+        description=(
+            "Minutes after which the clinic's alert about an unacknowledged "
+            "call-provider check-in is sent again (until someone acknowledges it). A "
+            "clinic's own value, set on its admin page, wins."
+        ),
+    )
+    alert_repeat_minutes_emergency: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description=(
+            "Minutes after which the clinic's alert about an unacknowledged emergency "
+            "check-in is sent again. A clinic's own value wins. The alert never replaces "
+            "the patient calling 911, which the patient is told first."
+        ),
+    )
+    outcome_every_sessions: int = Field(
+        default=4,
+        ge=1,
+        le=50,
+        description=(
+            "Function questionnaires (PSFS, NDI or ODI, chosen by region) are asked at the "
+            "first session and then every this many sessions."
+        ),
+    )
     conformance_dir: Path = Field(
         default=Path("../shared/conformance"),
         description=(

@@ -24,12 +24,15 @@ from needlewise.config import Settings
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.persistence.db import Database, sqlite_path
 from needlewise.persistence.migrate import ensure_schema, require_schema
+from needlewise.services.job_port import JobPort
 from needlewise.services.runtime import Runtime
 
 log = logging.getLogger("needlewise.startup")
 
 
-def start(settings: Settings, kb: KnowledgeBase | None = None) -> Runtime:
+def start(
+    settings: Settings, kb: KnowledgeBase | None = None, jobs: JobPort | None = None
+) -> Runtime:
     """Ensure the schema, then build the runtime for ``settings``.
 
     Raises :class:`~needlewise.persistence.migrate.SchemaError` (its message tells the
@@ -37,7 +40,7 @@ def start(settings: Settings, kb: KnowledgeBase | None = None) -> Runtime:
     """
     ensure_schema(settings.database_url)  # creates it on a new database; refuses an old one
     warn_if_shared(settings.database_url)
-    runtime = Runtime.build(settings, kb)
+    runtime = Runtime.build(settings, kb, jobs)
     for problem in runtime.kb.value_set_problems:
         log.warning("value sets: %s", problem)
     return runtime

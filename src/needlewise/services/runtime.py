@@ -14,6 +14,7 @@ from needlewise.knowledge.loader import load_cached
 from needlewise.persistence.db import Database, sqlite_path
 from needlewise.security.secrets import LinkSigner, secret_key_for
 from needlewise.services.credential_cache import CredentialCache
+from needlewise.services.job_port import JobPort, NoWorker
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,13 @@ class Runtime:
     credential_cache: CredentialCache = field(
         default_factory=CredentialCache, compare=False, repr=False
     )
+    #: how use cases wake the background worker (:mod:`needlewise.services.job_port`)
+    jobs: JobPort = field(default_factory=NoWorker, compare=False, repr=False)
 
     @classmethod
-    def build(cls, settings: Settings, kb: KnowledgeBase | None = None) -> Runtime:
+    def build(
+        cls, settings: Settings, kb: KnowledgeBase | None = None, jobs: JobPort | None = None
+    ) -> Runtime:
         folder = settings.valuesets_dir.resolve() if settings.valuesets_dir is not None else None
         db = Database(settings.database_url, synchronous=settings.sqlite_synchronous)
         path = sqlite_path(settings.database_url)
@@ -38,4 +43,5 @@ class Runtime:
             kb=kb or load_cached(folder),
             settings=settings,
             signer=LinkSigner(secret_key_for(settings.secret_key, key_folder)),
+            jobs=jobs if jobs is not None else NoWorker(),
         )

@@ -1,6 +1,7 @@
 """SQLAlchemy tables. Importing this package registers every table on ``Base.metadata``."""
 
 from needlewise.persistence.models.accounts import AuthSession, Clinic, LoginAttempt, Provider, User
+from needlewise.persistence.models.aftercare import OutboundMessage, OutcomeScore
 from needlewise.persistence.models.audit import AuditEntry
 from needlewise.persistence.models.base import Base
 from needlewise.persistence.models.clinical import (
@@ -35,6 +36,8 @@ __all__ = [
     "Consent",
     "IdempotencyKey",
     "LoginAttempt",
+    "OutboundMessage",
+    "OutcomeScore",
     "Patient",
     "PatientIdentifier",
     "PatientLink",

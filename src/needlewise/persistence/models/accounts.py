@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,6 +20,16 @@ class Clinic(Base):
     name: Mapped[str] = mapped_column(String(200))
     phones: Mapped[list[str]] = mapped_column(JSON, default=list)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Aftercare (docs/aftercare.md): the clinic's IANA time zone (check-in times, quiet
+    # hours, every time a page shows), its quiet hours as local "HH:MM", the address its
+    # alerts go to, and its own changes to the knowledge base's check-in schedule.
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    quiet_hours_start: Mapped[str] = mapped_column(
+        String(5), default="21:00", server_default="21:00"
+    )
+    quiet_hours_end: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
+    alert_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    aftercare: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -39,6 +39,10 @@ class Patient(Base):
     phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     address: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The patient asked for no more check-in messages (services/aftercare_schedule.py):
+    # when, and who recorded it (``link:ID`` for the patient's own opt-out link).
+    check_ins_opted_out_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    check_ins_opted_out_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -200,6 +204,9 @@ class CheckIn(Base):
     refused_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Escalation (services/escalation.py): when the clinic is next alerted again about this
+    # check-in if nobody has acknowledged it; null once acknowledged or never alerted.
+    next_alert_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it
     __table_args__ = (
         Index("ix_check_ins_patient_created", "patient_id", "created_at"),
