@@ -13,6 +13,7 @@ from needlewise.cli import (  # noqa: F401 - registers the commands
     interop,
     operations,
     service,
+    worker,
 )
 from needlewise.cli.base import main
 

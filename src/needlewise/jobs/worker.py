@@ -47,6 +47,20 @@ def build_huey(settings: Settings, name: str = "needlewise") -> Huey:
     return SqliteHuey(name, filename=str(path), results=False)
 
 
+def unusable_queue(settings: Settings) -> str | None:
+    """Why the queue of ``settings`` cannot be used (one line), or None."""
+    try:
+        huey = build_huey(settings)
+        if settings.worker_backend == "redis":
+            huey.storage.conn.ping()
+        else:
+            len(huey)  # opens the file and its table
+    except Exception as exc:
+        where = settings.redis_url if settings.worker_backend == "redis" else settings.worker_queue_file
+        return f"cannot use the {settings.worker_backend} queue at {where} ({type(exc).__name__})"
+    return None
+
+
 def default_periodic() -> list[Periodic]:
     """The periodic use cases the sweep runs (the integrator adds alert repeats here)."""
     return []
