@@ -10,6 +10,7 @@ from needlewise.cli import (  # noqa: F401 - registers the commands
     audit,
     bulk,
     clinical,
+    demo_run,
     interop,
     operations,
     service,

@@ -97,14 +97,14 @@ _WORDS: dict[str, dict[str, str]] = {
         ),
         "stop": "¿No quiere más correos como este? Toque aquí:\n{link}",
         "thanks": "Gracias. Su equipo de salud",
-        "alert_subject": "Un control necesita a un clínico",
-        "realert_subject": "Aún sin confirmar: un control necesita a un clínico",
+        "alert_subject": "Un seguimiento necesita a un clínico",
+        "realert_subject": "Aún sin confirmar: un seguimiento necesita a un clínico",
         "alert": (
-            "El control de un paciente necesita a un clínico: {disposition}.\n"
+            "El seguimiento de un paciente necesita a un clínico: {disposition}.\n"
             "Abra la lista de hoy y confírmelo:\n{link}"
         ),
         "realert": (
-            "El control de un paciente necesita a un clínico: {disposition}.\n"
+            "El seguimiento de un paciente necesita a un clínico: {disposition}.\n"
             "Aún no está confirmado. Este es el aviso {n}.\n"
             "Abra la lista de hoy y confírmelo:\n{link}"
         ),
