@@ -13,6 +13,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -35,15 +36,12 @@ def smtp() -> Iterator[SmtpServer]:
 def _messages(service: Service, count: int) -> list[int]:
     patient_id, link_id = add_patient(service.runtime, service.clinic_id)
     return [
-        add_message(service.runtime, service.clinic_id, patient_id, link_id)
-        for _ in range(count)
+        add_message(service.runtime, service.clinic_id, patient_id, link_id) for _ in range(count)
     ]
 
 
 def _expected(service: Service, ids: list[int]) -> Counter[str]:
-    return Counter(
-        delivery.message_id_of(message(service.runtime, m).idempotency_key) for m in ids
-    )
+    return Counter(delivery.message_id_of(message(service.runtime, m).idempotency_key) for m in ids)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
@@ -88,6 +86,10 @@ def test_wake_never_raises_when_the_queue_is_down(service: Service) -> None:
     QueueJobs(settings).wake(datetime.now(UTC) + timedelta(hours=1))  # logs, returns
 
 
+def _at_least(items: list[str], count: int) -> bool:
+    return len(items) >= count
+
+
 def _start_worker(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "needlewise.cli", "worker"],
@@ -112,7 +114,9 @@ def test_a_worker_killed_mid_queue_loses_and_duplicates_nothing(
     ids = _messages(service, 14)
     env = {
         **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[2] / "src"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parents[2] / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
         "NEEDLEWISE_DATABASE_URL": settings.database_url,
         "NEEDLEWISE_SECRET_KEY": "test-secret-key",
         "NEEDLEWISE_SMTP_HOST": "127.0.0.1",
@@ -146,7 +150,7 @@ def test_a_worker_killed_mid_queue_loses_and_duplicates_nothing(
     process["worker"] = _start_worker(env, tmp_path)
     try:
         for expected_kills in (1, 2):
-            wait_until(lambda n=expected_kills: len(killed) >= n, f"kill {expected_kills}", 60)
+            wait_until(partial(_at_least, killed, expected_kills), f"kill {expected_kills}", 60)
             process["worker"].wait(timeout=30)
             assert process["worker"].returncode == -signal.SIGKILL
             process["worker"] = _start_worker(env, tmp_path)

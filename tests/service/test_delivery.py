@@ -24,14 +24,23 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 def sender_for(runtime: Runtime, port: int) -> SmtpSender:
-    return SmtpSender(runtime.settings.model_copy(update={"smtp_port": port, "smtp_host": "127.0.0.1"}))
+    return SmtpSender(
+        runtime.settings.model_copy(update={"smtp_port": port, "smtp_host": "127.0.0.1"})
+    )
 
 
-def test_a_due_check_in_is_sent_once_with_its_message_id(service: Service, smtp: SmtpServer) -> None:
+def test_a_due_check_in_is_sent_once_with_its_message_id(
+    service: Service, smtp: SmtpServer
+) -> None:
     runtime = service.runtime
     patient_id, link_id = add_patient(runtime, service.clinic_id)
-    message_id = add_message(runtime, service.clinic_id, patient_id, link_id,
-                             idempotency_key="checkin:1:aftercare.check-in-24h")
+    message_id = add_message(
+        runtime,
+        service.clinic_id,
+        patient_id,
+        link_id,
+        idempotency_key="checkin:1:aftercare.check-in-24h",
+    )
     sender = sender_for(runtime, smtp.port)
     assert delivery.deliver(runtime, message_id, sender, NOW) == "sent"
     assert delivery.deliver(runtime, message_id, sender, NOW) == "skipped"
@@ -39,8 +48,11 @@ def test_a_due_check_in_is_sent_once_with_its_message_id(service: Service, smtp:
     [got] = smtp.received
     assert got.message_id == "<checkin%3A1%3Aaftercare.check-in-24h@needlewise>"
     assert got.recipient == "pat@example.org"
-    assert "Zelda" not in got.subject and "Synthetic" not in got.subject
-    assert "/p/" in got.body and "/check-in" in got.body and "/stop" in got.body
+    assert "Zelda" not in got.subject
+    assert "Synthetic" not in got.subject
+    assert "/p/" in got.body
+    assert "/check-in" in got.body
+    assert "/stop" in got.body
     row = message(runtime, message_id)
     assert (row.state, row.attempts, row.sent_at) == ("sent", 1, NOW)
 
@@ -50,10 +62,13 @@ def test_not_due_outbox_cancelled_and_opted_out_rows_are_never_emailed(
 ) -> None:
     runtime = service.runtime
     patient_id, link_id = add_patient(runtime, service.clinic_id)
-    later = add_message(runtime, service.clinic_id, patient_id, link_id, due_at=NOW + timedelta(minutes=1))
+    later = add_message(
+        runtime, service.clinic_id, patient_id, link_id, due_at=NOW + timedelta(minutes=1)
+    )
     outbox = add_message(runtime, service.clinic_id, patient_id, link_id, channel="outbox")
-    cancelled = add_message(runtime, service.clinic_id, patient_id, link_id, state="cancelled",
-                            cancel_reason="answered")
+    cancelled = add_message(
+        runtime, service.clinic_id, patient_id, link_id, state="cancelled", cancel_reason="answered"
+    )
     sender = sender_for(runtime, smtp.port)
     for message_id in (later, outbox, cancelled):
         assert delivery.deliver(runtime, message_id, sender, NOW) == "skipped"
@@ -70,7 +85,9 @@ def test_not_due_outbox_cancelled_and_opted_out_rows_are_never_emailed(
     nowhere = add_message(runtime, service.clinic_id, no_email, link3)
     assert delivery.deliver_due(runtime, sender, NOW) == {"cancelled": 2}
     assert (message(runtime, stopped).state, message(runtime, stopped).cancel_reason) == (
-        "cancelled", "opted-out")
+        "cancelled",
+        "opted-out",
+    )
     assert message(runtime, nowhere).cancel_reason == "no-contact"
     assert message(runtime, outbox).state == "scheduled"
     assert smtp.received == []
@@ -87,7 +104,8 @@ def test_a_temporary_refusal_retries_later_and_a_permanent_one_fails(
     assert delivery.deliver(runtime, message_id, sender, NOW) == "retry"
     row = message(runtime, message_id)
     assert (row.state, row.attempts, row.due_at) == ("scheduled", 1, NOW + delivery.FIRST_BACKOFF)
-    assert row.last_error is not None and "451" in row.last_error
+    assert row.last_error is not None
+    assert "451" in row.last_error
     assert "pat@example.org" not in row.last_error
     assert delivery.deliver(runtime, message_id, sender, NOW) == "skipped"  # not due yet
     assert delivery.deliver(runtime, message_id, sender, row.due_at) == "sent"
@@ -97,7 +115,9 @@ def test_a_temporary_refusal_retries_later_and_a_permanent_one_fails(
     smtp.set_hooks(on_data=lambda n: "550 5.1.1 no such user")
     assert delivery.deliver(runtime, refused, sender, NOW) == "failed"
     row = message(runtime, refused)
-    assert row.state == "failed" and row.last_error is not None and "550" in row.last_error
+    assert row.state == "failed"
+    assert row.last_error is not None
+    assert "550" in row.last_error
 
 
 def test_an_unreachable_server_retries_until_it_gives_up(service: Service) -> None:
@@ -109,7 +129,8 @@ def test_an_unreachable_server_retries_until_it_gives_up(service: Service) -> No
     for attempt in range(1, delivery.MAX_ATTEMPTS):
         assert delivery.deliver(runtime, message_id, sender, moment) == "retry"
         row = message(runtime, message_id)
-        assert row.attempts == attempt and "cannot reach" in (row.last_error or "")
+        assert row.attempts == attempt
+        assert "cannot reach" in (row.last_error or "")
         moment = row.due_at
     assert delivery.deliver(runtime, message_id, sender, moment) == "failed"
     assert delivery.backoff(1) == timedelta(minutes=1)
@@ -143,12 +164,23 @@ def test_a_crash_after_acceptance_resends_with_the_same_message_id(
 def test_a_clinic_alert_names_no_patient(service: Service, smtp: SmtpServer) -> None:
     runtime = service.runtime
     patient_id, _ = add_patient(runtime, service.clinic_id)
-    alert = add_message(runtime, service.clinic_id, patient_id, kind="clinic-alert",
-                        recipient="alerts@clinic.example",
-                        params={"disposition": "emergency", "repeat": 0})
-    again = add_message(runtime, service.clinic_id, patient_id, kind="clinic-realert",
-                        recipient="alerts@clinic.example", language="es",
-                        params={"disposition": "call-provider", "repeat": 2})
+    alert = add_message(
+        runtime,
+        service.clinic_id,
+        patient_id,
+        kind="clinic-alert",
+        recipient="alerts@clinic.example",
+        params={"disposition": "emergency", "repeat": 0},
+    )
+    again = add_message(
+        runtime,
+        service.clinic_id,
+        patient_id,
+        kind="clinic-realert",
+        recipient="alerts@clinic.example",
+        language="es",
+        params={"disposition": "call-provider", "repeat": 2},
+    )
     sender = sender_for(runtime, smtp.port)
     assert delivery.deliver_due(runtime, sender, NOW) == {"sent": 2}
     by_id = {item.message_id: item for item in smtp.received}
@@ -157,7 +189,8 @@ def test_a_clinic_alert_names_no_patient(service: Service, smtp: SmtpServer) -> 
     for item in (first, repeat):
         assert item.recipient == "alerts@clinic.example"
         for private in ("Zelda", "Synthetic", "pat@example.org", "555-0199"):
-            assert private not in item.body and private not in item.subject
+            assert private not in item.body
+            assert private not in item.subject
         assert "/app" in item.body
     assert "emergency" in first.body
     assert "aviso 3" in repeat.body

@@ -46,7 +46,7 @@ class _Handler:
     mail_calls: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_MAIL(  # noqa: N802 - aiosmtpd's hook name
+    async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
         with self.lock:
@@ -57,7 +57,7 @@ class _Handler:
         envelope.mail_from = address
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.data_calls += 1
             count = self.data_calls

@@ -22,6 +22,8 @@ import click
 from needlewise.cli.base import Context, guarded, main
 
 CHILD_STOP_SECONDS = 15
+#: the children, in the order they start
+NAMES = ("mail catcher", "server", "worker")
 
 
 def _wait_for_port(host: str, port: int, within: float) -> bool:
@@ -97,15 +99,16 @@ def demo(obj: Context, host: str | None, port: int | None, mail_dir: Path) -> No
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     code = 0
     try:
-        children.append(subprocess.Popen([*command, "mail-catcher", "--dir", str(mail_dir)], env=env))
+        catcher = [*command, "mail-catcher", "--dir", str(mail_dir)]
+        children.append(subprocess.Popen(catcher, env=env))  # noqa: S603 - our own command
         if not _wait_for_port("127.0.0.1", smtp_port, 15):
             raise InputError(f"the mail catcher did not start on port {smtp_port}", "mail-catcher")
         # the server first creates the schema and loads the demo; the worker then starts
-        children.append(subprocess.Popen(serve, env=env))
+        children.append(subprocess.Popen(serve, env=env))  # noqa: S603 - our own command
         bound_host = host or settings.host
         bound_port = port or settings.port
         _wait_for_port(bound_host, bound_port, 60)
-        children.append(subprocess.Popen([*command, "worker"], env=env))
+        children.append(subprocess.Popen([*command, "worker"], env=env))  # noqa: S603 - our own command
         click.echo(
             f"Demo mail: nothing is delivered. The catcher keeps every email in {mail_dir}/ "
             f"(one .eml file each); read them at http://{bound_host}:{bound_port}/app/admin/mail "
@@ -115,7 +118,8 @@ def demo(obj: Context, host: str | None, port: int | None, mail_dir: Path) -> No
             ended = [child for child in children if child.poll() is not None]
             if ended:
                 code = ended[0].returncode or 0
-                click.echo(f"needlewise demo: {' '.join(ended[0].args[3:])} stopped; stopping the rest.", err=True)
+                name = NAMES[children.index(ended[0])]
+                click.echo(f"needlewise demo: the {name} stopped; stopping the rest.", err=True)
                 break
             time.sleep(0.2)
     finally:

@@ -10,7 +10,6 @@ address).
 from __future__ import annotations
 
 import smtplib
-import socket
 from email.message import EmailMessage
 from email.utils import formatdate
 
@@ -53,8 +52,9 @@ class SmtpSender:
         except smtplib.SMTPResponseException as exc:
             raise _code_failure(exc.smtp_code, "on connect") from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise SendFailure(f"cannot reach the mail server ({type(exc).__name__})",
-                              permanent=False) from None
+            raise SendFailure(
+                f"cannot reach the mail server ({type(exc).__name__})", permanent=False
+            ) from None
         return client
 
     def send(self, email: Email) -> None:
@@ -77,7 +77,7 @@ class SmtpSender:
             raise _code_failure(max(codes) if codes else 550, "recipient refused") from None
         except smtplib.SMTPResponseException as exc:
             raise _code_failure(exc.smtp_code, "refused the message") from None
-        except (OSError, socket.timeout, smtplib.SMTPException) as exc:
+        except (TimeoutError, OSError, smtplib.SMTPException) as exc:
             raise SendFailure(f"connection lost ({type(exc).__name__})", permanent=False) from None
         if refused:
             codes = [code for code, _ in refused.values()]

@@ -56,7 +56,9 @@ def unusable_queue(settings: Settings) -> str | None:
         else:
             len(huey)  # opens the file and its table
     except Exception as exc:
-        where = settings.redis_url if settings.worker_backend == "redis" else settings.worker_queue_file
+        where = (
+            settings.redis_url if settings.worker_backend == "redis" else settings.worker_queue_file
+        )
         return f"cannot use the {settings.worker_backend} queue at {where} ({type(exc).__name__})"
     return None
 
@@ -185,9 +187,7 @@ def run_consumer(worker: Worker) -> None:
         check_worker_health=True,
     )
     stop = threading.Event()
-    sweeper = threading.Thread(
-        target=worker.sweep_forever, args=(stop,), name="sweep", daemon=True
-    )
+    sweeper = threading.Thread(target=worker.sweep_forever, args=(stop,), name="sweep", daemon=True)
     sweeper.start()
     try:
         consumer.run()

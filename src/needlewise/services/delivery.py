@@ -38,9 +38,10 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, or_, select, update
+from sqlalchemy.orm import Session
 
 from needlewise.persistence.models.accounts import Clinic
 from needlewise.persistence.models.aftercare import OutboundMessage
@@ -99,7 +100,7 @@ def _now(now: datetime | None) -> datetime:
     return now if now is not None else datetime.now(UTC)
 
 
-def _claimable(runtime: Runtime, now: datetime):  # type: ignore[no-untyped-def]
+def _claimable(runtime: Runtime, now: datetime) -> ColumnElement[bool]:
     stale = now - timedelta(seconds=runtime.settings.worker_claim_timeout_seconds)
     return and_(
         OutboundMessage.channel == "email",
@@ -131,7 +132,7 @@ class _Claim:
 
 def _claim(runtime: Runtime, message_id: int, now: datetime) -> _Claim | None:
     with runtime.db.write() as session:
-        claimed = session.execute(
+        claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
             update(OutboundMessage)
             .where(OutboundMessage.id == message_id, _claimable(runtime, now))
             .values(
@@ -154,7 +155,9 @@ def _claim(runtime: Runtime, message_id: int, now: datetime) -> _Claim | None:
         return _Claim(row.attempts, email)
 
 
-def _prepare(runtime: Runtime, session, row: OutboundMessage) -> tuple[Email | None, str | None]:  # type: ignore[no-untyped-def]
+def _prepare(
+    runtime: Runtime, session: Session, row: OutboundMessage
+) -> tuple[Email | None, str | None]:
     """The email of ``row``, or why it must be cancelled instead."""
     base = runtime.settings.public_url.rstrip("/")
     links = MessageLinks(today=f"{base}/app")
@@ -186,7 +189,7 @@ def _prepare(runtime: Runtime, session, row: OutboundMessage) -> tuple[Email | N
     return email, None
 
 
-def _mine(message_id: int, attempts: int):  # type: ignore[no-untyped-def]
+def _mine(message_id: int, attempts: int) -> ColumnElement[bool]:
     return and_(
         OutboundMessage.id == message_id,
         OutboundMessage.state == "sending",
@@ -212,7 +215,8 @@ def _record_sent(runtime: Runtime, message_id: int, attempts: int, now: datetime
 
 def backoff(attempts: int) -> timedelta:
     """The delay before the next attempt after ``attempts`` failed ones."""
-    return min(FIRST_BACKOFF * 2 ** max(0, attempts - 1), MAX_BACKOFF)
+    delay: timedelta = FIRST_BACKOFF * (2 ** max(0, attempts - 1))
+    return min(delay, MAX_BACKOFF)
 
 
 def _record_failure(

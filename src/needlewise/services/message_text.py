@@ -53,8 +53,7 @@ _WORDS: dict[str, dict[str, str]] = {
     "en": {
         "invite_subject": "How are you feeling after your treatment?",
         "invite": (
-            "How are you feeling after your treatment?\n"
-            "Answer a few short questions here:\n{link}"
+            "How are you feeling after your treatment?\nAnswer a few short questions here:\n{link}"
         ),
         "remind_subject": "Reminder: how are you feeling?",
         "remind": (

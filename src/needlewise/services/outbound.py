@@ -94,7 +94,8 @@ def _links(runtime: Runtime, row: OutboundMessage) -> MessageLinks:
     if row.kind in PATIENT_KINDS and row.link_id is not None:
         token = runtime.signer.sign(row.link_id, "check-in")
         return MessageLinks(
-            check_in=f"{base}/p/{token}/check-in", stop=f"{base}/p/{token}/stop",
+            check_in=f"{base}/p/{token}/check-in",
+            stop=f"{base}/p/{token}/stop",
             today=f"{base}/app",
         )
     return MessageLinks(today=f"{base}/app")
@@ -130,7 +131,9 @@ def outbox(runtime: Runtime, actor: Actor, now: datetime | None = None) -> list[
                     due_at=row.due_at,
                     patient_id=row.patient_id if is_patient_message else None,
                     patient_name=(
-                        f"{patient.given_name} {patient.family_name}" if is_patient_message else None
+                        f"{patient.given_name} {patient.family_name}"
+                        if is_patient_message
+                        else None
                     ),
                     phone=patient.phone if is_patient_message else None,
                     text=text.body,
