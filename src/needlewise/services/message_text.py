@@ -64,7 +64,7 @@ _WORDS: dict[str, dict[str, str]] = {
             "Call 911 first if you have any of these. They can be signs of a collapsed "
             "lung:\n{signs}\nDo not wait to answer the questions."
         ),
-        "stop": "Do you want no more of these emails? Tap here:\n{link}",
+        "stop": "Do you want no more of these messages? Tap here:\n{link}",
         "thanks": "Thank you. Your care team",
         "alert_subject": "A check-in needs a clinician",
         "realert_subject": "Still not acknowledged: a check-in needs a clinician",
@@ -94,7 +94,7 @@ _WORDS: dict[str, dict[str, str]] = {
             "Llame primero al 911 si tiene algo de esto. Puede ser una señal de un pulmón "
             "caído:\n{signs}\nNo espere para contestar las preguntas."
         ),
-        "stop": "¿No quiere más correos como este? Toque aquí:\n{link}",
+        "stop": "¿No quiere más mensajes como este? Toque aquí:\n{link}",
         "thanks": "Gracias. Su equipo de salud",
         "alert_subject": "Un seguimiento necesita a un clínico",
         "realert_subject": "Aún sin confirmar: un seguimiento necesita a un clínico",
