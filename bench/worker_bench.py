@@ -18,7 +18,8 @@ Prints messages per second and the ratios to raw smtplib; "outside SMTP" is
 between runs (fresh keys), so every run sends the same number of emails. Bounded: a run
 that does not finish in ``--timeout`` seconds is reported as such.
 
-Run: ``.venv/bin/python bench/worker_bench.py [--messages 300] [--threads 2]``.
+Run: ``.venv/bin/python bench/worker_bench.py [--messages 300] [--threads 2]
+[--synchronous normal]``.
 Needs Redis on 127.0.0.1:6379 for the redis row (skipped with a note otherwise).
 """
 
@@ -57,7 +58,7 @@ class Counter:
         self.count = 0
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.count += 1
         return "250 OK"
@@ -117,7 +118,7 @@ def raw_smtplib(runtime: Runtime, settings: Settings, count: int) -> float:
         for message_id in ids:
             row = tx.get(OutboundMessage, message_id)
             assert row is not None
-            email, _ = delivery._prepare(runtime, tx, row)  # noqa: SLF001 - same text as ours
+            email, _ = delivery.prepare_email(runtime, tx, row)
             assert email is not None
             emails.append(build_email(email, settings.smtp_from))
     began = time.perf_counter()
@@ -134,6 +135,12 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=300)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument(
+        "--synchronous",
+        choices=["full", "normal"],
+        default="full",
+        help="NEEDLEWISE_SQLITE_SYNCHRONOUS of the bench database (full: one fsync per commit)",
+    )
     args = parser.parse_args()
     n = args.messages
     counter = Counter()
@@ -145,7 +152,8 @@ def main() -> None:
         upgrade(url)
         settings = Settings(database_url=url, secret_key="bench", smtp_host="127.0.0.1",
                             smtp_port=port, worker_queue_file=Path(folder) / "queue.db",
-                            worker_threads=args.threads)  # fmt: skip
+                            worker_threads=args.threads,
+                            sqlite_synchronous=args.synchronous)  # fmt: skip
         runtime = start(settings)
         seed(runtime, n)
         results: dict[str, float] = {}
@@ -188,7 +196,10 @@ def main() -> None:
     controller.stop()
 
     raw = results["raw smtplib"]
-    print(f"messages: {n}, consumer threads: {args.threads}; SMTP server received {counter.count}")
+    print(
+        f"messages: {n}, consumer threads: {args.threads}, SQLite synchronous "
+        f"{args.synchronous}; SMTP server received {counter.count}"
+    )
     print(f"{'run':<22} {'seconds':>8} {'msg/s':>9} {'x raw smtplib':>14}")
     for name, seconds in results.items():
         ratio = "" if "scheduling" in name else f"{raw / seconds:>14.2f}"

@@ -148,14 +148,14 @@ def _claim(runtime: Runtime, message_id: int, now: datetime) -> _Claim | None:
             return None
         row = session.get(OutboundMessage, message_id, populate_existing=True)
         assert row is not None
-        email, cancel = _prepare(runtime, session, row)
+        email, cancel = prepare_email(runtime, session, row)
         if cancel is not None:
             row.state, row.cancel_reason = "cancelled", cancel
             return _Claim(row.attempts, None)
         return _Claim(row.attempts, email)
 
 
-def _prepare(
+def prepare_email(
     runtime: Runtime, session: Session, row: OutboundMessage
 ) -> tuple[Email | None, str | None]:
     """The email of ``row``, or why it must be cancelled instead."""
