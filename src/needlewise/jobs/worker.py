@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,8 +65,20 @@ def unusable_queue(settings: Settings) -> str | None:
 
 
 def default_periodic() -> list[Periodic]:
-    """The periodic use cases the sweep runs (the integrator adds alert repeats here)."""
-    return []
+    """The periodic use cases the sweep runs: repeating unacknowledged clinic alerts
+    (``services/escalation.py``: ``repeat_due_alerts(runtime, now)``) when this version
+    has it."""
+    import importlib
+
+    found: list[Periodic] = []
+    try:
+        escalation = importlib.import_module("needlewise.services.escalation")
+    except ImportError:
+        return found
+    repeat = getattr(escalation, "repeat_due_alerts", None)
+    if callable(repeat):
+        found.append(repeat)
+    return found
 
 
 @dataclass
@@ -81,7 +94,9 @@ class Worker:
     check_due: Any = None
     _runtime: Runtime | None = None
     _sender: delivery.Sender | None = None
-    _queued: set[int] = field(default_factory=set)
+    #: message -> when this process queued it (monotonic seconds); a task older than the
+    #: claim timeout is queued again (its queue may have lost it: Redis restarted)
+    _queued: dict[int, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -104,14 +119,16 @@ class Worker:
             return delivery.deliver(self.runtime, message_id, self.sender)
         finally:
             with self._lock:
-                self._queued.discard(message_id)
+                self._queued.pop(message_id, None)
 
     def queue_due(self, now: datetime | None = None) -> int:
         """Queue ``deliver`` for each due message not queued by this process yet."""
         due = delivery.due_message_ids(self.runtime, now)
+        moment = time.monotonic()
+        stale = moment - self.settings.worker_claim_timeout_seconds
         with self._lock:
-            fresh = [message_id for message_id in due if message_id not in self._queued]
-            self._queued.update(fresh)
+            fresh = [m for m in due if self._queued.get(m, stale - 1) < stale]
+            self._queued.update(dict.fromkeys(fresh, moment))
         for message_id in fresh:
             self.deliver(message_id)
         return len(fresh)
