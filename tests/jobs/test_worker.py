@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -77,6 +78,28 @@ def test_the_consumer_sends_every_due_message_once(
         worker.huey.flush()
     assert Counter(smtp.message_ids()) == _expected(service, ids + late)
     assert {message(service.runtime, m).state for m in ids + late} == {"sent"}
+
+
+def test_the_sweep_runs_the_periodic_use_cases_with_its_clock(
+    service: Service, tmp_path: Path
+) -> None:
+    settings = service.runtime.settings.model_copy(update={"worker_queue_file": tmp_path / "q.db"})
+    calls: list[datetime] = []
+
+    def repeat_due_alerts(runtime: Any, now: datetime) -> int:
+        assert runtime is service.runtime
+        calls.append(now)
+        raise RuntimeError("a failing periodic step never stops the sweep")
+
+    worker = build_worker(
+        settings, runtime_factory=lambda: service.runtime, periodic=[repeat_due_alerts]
+    )
+    moment = datetime(2026, 3, 1, 13, tzinfo=UTC)
+    ids = _messages(service, 2)
+    assert worker.sweep(moment) == 2
+    assert calls == [moment]
+    assert sorted(worker._queued) == sorted(ids)
+    worker.huey.flush()
 
 
 def test_wake_never_raises_when_the_queue_is_down(service: Service) -> None:

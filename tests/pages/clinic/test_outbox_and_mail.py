@@ -52,6 +52,21 @@ def test_the_outbox_lists_due_messages_and_marks_them_handled(service: Service) 
     )
 
 
+def test_a_message_cancelled_meanwhile_is_not_marked_handled(
+    service: Service,
+) -> None:
+    runtime = service.runtime
+    patient_id, link_id = add_patient(runtime, service.clinic_id)
+    answered = add_message(runtime, service.clinic_id, patient_id, link_id, channel="outbox",
+                           state="cancelled", cancel_reason="answered")  # fmt: skip
+    csrf = sign_in(service.client, service.users[Role.clinician].email)
+    before = last_id(service)
+    answer = service.client.post(f"/app/outbox/{answered}/handled", data={"csrf_token": csrf})
+    assert answer.status_code == 409
+    assert message(runtime, answered).state == "cancelled"
+    assert last_id(service) == before  # a conflict, not a refusal: nothing recorded
+
+
 def test_the_mail_page_is_for_admins_and_names_no_patient(service: Service, tmp_path: Path) -> None:
     runtime = service.runtime
     patient_id, link_id = add_patient(runtime, service.clinic_id)
