@@ -24,6 +24,7 @@ from needlewise.web.pages import (
     home,
     learn,
     login,
+    outbox,
     patient_check_in,
     patient_consent,
     patient_intake,
@@ -52,6 +53,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     # before the chart: /app/patients/new is not /app/patients/{patient_id}
     *DESK_AND_ADMIN_ROUTERS,
     today.router,
+    outbox.router,
     chart.router,
     session_note.router,
     take_home.router,
