@@ -490,7 +490,7 @@ def test_quiet_hours_must_be_hh_mm(bad: str) -> None:
 def test_naive_times_are_refused(kb_core: KnowledgeBase) -> None:
     with pytest.raises(ValueError, match="time zone"):
         plan_check_ins(
-            datetime(2026, 6, 10, 10),  # noqa: DTZ001 - the point of the test
+            datetime(2026, 6, 10, 10),  # a naive time: the point of the test
             NEAR,
             ZoneInfo("UTC"),
             NIGHT,

@@ -205,10 +205,10 @@ def _write(
 def _planned_out(message: OutboundMessage, reasons: list[str] | None = None) -> PlannedOut:
     return PlannedOut(
         id=message.id,
-        kind=message.kind,  # type: ignore[arg-type]
+        kind=message.kind,
         rule=message.rule or "",
         due_at=message.due_at,
-        channel=message.channel,  # type: ignore[arg-type]
+        channel=message.channel,
         state=message.state,
         thoracic=bool(message.params.get("thoracic")),
         cancel_reason=message.cancel_reason,
@@ -396,3 +396,12 @@ def _set(runtime: Runtime, actor: Actor, patient_id: int, *, opted_out: bool) ->
             opted_out_by=patient.check_ins_opted_out_by,
             cancelled=cancelled,
         )
+
+
+def opted_out(runtime: Runtime, actor: Actor) -> bool:
+    """Whether the patient of this check-in link has opted out already."""
+    if actor.patient_id is None:
+        raise NotFound("this link is not valid")
+    with runtime.db.read() as tx:
+        patient = get_in_clinic(tx, actor, actor.patient_id)
+        return patient.check_ins_opted_out_at is not None
