@@ -30,14 +30,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from needlewise.domain.check_in_schedule import (
+    PlannedMessage,
     QuietHours,
     SchedulePlan,
     near_lung,
@@ -169,37 +170,75 @@ def _write(
         link.expires_at = expires
     channel: Literal["email", "outbox"] = "email" if patient.email else "outbox"
     language = patient.preferred_language if patient.preferred_language in ("en", "es") else "en"
-    parent: OutboundMessage | None = None
-    for planned in plan.messages:
-        message = OutboundMessage(
-            clinic_id=patient.clinic_id,
-            patient_id=patient.id,
-            session_id=row.id,
-            link_id=link.id,
-            parent_id=parent.id if planned.kind == "check-in-reminder" and parent else None,
-            kind=planned.kind,
-            rule=planned.rule,
-            channel=channel,
-            language=language,
-            due_at=planned.due_at,
-            state="scheduled",
-            idempotency_key=(
-                f"reminder:{parent.id}"
-                if planned.kind == "check-in-reminder" and parent is not None
-                else f"checkin:{row.id}:{planned.rule}{suffix}"
-            ),
-            params={
-                "rule": planned.rule,
-                "hours_after": planned.hours_after,
-                "thoracic": planned.thoracic,
-            },
-        )
-        tx.add(message)
-        tx.flush()
-        if planned.kind == "check-in":
-            parent = message
-        out.messages.append(_planned_out(message, list(planned.reasons)))
+    # two multi-row inserts (Core, as the check-in writer does): the invitations, then
+    # the reminders, which need their invitation's id
+    base = {
+        "clinic_id": patient.clinic_id,
+        "patient_id": patient.id,
+        "session_id": row.id,
+        "link_id": link.id,
+        "channel": channel,
+        "language": language,
+        "state": "scheduled",
+    }
+    invitations = [p for p in plan.messages if p.kind == "check-in"]
+    reminders = [p for p in plan.messages if p.kind == "check-in-reminder"]
+    parent_ids = _insert(
+        tx, [_values(base, p, f"checkin:{row.id}:{p.rule}{suffix}") for p in invitations]
+    )
+    parents = dict(zip((p.rule for p in invitations), parent_ids, strict=True))
+    reminder_values = [
+        {**_values(base, p, f"reminder:{parents[p.rule]}"), "parent_id": parents[p.rule]}
+        for p in reminders
+    ]
+    reminder_ids = dict(zip((p.rule for p in reminders), _insert(tx, reminder_values), strict=True))
+    for invitation, message_id in zip(invitations, parent_ids, strict=True):
+        out.messages.append(_plan_out(message_id, invitation, channel))
+        for reminder in reminders:
+            if reminder.rule == invitation.rule:
+                out.messages.append(_plan_out(reminder_ids[reminder.rule], reminder, channel))
     return out
+
+
+# RETURNING the key rather than asking for rows in parameter order: SQLite cannot promise
+# that order, so SQLAlchemy would insert one row per statement
+_INSERT = insert(OutboundMessage).returning(OutboundMessage.id, OutboundMessage.idempotency_key)
+
+
+def _insert(tx: Session, values: list[dict[str, Any]]) -> list[int]:
+    """Insert in one statement; the new ids in the order of ``values``."""
+    if not values:
+        return []
+    ids = {key: message_id for message_id, key in tx.execute(_INSERT, values)}
+    return [ids[v["idempotency_key"]] for v in values]
+
+
+def _values(base: dict[str, Any], planned: PlannedMessage, key: str) -> dict[str, Any]:
+    return {
+        **base,
+        "kind": planned.kind,
+        "rule": planned.rule,
+        "due_at": planned.due_at,
+        "idempotency_key": key,
+        "params": {
+            "rule": planned.rule,
+            "hours_after": planned.hours_after,
+            "thoracic": planned.thoracic,
+        },
+    }
+
+
+def _plan_out(message_id: int, planned: PlannedMessage, channel: str) -> PlannedOut:
+    return PlannedOut(
+        id=message_id,
+        kind=planned.kind,
+        rule=planned.rule,
+        due_at=planned.due_at,
+        channel=channel,
+        state="scheduled",
+        thoracic=planned.thoracic,
+        reasons=list(planned.reasons),
+    )
 
 
 def _planned_out(message: OutboundMessage, reasons: list[str] | None = None) -> PlannedOut:
