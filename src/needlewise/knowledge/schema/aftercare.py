@@ -77,7 +77,9 @@ class AftercareSchedule(Provenance):
 
     @model_validator(mode="after")
     def _unique(self) -> AftercareSchedule:
-        ids = [r.id for r in self.rules]
-        if len(ids) != len(set(ids)):
-            raise ValueError("aftercare rules: ids must be unique")
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.id in seen:
+                raise ValueError(f"aftercare rules: {rule.id} is listed twice")
+            seen.add(rule.id)
         return self
