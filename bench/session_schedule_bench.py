@@ -36,7 +36,7 @@ from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.persistence.db import utcnow
 from needlewise.security.roles import Role
 from needlewise.services import (
-    aftercare_schedule,
+    check_in_opt_out,
     consents,
     patients,
     providers,
@@ -116,7 +116,7 @@ def measure(url: str, rounds: int, count: int) -> tuple[float, float, float]:
         actor, provider = clinician(runtime)
         scheduled = ready(runtime, actor, "Scheduled")
         opted_out = ready(runtime, actor, "Optedout")
-        aftercare_schedule.set_opt_out(runtime, actor, opted_out, True)
+        check_in_opt_out.set_opt_out(runtime, actor, opted_out, True)
         for patient in (scheduled, opted_out):  # warm up both paths
             sessions.create_session(runtime, actor, patient, body(provider))
         with_ms: list[float] = []

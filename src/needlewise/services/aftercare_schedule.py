@@ -18,12 +18,13 @@ phones or texts the patient itself). The language is the patient's preferred one
 
 Nothing is scheduled for a patient who opted out (the session's answer says so), and a
 session recorded long after the fact gets only the invitations that are not more than
-``late_entry_hours`` late (see :mod:`needlewise.domain.check_in_schedule`). After the
+``late_entry_hours`` late (see :mod:`needlewise.domain.check_in_schedule`); the
+opt-out itself is :mod:`needlewise.services.check_in_opt_out`. After the
 commit the door-side caller tells the worker: ``runtime.jobs.wake(earliest_due)``.
 
 :func:`replan_session` (muscles changed), :func:`check_in_answered` (a check-in came in:
-due reminders are cancelled, reason ``answered``), :func:`opt_out_by_link` (the patient's
-``/p/{token}/stop`` page) and :func:`set_opt_out` (staff) complete the use cases.
+due reminders are cancelled, reason ``answered``) and :func:`session_schedule` (what a
+session will send) complete the use cases.
 """
 
 from __future__ import annotations
@@ -57,7 +58,6 @@ from needlewise.persistence.models import (
 from needlewise.services import audit
 from needlewise.services.actor import Actor
 from needlewise.services.aftercare_config import clinic_aftercare
-from needlewise.services.patients import get_in_clinic
 from needlewise.services.runtime import Runtime
 
 PATIENT_KINDS = ("check-in", "check-in-reminder")
@@ -363,84 +363,3 @@ def check_in_answered(
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-def _cancel_all(tx: Session, patient_id: int, reason: str) -> int:
-    result = tx.execute(
-        update(OutboundMessage)
-        .where(
-            OutboundMessage.patient_id == patient_id,
-            OutboundMessage.kind.in_(PATIENT_KINDS),
-            OutboundMessage.state == "scheduled",
-        )
-        .values(
-            state="cancelled",
-            cancel_reason=reason,
-            updated_at=utcnow(),
-            version=OutboundMessage.version + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-class OptOutOut(BaseModel):
-    patient_id: int
-    opted_out: bool
-    opted_out_at: datetime | None
-    opted_out_by: str | None
-    cancelled: int = Field(description="Scheduled check-in messages cancelled now")
-
-
-def opt_out_by_link(runtime: Runtime, actor: Actor) -> OptOutOut:
-    """The patient's own opt-out through their check-in link (``/p/{token}/stop``):
-    records ``link:ID`` as who, cancels every scheduled check-in message (``opted-out``)."""
-    if actor.patient_id is None or actor.link_purpose != "check-in":
-        raise NotFound("this link is not valid")
-    return _set(runtime, actor, actor.patient_id, opted_out=True)
-
-
-def set_opt_out(runtime: Runtime, actor: Actor, patient_id: int, opted_out: bool) -> OptOutOut:
-    """Staff record (the patient phoned) or clear an opt-out; audited. Clearing it does
-    not bring back cancelled messages: the next recorded session schedules again."""
-    actor.require("patients:write")
-    return _set(runtime, actor, patient_id, opted_out=opted_out)
-
-
-def _set(runtime: Runtime, actor: Actor, patient_id: int, *, opted_out: bool) -> OptOutOut:
-    cancelled = 0
-    with runtime.db.write() as tx:
-        patient = get_in_clinic(tx, actor, patient_id)
-        if opted_out:
-            if patient.check_ins_opted_out_at is None:
-                patient.check_ins_opted_out_at = utcnow()
-                patient.check_ins_opted_out_by = actor.ref
-            cancelled = _cancel_all(tx, patient.id, "opted-out")
-        else:
-            patient.check_ins_opted_out_at = None
-            patient.check_ins_opted_out_by = None
-        audit.record(
-            tx,
-            actor,
-            "opt-out" if opted_out else "opt-in",
-            "check-ins",
-            patient.id,
-            patient.id,
-        )
-        tx.flush()
-        return OptOutOut(
-            patient_id=patient.id,
-            opted_out=patient.check_ins_opted_out_at is not None,
-            opted_out_at=patient.check_ins_opted_out_at,
-            opted_out_by=patient.check_ins_opted_out_by,
-            cancelled=cancelled,
-        )
-
-
-def opted_out(runtime: Runtime, actor: Actor) -> bool:
-    """Whether the patient of this check-in link has opted out already."""
-    if actor.patient_id is None:
-        raise NotFound("this link is not valid")
-    with runtime.db.read() as tx:
-        patient = get_in_clinic(tx, actor, actor.patient_id)
-        return patient.check_ins_opted_out_at is not None

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 
-from needlewise.services import aftercare_schedule
+from needlewise.services import aftercare_schedule, check_in_opt_out
 from needlewise.web.api.deps import PatientsWrite, RecordId, RuntimeDep, SessionsRead
 from needlewise.web.openapi import READ_ONE, error_responses, ok
 
@@ -39,20 +39,20 @@ def get_check_in_schedule(rt: RuntimeDep, session_id: RecordId, actor: SessionsR
 @router.post(
     "/api/patients/{patient_id}/check-in-opt-out",
     response_model=None,
-    responses={**ok(aftercare_schedule.OptOutOut), **CHANGE},
+    responses={**ok(check_in_opt_out.OptOutOut), **CHANGE},
 )
 async def record_opt_out(rt: RuntimeDep, patient_id: RecordId, actor: PatientsWrite) -> Any:
     """Record that the patient wants no check-in messages; cancels the scheduled ones."""
-    out = await run_in_threadpool(aftercare_schedule.set_opt_out, rt, actor, patient_id, True)
+    out = await run_in_threadpool(check_in_opt_out.set_opt_out, rt, actor, patient_id, True)
     return out.model_dump(mode="json")
 
 
 @router.delete(
     "/api/patients/{patient_id}/check-in-opt-out",
     response_model=None,
-    responses={**ok(aftercare_schedule.OptOutOut), **CHANGE},
+    responses={**ok(check_in_opt_out.OptOutOut), **CHANGE},
 )
 async def clear_opt_out(rt: RuntimeDep, patient_id: RecordId, actor: PatientsWrite) -> Any:
     """Clear the opt-out: sessions recorded from now on schedule check-ins again."""
-    out = await run_in_threadpool(aftercare_schedule.set_opt_out, rt, actor, patient_id, False)
+    out = await run_in_threadpool(check_in_opt_out.set_opt_out, rt, actor, patient_id, False)
     return out.model_dump(mode="json")
