@@ -98,6 +98,8 @@ EXPECTED: dict[tuple[str, str], Expectation] = {
     ("GET", "/p/{token}/consent/copy.pdf"): LINK,
     ("GET", "/p/{token}/check-in"): LINK,
     ("POST", "/p/{token}/check-in"): LINK,
+    ("GET", "/p/{token}/stop"): LINK,
+    ("POST", "/p/{token}/stop"): LINK,
     ("GET", "/p/{token}/aftercare.pdf"): LINK,
 }
 

@@ -29,6 +29,7 @@ from needlewise.web.pages import (
     patient_consent,
     patient_intake,
     patient_link,
+    patient_stop,
     session_note,
     take_home,
     today,
@@ -49,6 +50,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     patient_intake.router,
     patient_consent.router,
     patient_check_in.router,
+    patient_stop.router,
     consent_pdf.router,
     # before the chart: /app/patients/new is not /app/patients/{patient_id}
     *DESK_AND_ADMIN_ROUTERS,
