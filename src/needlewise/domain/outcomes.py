@@ -230,3 +230,48 @@ def is_measuring_session(ordinal: int, every: int) -> bool:
     if ordinal < 1 or every < 1:
         raise ValueError("ordinal and every start at 1")
     return (ordinal - 1) % every == 0
+
+
+@dataclass(frozen=True)
+class SessionFacts:
+    """What deciding a due questionnaire needs of one session."""
+
+    session_id: int
+    regions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Due:
+    """A function questionnaire to ask now: ``baseline`` (never scored yet) or
+    ``scheduled`` (this is a measuring session and it is not scored for it yet)."""
+
+    measure: str
+    reason: Literal["baseline", "scheduled"]
+    session_id: int
+    ordinal: int
+
+
+def due_measures(
+    choice: FunctionMeasureChoice,
+    sessions: Sequence[SessionFacts],
+    scored: Sequence[tuple[str, int | None]],
+    every: int,
+) -> list[Due]:
+    """The questionnaires due for the latest of ``sessions`` (oldest first).
+
+    ``scored`` holds (measure, session id or ``None``) of every function score so far
+    that counts for the latest session: the caller passes the scores linked to it or
+    recorded since it began, and all earlier ones with their session ids."""
+    if not sessions:
+        return []
+    latest = sessions[-1]
+    ordinal = len(sessions)
+    ever = {measure for measure, _ in scored}
+    for_latest = {measure for measure, session in scored if session == latest.session_id}
+    found = []
+    for measure in function_measures(choice, latest.regions):
+        if measure not in ever:
+            found.append(Due(measure, "baseline", latest.session_id, ordinal))
+        elif is_measuring_session(ordinal, every) and measure not in for_latest:
+            found.append(Due(measure, "scheduled", latest.session_id, ordinal))
+    return found
