@@ -60,7 +60,7 @@ def test_the_nprs_trend_is_drawn_when_sessions_have_pain_scores(service: Service
     table = page.select_one("table.nprs-table")
     assert table is not None
     cells = [[td.get_text() for td in tr.find_all("td")] for tr in table.select("tbody tr")]
-    assert sorted(cells) == [["5", "2"], ["7", "4"]]
+    assert sorted(cells) == [["5", "2", "–"], ["7", "4", "–"]]  # no check-in score
 
 
 def test_no_trend_without_scores(service: Service) -> None:

@@ -24,6 +24,7 @@ from needlewise.web.pages import (
     home,
     learn,
     login,
+    outcome_form,
     patient_check_in,
     patient_consent,
     patient_intake,
@@ -53,6 +54,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     *DESK_AND_ADMIN_ROUTERS,
     today.router,
     chart.router,
+    outcome_form.router,
     session_note.router,
     take_home.router,
 ]
