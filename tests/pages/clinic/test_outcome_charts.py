@@ -21,6 +21,9 @@ NDI_KEYS = [
     "concentration", "work", "driving", "sleeping", "recreation",
 ]  # fmt: skip
 
+#: what an empty table cell shows (an en dash)
+NONE = "\u2013"
+
 
 def record_session(
     service: Service, patient: int, provider: int, hours_ago: float, **f: Any
@@ -122,7 +125,7 @@ def test_a_recorded_nprs_shows_as_its_own_point(service: Service) -> None:
         [td.get_text() for td in tr.find_all("td")]
         for tr in page.select("table.nprs-table tbody tr")
     ]
-    assert cells == [["6", "3", "–"], ["–", "–", "5"]]
+    assert cells == [["6", "3", NONE], [NONE, NONE, "5"]]
 
 
 def test_a_refused_form_names_the_field_and_stores_nothing(service: Service) -> None:
