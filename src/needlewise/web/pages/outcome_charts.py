@@ -32,7 +32,7 @@ from needlewise.services.outcomes import (
 )
 
 #: the drawing area (SVG user units)
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 260, 48, 16, 16, 40
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 260, 48, 28, 16, 40
 
 
 @dataclass(frozen=True)

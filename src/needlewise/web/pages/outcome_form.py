@@ -54,6 +54,20 @@ class OutcomeForm:
     def slug(self) -> str:
         return self.measure.removeprefix("measure.")
 
+    def section_label(self, name: str) -> str:
+        """``3. lifting`` for the field ``section.lifting`` ("" for another field)."""
+        for number, (key, title) in enumerate(self.sections, start=1):
+            if name == f"section.{key}":
+                return f"{number}. {title}"
+        return ""
+
+    def activity_number(self, name: str) -> int | None:
+        """1-5 for the fields ``activity.0.name`` … (``None`` for another field)."""
+        parts = name.split(".")
+        if len(parts) == 3 and parts[0] == "activity" and parts[1].isdigit():
+            return int(parts[1]) + 1
+        return None
+
 
 def forms_for(
     kb: KnowledgeBase, language: str, due: list[str], failed: OutcomeForm | None = None
