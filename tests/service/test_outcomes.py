@@ -6,6 +6,7 @@ every ``outcome_every_sessions`` sessions."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 
 from needlewise.persistence.models import OutcomeScore
 from needlewise.security.roles import Role
+from support.fhir import aftercare_response
 from support.service import Service
 from support.treatment import audit_rows, ready_patient, session_body, user_ref
 
@@ -27,7 +29,7 @@ ODI_KEYS = [
 ]  # fmt: skip
 
 
-def ndi(scores: list[int | None], **fields: Any) -> dict[str, Any]:
+def ndi(scores: Sequence[int | None], **fields: Any) -> dict[str, Any]:
     return {
         "measure": "measure.ndi",
         "items": [{"key": k, "score": s} for k, s in zip(NDI_KEYS, scores, strict=True)],
@@ -215,3 +217,26 @@ def test_nprs_series_and_the_questionnaire_due(service: Service) -> None:
     last = judged[-1]["judgement"]  # 7 -> 4: 3 points, every NPRS MCID met
     assert {m["verdict"] for m in last["mcids"]} == {"improved"}
     assert len(last["mcids"]) == len(service.runtime.kb.measure("measure.nprs").mcids)  # type: ignore[union-attr]
+
+
+def test_a_check_in_response_with_a_bad_pain_score_is_refused_naming_it(service: Service) -> None:
+    patient, _ = ready_patient(service)
+    link = service.client.post(
+        f"/api/patients/{patient}/links",
+        json={"purpose": "check-in"},
+        headers=service.headers(Role.front_desk),
+    )
+    assert link.status_code == 201, link.text
+    token = link.json()["token"]
+    response = aftercare_response(service)
+    response["item"].append({"linkId": "pain", "answer": [{"valueInteger": 12}]})
+    refused = service.client.post(f"/api/p/{token}/check-in", json=response)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["location"] == "$.item[2].answer[0].valueInteger"
+    assert stored(service) == 0
+    response["item"][-1] = {"linkId": "pain", "answer": [{"valueInteger": 3}]}
+    accepted = service.client.post(f"/api/p/{token}/check-in", json=response)
+    assert accepted.status_code == 201, accepted.text
+    assert stored(service) == 1
+    rows = audit_rows(service, patient)
+    assert any(r[1:3] == ("create", "outcome-score") and r[0].startswith("link:") for r in rows)

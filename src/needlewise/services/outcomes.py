@@ -4,8 +4,10 @@
   from the item scores entered, scored by the measure's method in the knowledge base
   (:func:`needlewise.domain.outcomes.score`); the items are stored with it. Bad input is
   refused with the item named (``$.items[3].score``) and the refusal is audited.
-* :func:`record_check_in_pain`: the 0-10 pain score a patient gives in a check-in,
-  stored as an NPRS row with its ``check_in_id`` in the check-in's own transaction.
+* :func:`check_in_pain` / :func:`check_in_pain_row`: the optional 0-10 pain score a
+  patient gives in a check-in (the aftercare Questionnaire's ``pain`` item), checked
+  before the check-in is stored and written as an NPRS row with its ``check_in_id`` in
+  the check-in's own transaction (:mod:`needlewise.services.check_in_writer`).
 * :func:`patient_outcomes` (``sessions:read``, like sessions): every score of a patient,
   oldest first, each judged against the first score of its measure (the baseline) by
   every MCID the knowledge base stores for it, with the MCID's population and source;
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from needlewise.domain import outcomes as scoring
 from needlewise.errors import InputError
+from needlewise.interop.fhir.canonical import PAIN_ITEM
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.schema import Measure
 from needlewise.persistence.db import utcnow
@@ -257,8 +260,32 @@ def record_outcome_document(
     return record_outcome(runtime, actor, patient_id, data)
 
 
-def record_check_in_pain(
-    tx: Session,
+def check_in_pain(document: Any) -> int | None:
+    """The 0-10 pain score of a check-in (the aftercare QuestionnaireResponse's optional
+    ``pain`` item), ``None`` when not answered; ``InputError`` naming the answer when it
+    is not a whole number from 0 to 10. Other check-in documents carry none."""
+    if not isinstance(document, dict) or document.get("resourceType") != "QuestionnaireResponse":
+        return None
+    items = document.get("item")
+    if not isinstance(items, list):
+        return None
+    for i, item in enumerate(items):
+        if not isinstance(item, dict) or item.get("linkId") != PAIN_ITEM:
+            continue
+        answers = item.get("answer") or []
+        if not isinstance(answers, list) or len(answers) > 1:
+            raise InputError("give one pain score", f"$.item[{i}].answer")
+        if not answers:
+            return None
+        where = f"$.item[{i}].answer[0].valueInteger"
+        value = answers[0].get("valueInteger") if isinstance(answers[0], dict) else None
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+            raise InputError("the pain score must be a whole number from 0 to 10", where)
+        return value
+    return None
+
+
+def check_in_pain_row(
     kb: KnowledgeBase,
     *,
     patient_id: int,
@@ -267,24 +294,22 @@ def record_check_in_pain(
     pain: int,
     recorded_at: datetime,
     created_by: str,
-) -> OutcomeScore:
-    """Store the NPRS a patient gave in a check-in, in the check-in's transaction (the
-    caller has validated the check-in; ``pain`` is checked here, ``InputError``)."""
-    measure = _measure(kb, NPRS)
-    scored = scoring.score(measure, [scoring.Item(pain)])
-    row = OutcomeScore(
-        patient_id=patient_id,
-        session_id=session_id,
-        check_in_id=check_in_id,
-        measure=NPRS,
-        score=scored.score,
-        items=scored.items_json(),
-        recorded_at=recorded_at.astimezone(UTC),
-        knowledge_version=kb.version,
-        created_by=created_by,
-    )
-    tx.add(row)
-    return row
+) -> dict[str, Any]:
+    """The ``outcome_scores`` row (columns) of a check-in's pain score, for the check-in
+    writer to insert in the check-in's own transaction."""
+    scored = scoring.score(_measure(kb, NPRS), [scoring.Item(pain)])
+    return {
+        "patient_id": patient_id,
+        "session_id": session_id,
+        "check_in_id": check_in_id,
+        "measure": NPRS,
+        "score": scored.score,
+        "items": scored.items_json(),
+        "recorded_at": recorded_at,
+        "knowledge_version": kb.version,
+        "created_by": created_by,
+        "created_at": recorded_at,
+    }
 
 
 def _nprs_baseline(

@@ -8,6 +8,8 @@ MCID is judged on its own (population, source), in its own unit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from needlewise.domain.outcomes import (
@@ -38,7 +40,7 @@ def _measure(kb: KnowledgeBase, measure_id: str) -> Measure:
     return found
 
 
-def _sections(keys: list[str], scores: list[int | None]) -> list[Item]:
+def _sections(keys: list[str], scores: Sequence[int | None]) -> list[Item]:
     return [Item(s, key) for key, s in zip(keys, scores, strict=True)]
 
 
