@@ -36,7 +36,7 @@ def _signed_in(chromium: Any, server: Server, viewport: dict[str, Any], language
 
 
 @pytest.fixture(scope="module")
-def treated(chromium: Any, demo_server: Server, kb: Any) -> int:
+def treated(chromium: Any, demo_server: Server, kb: Any) -> tuple[int, str]:
     """A patient with four neck sessions, their pain scores, NDI twice and one PSFS."""
     context, _page = _signed_in(chromium, demo_server, DESKTOP, "en")
     api, base = context.request, demo_server.base
@@ -102,8 +102,9 @@ def treated(chromium: Any, demo_server: Server, kb: Any) -> int:
             "items": [{"score": 3}],
         },
     )
+    link = post(f"/api/patients/{patient}/links", {"purpose": "check-in"})
     context.close()
-    return int(patient)
+    return int(patient), str(link["token"])
 
 
 @pytest.mark.parametrize(
@@ -111,10 +112,15 @@ def treated(chromium: Any, demo_server: Server, kb: Any) -> int:
 )
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_outcome_trends_on_the_chart(
-    chromium: Any, demo_server: Server, treated: int, language: str, device: str, viewport: Any
+    chromium: Any,
+    demo_server: Server,
+    treated: tuple[int, str],
+    language: str,
+    device: str,
+    viewport: Any,
 ) -> None:
     context, page = _signed_in(chromium, demo_server, viewport, language)
-    page.goto(f"{demo_server.base}/app/patients/{treated}?lang={language}#outcomes")
+    page.goto(f"{demo_server.base}/app/patients/{treated[0]}?lang={language}#outcomes")
     page.wait_for_selector("#outcomes svg.measure-chart.ndi")
     assert page.locator("#outcomes svg.nprs-chart polygon.dot.other").count() == 1
     assert page.locator("#outcomes .outcome-summary ul.mcids li").count() == 4 + 2
@@ -133,4 +139,22 @@ def test_outcome_trends_on_the_chart(
     if device == "phone":
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= viewport["viewport"]["width"], width
+    context.close()
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_check_in_pain_question_on_a_phone(
+    chromium: Any, demo_server: Server, treated: tuple[int, str], language: str
+) -> None:
+    context = chromium.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{demo_server.base}/p/{treated[1]}/check-in?lang={language}")
+    question = page.locator("fieldset:has(input[name=pain])")
+    assert question.locator("input[type=radio]").count() == 11
+    question.locator("label.choice", has_text="4").first.click()
+    assert page.locator("input[name=pain][value='4']").is_checked()
+    check_accessibility(page, f"check-in with the pain question ({language})")
+    question.screenshot(path=str(screenshot(page, f"patient-check-in-pain-{language}-phone")))
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["viewport"]["width"], width
     context.close()

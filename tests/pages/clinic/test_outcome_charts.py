@@ -104,6 +104,7 @@ def test_ndi_recorded_from_the_chart_is_drawn_with_baseline_band_and_summary(
     assert nprs is not None
     nprs_text = " ".join(nprs.get_text(" ").split())
     assert "first 7 on" in nprs_text
+    assert "recorded on its own" in nprs_text
     assert "latest 4 on" in nprs_text
     assert nprs_text.count("Improved by at least the minimal important change") == 4
 
