@@ -70,6 +70,10 @@ def test_ndi_scored_judged_per_mcid_and_audited(service: Service) -> None:
     first = base.json()
     assert (first["score"], first["percent"], first["judgement"]) == (20.0, 40.0, None)
     assert first["created_by"] == user_ref(service, Role.clinician)
+    performed = service.client.get(
+        f"/api/sessions/{session}", headers=service.headers(Role.clinician)
+    ).json()["performed_at"]
+    assert datetime.fromisoformat(first["recorded_at"]) == datetime.fromisoformat(performed)
 
     later = post(service, patient, ndi([1] * 10)).json()  # 10 points, 20 percentage points
     assert later["score"] == 10.0

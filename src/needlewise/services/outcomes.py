@@ -72,7 +72,8 @@ class OutcomeScoreIn(BaseModel):
         default=None, ge=1, le=MAX_ID, description="The session it was taken at, if any"
     )
     recorded_at: AwareDatetime | None = Field(
-        default=None, description="When the patient answered (default: now)"
+        default=None,
+        description="When the patient answered (default: the session's time, else now)",
     )
 
 
@@ -223,6 +224,8 @@ def record_outcome(
                     raise InputError(
                         f"no session {data.session_id} for this patient", "$.session_id"
                     )
+                if data.recorded_at is None:  # taken at the session: its time
+                    recorded_at = _utc(session.performed_at)
             row = OutcomeScore(
                 patient_id=patient.id,
                 session_id=data.session_id,
