@@ -27,6 +27,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from needlewise.interop.fhir.questionnaire import answered_intake
+from needlewise.knowledge.schema import ScoringSection
 from needlewise.languages import LANGUAGES
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import Clinic, User
@@ -35,6 +36,7 @@ from needlewise.services import (
     check_ins,
     consents,
     links,
+    outcomes,
     patients,
     providers,
     sessions,
@@ -51,6 +53,12 @@ CLINIC_NAME = "Demo Dry Needling Clinic"
 DEMO_TIME_ZONE = "America/Denver"
 #: where the demo clinic's alerts go (the demo mail catcher keeps them; .example is reserved)
 DEMO_ALERT_EMAIL = "alerts@demo-clinic.example"
+
+
+def _ndi_sections(runtime: Runtime) -> list[ScoringSection]:
+    """The NDI's sections (our short names) from the knowledge base."""
+    measure = runtime.kb.measure("measure.ndi")
+    return list(measure.method.sections) if measure and measure.method else []
 
 
 @dataclass(frozen=True)
@@ -224,6 +232,22 @@ def load_demo(runtime: Runtime) -> bool:
         second,
         {"symptoms": ["symptom.soreness"], "language": "en"},
         session_id=done,
+    )
+    # ... with an NDI baseline at that neck session (services/outcomes.py; docs/outcomes.md)
+    outcomes.record_outcome(
+        runtime,
+        colorado,
+        second,
+        outcomes.OutcomeScoreIn(
+            measure="measure.ndi",
+            session_id=done,
+            items=[
+                outcomes.OutcomeItemIn(key=s.key, score=score)
+                for s, score in zip(
+                    _ndi_sections(runtime), (3, 2, 2, 1, 2, 1, 2, 1, 2, 2), strict=True
+                )
+            ],
+        ),
     )
     # 3. not eligible: an absolute contraindication (strong fear of needles)
     third = patient("Cara", "Demo-NotEligible", date(1992, 1, 23))

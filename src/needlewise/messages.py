@@ -63,6 +63,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "Which parts of your body were treated?",
         "es": "¿Qué partes del cuerpo le trataron?",
     },
+    "aftercare.pain": {
+        "en": "How much pain do you have now? 0 means no pain. 10 means the worst pain you can imagine.",
+        "es": "¿Cuánto dolor tiene ahora? 0 es sin dolor. 10 es el peor dolor que se pueda imaginar.",
+    },
     "aftercare.details": {
         "en": "Is there anything else you want to tell us? Use your own words.",
         "es": "¿Hay algo más que quiera contarnos? Use sus propias palabras.",

@@ -263,12 +263,18 @@ def test_aftercare_context_items(
 ) -> None:
     rest = [i for i in aftercare["item"] if i["type"] != "group"]
     assert [i["linkId"] for i in rest] == [
+        "pain",
         "temperature",
         "time-since-treatment",
         "treated-regions",
         "details",
     ]
-    temperature, time_item, regions, details = rest
+    pain, temperature, time_item, regions, details = rest
+
+    # optional NPRS 0-10 (stored as an outcome score: services/outcomes.py)
+    assert pain["type"] == "integer"
+    assert "required" not in pain
+    assert [e["valueInteger"] for e in pain["extension"]] == [0, 10]
 
     assert temperature["type"] == "quantity"
     units = [

@@ -76,6 +76,7 @@ EXPECTED: dict[tuple[str, str], Expectation] = {
     ("GET", "/app/patients/{patient_id}/sessions/new"): CLINICIAN,
     ("POST", "/app/patients/{patient_id}/sessions/preview"): CLINICIAN,
     ("POST", "/app/patients/{patient_id}/sessions"): CLINICIAN,
+    ("POST", "/app/patients/{patient_id}/outcomes"): CLINICIAN,
     # the clinic's administration: admins only
     ("GET", "/app/admin"): ADMIN,
     ("GET", "/app/admin/users"): ADMIN,

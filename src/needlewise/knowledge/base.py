@@ -26,6 +26,7 @@ from needlewise.knowledge.schema import (
     Disposition,
     EmergencyPlan,
     Escalation,
+    FunctionMeasureChoice,
     Indication,
     LanguageData,
     Measure,
@@ -64,6 +65,8 @@ class KnowledgeData(Strict):
     states: list[State] = Field(min_length=1)
     professions: list[ProfessionInfo] = Field(min_length=1)
     measures: list[Measure] = Field(min_length=1)
+    #: measures.yaml: which function questionnaire each needled region calls for
+    function_measures: FunctionMeasureChoice
     policies: list[Policy] = Field(min_length=1)
     consent: ConsentTemplate
     #: clinic.yaml: take-home aftercare sheet, emergency plan, override reasons, addenda
@@ -169,6 +172,10 @@ class KnowledgeBase:
         item = self._by_id.get(muscle_id)
         return item if isinstance(item, Muscle) else None
 
+    def measure(self, measure_id: str) -> Measure | None:
+        item = self._by_id.get(measure_id)
+        return item if isinstance(item, Measure) else None
+
     def disposition(self, tier: Tier) -> Disposition:
         for disposition in self.data.dispositions:
             if disposition.tier is tier:
@@ -217,6 +224,7 @@ class KnowledgeBase:
             list(data.states),
             list(data.professions),
             list(data.measures),
+            [data.function_measures],
             list(data.policies),
             [data.consent],
             [data.aftercare_sheet],

@@ -44,7 +44,7 @@ DATA_FILES: dict[str, tuple[str, ...]] = {
     "billing.yaml": ("billing",),
     "states.yaml": ("states",),
     "professions.yaml": ("professions",),
-    "measures.yaml": ("measures",),
+    "measures.yaml": ("measures", "function_measures"),
     "policies.yaml": ("policies",),
     "consent.yaml": ("consent",),
     "clinic.yaml": ("aftercare_sheet", "emergency_plan", "override_reasons", "consent_addenda"),
@@ -187,6 +187,17 @@ def _cross_check(data: KnowledgeData, by_id: dict[str, object] | Any) -> list[st
             problems.append(f"{owner}: unknown risk {question.risk}")
     for measure in data.measures:
         check_sources(measure.id, [m.source for m in measure.mcids])
+        if measure.method is not None:
+            check_sources(measure.id, measure.method.sources)
+    choice = data.function_measures
+    scored = {m.id for m in data.measures if m.method is not None}
+    known_regions = {r.id for r in data.regions}
+    for pick in [*choice.by_region]:
+        if pick.region not in known_regions:
+            problems.append(f"{choice.id}: unknown region {pick.region}")
+    for measure_id in [*(p.measure for p in choice.by_region), choice.fallback]:
+        if measure_id not in scored:
+            problems.append(f"{choice.id}: {measure_id} is not a measure with a scoring method")
     for state in data.states:
         for record in state.scope:
             check_sources(f"{state.id}/{record.profession}", record.sources)

@@ -17,6 +17,7 @@ from needlewise.services.actor import Actor
 from needlewise.services.check_in_guard import answers_digest
 from needlewise.services.check_in_prepare import prepare
 from needlewise.services.idempotency import Claim
+from needlewise.services.outcomes import check_in_pain
 from needlewise.services.patients import ensure_visible
 from needlewise.services.runtime import Runtime
 from needlewise.services.triage import conditions_from_screening, triage_document
@@ -89,6 +90,7 @@ def check_in_row(
         performed_at = treatment.performed_at
     language = patient.preferred_language if actor.link_id is not None else None
     to_triage, hours, source = prepare(asked.document, performed_at, language)
+    check_in_pain(asked.document)  # a bad pain score refuses the check-in before it is stored
     kb = asked.runtime.kb
     conditions = (
         conditions_from_screening(screening.id, screening.result) if screening is not None else None

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, bindparam, insert, update
 
 from needlewise.errors import InputError, ServiceError
 from needlewise.persistence.db import utcnow
-from needlewise.persistence.models import CheckIn
+from needlewise.persistence.models import CheckIn, OutcomeScore
 from needlewise.services import audit, idempotency
 from needlewise.services.aftercare_schedule import check_in_answered
 from needlewise.services.check_in_flood import RANK, Decision, Flood, Outcome, Recent
@@ -46,6 +46,7 @@ from needlewise.services.check_in_rows import (
     check_in_row,
 )
 from needlewise.services.idempotency import Answer, Claim, Resource
+from needlewise.services.outcomes import check_in_pain, check_in_pain_row
 from needlewise.services.runtime import Runtime
 
 Refusal = ServiceError | InputError  # returned in place of a check-in that was not stored
@@ -280,6 +281,28 @@ def _insert_new(batch: _Batch, jobs: list[_Job]) -> None:
         job.check_in["id"] = new_id
         if job.recent is not None:
             job.recent.id = new_id
+    pains = [(job, check_in_pain(job.asked.document)) for job in new]
+    rows = [
+        check_in_pain_row(
+            job.asked.runtime.kb,
+            patient_id=job.asked.patient_id,
+            check_in_id=job.check_in["id"],
+            session_id=job.check_in["session_id"],
+            pain=pain,
+            recorded_at=batch.now,
+            created_by=job.asked.actor.ref,
+        )
+        for job, pain in pains
+        if pain is not None
+    ]
+    if rows:  # the check-in's NPRS, in the same transaction (services/outcomes.py)
+        returning = insert(OutcomeScore).returning(OutcomeScore.id, sort_by_parameter_order=True)
+        made = batch.connection.execute(returning, rows).scalars().all()
+        actors = [job.asked.actor for job, pain in pains if pain is not None]
+        for actor, row, score_id in zip(actors, rows, made, strict=True):
+            batch.audits.append(
+                audit.entry(actor, "create", "outcome-score", score_id, row["patient_id"])
+            )
 
 
 def _count_repeats(batch: _Batch, jobs: list[_Job]) -> None:

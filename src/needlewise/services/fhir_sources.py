@@ -23,6 +23,7 @@ from needlewise.interop.fhir.emit.adverse_event import adverse_event_resource
 from needlewise.interop.fhir.emit.common import JsonObject
 from needlewise.interop.fhir.emit.communication import check_in_communications
 from needlewise.interop.fhir.emit.detected_issue import screening_issues
+from needlewise.interop.fhir.emit.outcome_observation import outcome_observation
 from needlewise.interop.fhir.emit.patient import patient_resource
 from needlewise.interop.fhir.emit.procedure import procedure_resource
 from needlewise.interop.fhir.emit.questionnaire_response import (
@@ -34,6 +35,7 @@ from needlewise.persistence.models import (
     AdverseEvent,
     CheckIn,
     Consent,
+    OutcomeScore,
     Patient,
     PatientIdentifier,
     Provider,
@@ -165,6 +167,10 @@ PAIN_SCORES = Source(
     ids.SESSION, "sessions:read", "session", TreatmentSession, TreatmentSession.patient_id,
     TreatmentSession.performed_at, lambda c, row: observation.session_observations(c.kb, row),
 )  # fmt: skip
+OUTCOME_SCORES = Source(
+    ids.OUTCOME, "sessions:read", "outcome-score", OutcomeScore, OutcomeScore.patient_id,
+    OutcomeScore.recorded_at, lambda c, row: [outcome_observation(c.kb, row)],
+)  # fmt: skip
 ADVERSE_EVENTS = Source(
     ids.ADVERSE_EVENT, "adverse-events:read", "adverse-event", AdverseEvent,
     AdverseEvent.patient_id, AdverseEvent.onset_at,
@@ -194,7 +200,7 @@ TYPES: dict[str, FhirType] = {
         FhirType("Provenance", (SIGNATURES,), None),
         FhirType("Procedure", (PROCEDURES,), "date"),
         FhirType("AdverseEvent", (ADVERSE_EVENTS,), "date"),
-        FhirType("Observation", (PAIN_SCORES, TEMPERATURES), "date"),
+        FhirType("Observation", (PAIN_SCORES, TEMPERATURES, OUTCOME_SCORES), "date"),
         FhirType("DetectedIssue", (FINDINGS,), "identified"),
         FhirType("Communication", (CHECK_IN_MESSAGES,), "sent"),
     )

@@ -11,6 +11,9 @@ from support.pages import sign_in, soup, visible_text
 from support.service import Service
 from support.treatment import add_consent, add_screening, make_patient, ready_patient, session_body
 
+#: what an empty table cell shows (an en dash)
+NONE = "\u2013"
+
 
 def record_session(service: Service, patient_id: int, provider_id: int, **fields: Any) -> int:
     answer = service.client.post(
@@ -60,7 +63,7 @@ def test_the_nprs_trend_is_drawn_when_sessions_have_pain_scores(service: Service
     table = page.select_one("table.nprs-table")
     assert table is not None
     cells = [[td.get_text() for td in tr.find_all("td")] for tr in table.select("tbody tr")]
-    assert sorted(cells) == [["5", "2"], ["7", "4"]]
+    assert sorted(cells) == [["5", "2", NONE], ["7", "4", NONE]]  # no check-in score
 
 
 def test_no_trend_without_scores(service: Service) -> None:

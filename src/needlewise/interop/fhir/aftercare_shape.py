@@ -9,12 +9,12 @@ to the Questionnaire (:func:`~needlewise.interop.fhir.questionnaire.aftercare_qu
   (``reference``, ``display``, ``type`` only), and ``item``;
 * items: ``linkId``, ``text``, ``answer``, ``item``; linkIds are the Questionnaire's
   (the three ``group.<tier>`` groups, each symptom id, ``temperature``,
-  ``time-since-treatment``, ``treated-regions``, ``details``), groups hold questions and
+  ``time-since-treatment``, ``treated-regions``, ``details``, ``pain``), groups hold questions and
   no answers, questions hold no items (two levels at most);
 * answers: one ``value[x]`` of the item's type and nothing else (a symptom:
   ``valueBoolean`` or ``valueCoding``; temperature: ``valueQuantity``; time since
   treatment: ``valueCoding``, ``valueDecimal`` or ``valueInteger``; regions: one
-  ``valueCoding`` per region; details: ``valueString``), one answer per question except
+  ``valueCoding`` per region; details: ``valueString``; pain: ``valueInteger``), one answer per question except
   regions (at most one per region);
 * sizes: ``details`` up to :data:`MAX_DETAILS` characters, item text up to
   :data:`MAX_ITEM_TEXT`, every other string up to :data:`MAX_STRING`.
@@ -31,6 +31,7 @@ from typing import Any
 from needlewise.errors import InputError
 from needlewise.interop.fhir.canonical import (
     DETAILS_ITEM,
+    PAIN_ITEM,
     REGIONS_ITEM,
     TEMPERATURE_ITEM,
     TIME_ITEM,
@@ -54,6 +55,7 @@ _VALUES: dict[str, frozenset[str]] = {
     TIME_ITEM: frozenset({"valueCoding", "valueDecimal", "valueInteger"}),
     REGIONS_ITEM: frozenset({"valueCoding"}),
     DETAILS_ITEM: frozenset({"valueString"}),
+    PAIN_ITEM: frozenset({"valueInteger"}),
 }
 _UNKNOWN = "unknown field: a check-in keeps only what the aftercare Questionnaire asks"
 

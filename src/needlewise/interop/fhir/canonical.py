@@ -24,6 +24,8 @@ TEMPERATURE_ITEM = "temperature"
 TIME_ITEM = "time-since-treatment"
 REGIONS_ITEM = "treated-regions"
 DETAILS_ITEM = "details"
+#: the optional 0-10 pain score of a check-in (NPRS; stored as an outcome score)
+PAIN_ITEM = "pain"
 
 #: answer codes for "when was your treatment" -> (low, high, low excluded), in hours.
 #: The choices are counted in hours, not calendar days, so that none straddles a time

@@ -23,6 +23,7 @@ from needlewise.interop.fhir.canonical import (
     ITEM_CONTROL,
     ITEM_CONTROL_SYSTEM,
     NULL_FLAVOR_SYSTEM,
+    PAIN_ITEM,
     REGIONS_ITEM,
     TEMPERATURE_ITEM,
     TIME_ITEM,
@@ -40,6 +41,8 @@ from needlewise.languages import LANGUAGES
 from needlewise.messages import MESSAGES
 
 JsonObject = dict[str, Any]
+MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
+MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 
 
 def _text(text: Text | dict[str, str], language: str) -> tuple[str, JsonObject]:
@@ -251,7 +254,13 @@ def aftercare_questionnaire(kb: KnowledgeBase, language: str = "en") -> JsonObje
         ],
     )
     details = _item(DETAILS_ITEM, MESSAGES["aftercare.details"], language, type="text")
-    questionnaire["item"] = [*groups, temperature, time_item, regions_item, details]
+    # optional, so responses without it stay valid (NPRS 0-10; services/outcomes.py)
+    pain = _item(PAIN_ITEM, MESSAGES["aftercare.pain"], language, type="integer")
+    pain["extension"] = [
+        {"url": MIN_VALUE, "valueInteger": 0},
+        {"url": MAX_VALUE, "valueInteger": 10},
+    ]
+    questionnaire["item"] = [*groups, pain, temperature, time_item, regions_item, details]
     return questionnaire
 
 

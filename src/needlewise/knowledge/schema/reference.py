@@ -13,6 +13,7 @@ from needlewise.knowledge.schema.common import (
     Evidence,
     NonEmpty,
     Provenance,
+    RegionId,
     SourceId,
     Strict,
     Text,
@@ -134,8 +135,70 @@ class Mcid(Strict):
     note: str | None = None
 
 
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
+MeasureId = Annotated[str, StringConstraints(pattern=r"^measure\.[a-z0-9-]+$")]
+
+
+class ScoringSection(Strict):
+    """One section of a fixed questionnaire (NDI, ODI), by a short name of our own.
+
+    Never the instrument's question or answer text (copyrighted): the clinician enters
+    each section's score from the clinic's own licensed form.
+    """
+
+    key: Slug
+    title: Text
+
+
+class ScoringMethod(Strict):
+    """How a measure's score is computed from the item scores entered.
+
+    * ``single``: one item; the score is the item (NPRS).
+    * ``mean``: ``min_items``..``max_items`` items (PSFS: activities the patient names);
+      the score is their mean.
+    * ``sum``: every section answered; the score is their sum (NDI, 0-50). With
+      ``percent_factor`` the sum is also reported as a percent (NDI: x2).
+    * ``percent-of-answered``: at least ``min_items`` sections answered; the score is
+      sum / (``item_max`` x answered) x 100 (ODI: a section may be skipped).
+    """
+
+    kind: Literal["single", "mean", "sum", "percent-of-answered"]
+    item_min: int = Field(ge=0)
+    item_max: int = Field(ge=1)
+    min_items: int = Field(ge=1)
+    max_items: int = Field(ge=1)
+    #: the fixed sections in order (NDI, ODI); empty for one item or patient-named items
+    sections: list[ScoringSection] = []
+    #: the patient names each item (PSFS activities); the names are stored with the score
+    patient_named: bool = False
+    percent_factor: float | None = Field(default=None, gt=0)
+    sources: list[SourceId] = Field(min_length=1)
+    evidence: Evidence
+    gaps: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ScoringMethod:
+        if self.item_max <= self.item_min:
+            raise ValueError("item_max must be above item_min")
+        if self.min_items > self.max_items:
+            raise ValueError("min_items must not be above max_items")
+        if self.kind == "single" and self.max_items != 1:
+            raise ValueError("a single-item method has exactly one item")
+        if self.sections and len(self.sections) != self.max_items:
+            raise ValueError("sections must list every item (max_items of them)")
+        if self.kind in ("sum", "percent-of-answered") and not self.sections:
+            raise ValueError(f"a {self.kind} method names its sections")
+        if self.kind == "sum" and self.min_items != self.max_items:
+            raise ValueError("a sum needs every section answered (min_items = max_items)")
+        keys = [s.key for s in self.sections]
+        if len(keys) != len(set(keys)):
+            raise ValueError("section keys must be unique")
+        return self
+
+
 class Measure(Provenance):
-    """An outcome measure with its range and MCIDs."""
+    """An outcome measure with its range and MCIDs (and, when needlewise scores it, the
+    scoring ``method``)."""
 
     id: Annotated[str, StringConstraints(pattern=r"^measure\.[a-z0-9-]+$")]
     abbreviation: NonEmpty
@@ -148,11 +211,48 @@ class Measure(Provenance):
     loinc: CodeRef | None = None
     mcids: list[Mcid] = []
     gaps: str | None = None
+    method: ScoringMethod | None = None
 
     @model_validator(mode="after")
     def _range(self) -> Measure:
         if self.max_score <= self.min_score:
             raise ValueError(f"{self.id}: max_score must be above min_score")
+        method = self.method
+        if method is None:
+            return self
+        if method.kind in ("single", "mean"):
+            expected: tuple[float, float] = (method.item_min, method.item_max)
+        elif method.kind == "sum":
+            expected = (method.item_min * method.max_items, method.item_max * method.max_items)
+        else:
+            expected = (0, 100)
+        if (self.min_score, self.max_score) != expected:
+            raise ValueError(f"{self.id}: the method gives scores {expected}, not the range")
+        return self
+
+
+class RegionMeasure(Strict):
+    """The function measure of one region."""
+
+    region: RegionId
+    measure: MeasureId
+
+
+class FunctionMeasureChoice(Provenance):
+    """Which function questionnaire a needled region calls for: ``by_region``, and
+    ``fallback`` for every other region. A design choice (each measure's own population),
+    not a guideline."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^measure-choice\.[a-z0-9-]+$")]
+    by_region: list[RegionMeasure] = Field(min_length=1)
+    fallback: MeasureId
+    explanation: Text
+
+    @model_validator(mode="after")
+    def _one_per_region(self) -> FunctionMeasureChoice:
+        regions = [r.region for r in self.by_region]
+        if len(regions) != len(set(regions)):
+            raise ValueError(f"{self.id}: a region is listed twice")
         return self
 
 

@@ -25,6 +25,7 @@ from needlewise.web.pages import (
     learn,
     login,
     outbox,
+    outcome_form,
     patient_check_in,
     patient_consent,
     patient_intake,
@@ -57,6 +58,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     today.router,
     outbox.router,
     chart.router,
+    outcome_form.router,
     session_note.router,
     take_home.router,
 ]

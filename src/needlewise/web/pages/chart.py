@@ -5,7 +5,11 @@ one patient, newest first, each section as the reader's role allows.
   (the decisive screening — the one the session rules use — is marked);
 * consents, each with its PDF copy (``/app/consents/{id}.pdf``) and any withdrawal;
 * sessions (clinicians and admins), with the derived CPT line and any override;
-* the NPRS trend of the sessions' pain scores as an SVG line chart with a table twin;
+* the NPRS trend (sessions' pain before and after needling, check-in and recorded
+  scores) and one chart per function measure (PSFS, NDI, ODI) with its baseline and MCID
+  band, each as an SVG with a plain-text summary and a table twin
+  (:mod:`needlewise.web.pages.outcome_charts`), the questionnaires due and the forms to
+  record them (:mod:`needlewise.web.pages.outcome_form`);
 * check-ins and adverse events.
 
 Every record shown is audited as a read by the service that returns it (the same
@@ -16,8 +20,6 @@ notice and the patient's take-home sheet in their language.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -30,14 +32,19 @@ from needlewise.services import (
     adverse_events,
     check_in_review,
     consents,
+    outcomes,
     patients,
     sessions,
     stored_screenings,
 )
+from needlewise.services.actor import Actor
 from needlewise.services.paging import PageParams
-from needlewise.services.sessions import SessionOut
-from needlewise.web.api.deps import Knowledge, PatientsRead, RecordId, RuntimeDep
+from needlewise.services.runtime import Runtime
+from needlewise.web.api.deps import PatientsRead, RecordId, RuntimeDep
 from needlewise.web.pages.citations import sources_of
+from needlewise.web.pages.language import chosen_language
+from needlewise.web.pages.outcome_charts import GEOMETRY, measure_charts, nprs_chart
+from needlewise.web.pages.outcome_form import OutcomeForm, forms_for
 from needlewise.web.pages.rendering import render
 from needlewise.web.pages.today import may, reason_title
 
@@ -45,73 +52,6 @@ router = APIRouter(include_in_schema=False)
 
 #: how many of each kind of record the chart shows (newest first)
 SHOWN = 50
-#: the drawing area of the NPRS chart (SVG user units)
-WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 260, 48, 16, 16, 40
-NPRS_MAX = 10
-
-
-@dataclass(frozen=True)
-class TrendPoint:
-    """One session's pain scores, placed on the chart."""
-
-    session_id: int
-    when: datetime
-    x: float
-    before: int | None
-    after: int | None
-    y_before: float | None
-    y_after: float | None
-
-
-@dataclass(frozen=True)
-class Trend:
-    points: list[TrendPoint]
-    ticks: list[tuple[int, float]]
-
-    @property
-    def before_path(self) -> str:
-        return _polyline([(p.x, p.y_before) for p in self.points])
-
-    @property
-    def after_path(self) -> str:
-        return _polyline([(p.x, p.y_after) for p in self.points])
-
-
-def _polyline(points: list[tuple[float, float | None]]) -> str:
-    return " ".join(f"{x:.1f},{y:.1f}" for x, y in points if y is not None)
-
-
-def nprs_trend(items: list[SessionOut]) -> Trend | None:
-    """The sessions with a pain score, oldest first, placed on the chart (``None`` when
-    no session has one)."""
-    scored = sorted(
-        (s for s in items if s.pain_before is not None or s.pain_after is not None),
-        key=lambda s: (s.performed_at, s.id),
-    )
-    if not scored:
-        return None
-    span = WIDTH - LEFT - RIGHT
-    step = span / (len(scored) - 1) if len(scored) > 1 else 0.0
-
-    def y(score: int | None) -> float | None:
-        if score is None:
-            return None
-        return TOP + (HEIGHT - TOP - BOTTOM) * (1 - score / NPRS_MAX)
-
-    points = [
-        TrendPoint(
-            session_id=s.id,
-            when=s.performed_at,
-            x=LEFT + (step * i if len(scored) > 1 else span / 2),
-            before=s.pain_before,
-            after=s.pain_after,
-            y_before=y(s.pain_before),
-            y_after=y(s.pain_after),
-        )
-        for i, s in enumerate(scored)
-    ]
-    ticks = [(score, y(score) or 0.0) for score in range(0, NPRS_MAX + 1, 2)]
-    return Trend(points, ticks)
 
 
 def finding_title(kb: KnowledgeBase, rule: str, fallback: str, language: str) -> str:
@@ -126,12 +66,17 @@ def muscle_title(kb: KnowledgeBase, muscle_id: str, language: str) -> str:
     return found.title.get(language) if found is not None else muscle_id
 
 
-@router.get("/app/patients/{patient_id}", response_class=HTMLResponse)
-def chart(
-    request: Request, rt: RuntimeDep, kb: Knowledge, patient_id: RecordId, actor: PatientsRead
+def chart_page(
+    request: Request,
+    rt: Runtime,
+    actor: Actor,
+    patient_id: int,
+    *,
+    failed: OutcomeForm | None = None,
+    status: int = 200,
 ) -> Response:
-    """The chart of one patient (any staff member; sessions and adverse events only for
-    roles that may read them)."""
+    """The chart page (with a refused outcome form kept open with its values)."""
+    kb = rt.kb
     patient = patients.get_patient(rt, actor, patient_id)
     page = PageParams(limit=SHOWN)
     context: dict[str, Any] = {"patient": patient}
@@ -144,29 +89,44 @@ def chart(
     )
     context["consents"] = consents.list_consents(rt, actor, page, patient_id=patient_id)
     context["check_ins"] = check_in_review.list_check_ins(rt, actor, page, patient_id=patient_id)
+    readable = may(actor, "sessions:read")
     context["sessions"] = (
-        sessions.list_sessions(rt, actor, page, patient_id=patient_id)
-        if may(actor, "sessions:read")
-        else None
+        sessions.list_sessions(rt, actor, page, patient_id=patient_id) if readable else None
     )
     context["adverse_events"] = (
         adverse_events.list_adverse_events(rt, actor, page, patient_id=patient_id)
         if may(actor, "adverse-events:read")
         else None
     )
-    context["trend"] = nprs_trend(context["sessions"].items) if context["sessions"] else None
+    found = outcomes.patient_outcomes(rt, actor, patient_id) if readable else None
+    language = chosen_language(request)
+    due = [d.measure for d in found.due] if found is not None else []
+    context["outcomes"] = found
+    context["trend"] = nprs_chart(found.nprs) if found is not None else None
+    context["measure_charts"] = measure_charts(kb, found) if found is not None else []
+    context["outcome_forms"] = forms_for(kb, language, due, failed)
+    context["due_titles"] = [
+        (d, kb.measure(d.measure)) for d in (found.due if found is not None else [])
+    ]
     saved = request.query_params.get("saved", "")
     context.update(
         {
             "saved": int(saved) if saved.isdigit() and len(saved) < 10 else None,
+            "outcome_saved": request.query_params.get("outcome", "").isdigit(),
             "may_record": may(actor, "sessions:write"),
             "sources_of": partial(sources_of, kb),
             "finding_title": partial(finding_title, kb),
             "muscle_title": partial(muscle_title, kb),
             "reason_title": partial(reason_title, kb),
             "nprs": kb.by_id.get("measure.nprs"),
-            "chart": {"width": WIDTH, "height": HEIGHT, "left": LEFT, "right": RIGHT,
-                      "top": TOP, "bottom": BOTTOM},
+            "chart": GEOMETRY,
         }
-    )  # fmt: skip
-    return render(request, "clinic/chart.html", context)
+    )
+    return render(request, "clinic/chart.html", context, status=status)
+
+
+@router.get("/app/patients/{patient_id}", response_class=HTMLResponse)
+def chart(request: Request, rt: RuntimeDep, patient_id: RecordId, actor: PatientsRead) -> Response:
+    """The chart of one patient (any staff member; sessions, outcomes and adverse events
+    only for roles that may read them)."""
+    return chart_page(request, rt, actor, patient_id)

@@ -33,6 +33,7 @@ from needlewise.domain.facts import PLAUSIBLE_TEMPERATURE
 from needlewise.errors import InputError
 from needlewise.interop.fhir.canonical import (
     DETAILS_ITEM,
+    PAIN_ITEM,
     REGIONS_ITEM,
     TEMPERATURE_ITEM,
     TIME_ITEM,
@@ -81,6 +82,8 @@ class CheckInForm:
     regions_text: str = ""
     regions: list[dict[str, Any]] = field(default_factory=list)
     details: str = ""
+    #: the optional 0-10 pain question ("" when the Questionnaire has none)
+    pain: str = ""
 
     @property
     def answer_words(self) -> list[tuple[str, str]]:
@@ -119,6 +122,8 @@ def form_of(questionnaire: dict[str, Any]) -> CheckInForm:
             out.regions = [o["valueCoding"] for o in item["answerOption"]]
         elif link_id == DETAILS_ITEM:
             out.details = item["text"]
+        elif link_id == PAIN_ITEM:
+            out.pain = item["text"]
     return out
 
 
@@ -151,6 +156,12 @@ def read_check_in(
         if answered:
             groups.append({"linkId": group.link_id, "item": answered})
     items: list[dict[str, Any]] = list(groups)
+    pain = _one(form, PAIN_ITEM)
+    if pain and shown.pain:
+        if not pain.isdigit() or int(pain) > 10:
+            errors[PAIN_ITEM] = "range"
+        else:
+            items.append({"linkId": PAIN_ITEM, "answer": [{"valueInteger": int(pain)}]})
     temperature = _one(form, TEMPERATURE_ITEM).replace(",", ".")
     if temperature:
         unit = _one(form, UNIT_FIELD)

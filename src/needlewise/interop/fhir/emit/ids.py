@@ -12,11 +12,12 @@ CHECK_IN = "check-in"
 CONSENT = "consent"
 SESSION = "session"
 ADVERSE_EVENT = "adverse-event"
+OUTCOME = "outcome"
 
 #: the largest row id (32-bit on PostgreSQL)
 MAX_ROW_ID = 2**31 - 1
 
-PREFIXES = frozenset({PATIENT, SCREENING, CHECK_IN, CONSENT, SESSION, ADVERSE_EVENT})
+PREFIXES = frozenset({PATIENT, SCREENING, CHECK_IN, CONSENT, SESSION, ADVERSE_EVENT, OUTCOME})
 _ID = re.compile(r"^(?P<prefix>[a-z]+(?:-[a-z]+)?)-(?P<row>[1-9][0-9]{0,9})(?:-[a-z0-9]+)*$")
 
 
