@@ -219,7 +219,10 @@ def test_search_by_patient_id_and_date(fhir_world: FhirWorld) -> None:
     assert get(fhir_world, "/fhir/Observation?_id=unknown").json()["total"] == 0
     assert get(fhir_world, "/fhir/Patient?_id=patient-999999").json()["total"] == 0
 
-    today = datetime.now(UTC).date()
+    # the day the session was performed (it was recorded hours ago: just after midnight
+    # UTC that is yesterday, not today)
+    procedure = get(fhir_world, f"/fhir/Procedure/session-{records.session}").json()
+    today = datetime.fromisoformat(procedure["performedDateTime"]).astimezone(UTC).date()
     tomorrow, yesterday = today + timedelta(days=1), today - timedelta(days=1)
     table = [
         (f"date={today.isoformat()}", 1),
