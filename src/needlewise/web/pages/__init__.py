@@ -28,6 +28,7 @@ from needlewise.web.pages import (
     patient_consent,
     patient_intake,
     patient_link,
+    safety,
     session_note,
     take_home,
     today,
@@ -55,6 +56,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     chart.router,
     session_note.router,
     take_home.router,
+    safety.router,
 ]
 
 
