@@ -137,9 +137,12 @@ def default_period(today: date) -> tuple[date, date]:
 def check_period(start: date, end: date) -> None:
     """Refuse a period that ends before it starts or is longer than :data:`MAX_DAYS`."""
     if end < start:
-        raise InputError(f"the period ends ({end}) before it starts ({start})", "end")
+        raise InputError(f'the period\'s "end" ({end}) is before its "start" ({start})', "end")
     if (end - start).days + 1 > MAX_DAYS:
-        raise InputError(f"a report covers at most {MAX_DAYS} days", "start")
+        raise InputError(
+            f'a report covers at most {MAX_DAYS} days: move "start" later or "end" earlier',
+            "start",
+        )
 
 
 @dataclass

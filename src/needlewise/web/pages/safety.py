@@ -25,6 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import HTMLResponse, Response
 
 from needlewise.domain.safety_rates import Rate
+from needlewise.errors import InputError
 from needlewise.languages import Language
 from needlewise.services.actor import Actor
 from needlewise.services.runtime import Runtime
@@ -40,8 +41,22 @@ from needlewise.web.pages.safety_chart import IntervalChart, interval_chart, lab
 router = APIRouter(include_in_schema=False)
 
 SafetyReader = Annotated[Actor, Depends(staff(PERMISSION))]
-Start = Annotated[date | None, Query(description="First day (YYYY-MM-DD, clinic time)")]
-End = Annotated[date | None, Query(description="Last day (YYYY-MM-DD, clinic time)")]
+Start = Annotated[str | None, Query(max_length=40, description="First day (YYYY-MM-DD)")]
+End = Annotated[str | None, Query(max_length=40, description="Last day (YYYY-MM-DD)")]
+
+
+def day(value: str | None, name: str) -> date | None:
+    """``value`` (``YYYY-MM-DD``) as a date; blank is ``None``; anything else is a 422
+    naming the field (the page's error shows the message, so the message names it)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(
+            f'the period\'s "{name}" is not a date: write it as YYYY-MM-DD, e.g. 2026-01-31',
+            name,
+        ) from None
 
 
 def number(value: float | None) -> str:
@@ -64,7 +79,7 @@ def charts(report: SafetyReport, language: Language) -> list[IntervalChart]:
                 title,
                 gettext(
                     language,
-                    "Each row shows a rate as a dot and its 95%% confidence interval as a "
+                    "Each row shows a rate as a dot and its 95% confidence interval as a "
                     "line. The tables below hold the same numbers.",
                 ),
                 rows,
@@ -84,8 +99,8 @@ def context(request: Request, rt: Runtime, report: SafetyReport, language: Langu
     }
 
 
-def _report(rt: Runtime, actor: Actor, start: date | None, end: date | None) -> SafetyReport:
-    return safety_report(rt, actor, start, end)
+def _report(rt: Runtime, actor: Actor, start: str | None, end: str | None) -> SafetyReport:
+    return safety_report(rt, actor, day(start, "start"), day(end, "end"))
 
 
 @router.get("/app/safety", response_class=HTMLResponse)
