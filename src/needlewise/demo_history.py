@@ -25,8 +25,15 @@ from sqlalchemy import select
 from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import SessionMuscle
-from needlewise.services import adverse_events, check_ins, patients, providers, sessions
-from needlewise.services import consents, stored_screenings
+from needlewise.services import (
+    adverse_events,
+    check_ins,
+    consents,
+    patients,
+    providers,
+    sessions,
+    stored_screenings,
+)
 from needlewise.services.actor import Actor
 from needlewise.services.consent_models import ConsentIn
 from needlewise.services.runtime import Runtime
@@ -34,8 +41,8 @@ from needlewise.services.runtime import Runtime
 SEED = 13
 PATIENTS = 12
 SESSIONS = 72
-#: (risk id, severity, day index into the sessions, hours after the session)
-MINOR = (
+#: (risk id, severity, index into the sessions, hours after the session)
+MINOR: tuple[tuple[str, adverse_events.Severity, int, int], ...] = (
     ("risk.bruising", "mild", 3, 6),
     ("risk.bleeding", "mild", 11, 0),
     ("risk.pain-after", "mild", 19, 20),
@@ -74,7 +81,7 @@ def add_history(
     Colorado PT; a second one is created here)."""
     from needlewise.demo import signature_png  # the demo's drawn line (demo imports us)
 
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # noqa: S311 - synthetic demo data, not a secret
     second = providers.create_provider(
         runtime,
         admin,
@@ -113,7 +120,7 @@ def add_history(
     treated: list[tuple[int, int, datetime]] = []
     for i, days_ago in enumerate(days):
         patient_id = people[rng.randrange(PATIENTS)]
-        muscles = MUSCLES[rng.randrange(len(MUSCLES))]
+        muscles: tuple[str, ...] = MUSCLES[rng.randrange(len(MUSCLES))]
         if rng.random() < 0.25:  # some sessions needle a second region
             muscles = muscles + MUSCLES[rng.randrange(len(MUSCLES))]
         when = now - timedelta(days=days_ago, hours=rng.randint(0, 6))
@@ -157,7 +164,7 @@ def _event(
     clinician: Actor,
     treated: tuple[int, int, datetime],
     risk: str,
-    severity: str,
+    severity: adverse_events.Severity,
     serious: bool,
     hours: int,
 ) -> None:
@@ -170,7 +177,7 @@ def _event(
         adverse_events.AdverseEventIn(
             session_id=session_id,
             event_type=risk,
-            severity=severity,  # type: ignore[arg-type]
+            severity=severity,
             serious=serious,
             outcome="resolved",
             onset_at=onset,
@@ -181,4 +188,6 @@ def _event(
 
 def _sessions_with(runtime: Runtime, muscle: str) -> set[int]:
     with runtime.db.read() as tx:
-        return set(tx.scalars(select(SessionMuscle.session_id).where(SessionMuscle.muscle == muscle)))
+        return set(
+            tx.scalars(select(SessionMuscle.session_id).where(SessionMuscle.muscle == muscle))
+        )

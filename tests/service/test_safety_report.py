@@ -63,9 +63,9 @@ def test_known_history(service: Service) -> None:
     shoulder = next(g for g in report.regions if g.key == "region.shoulder")
     assert shoulder.title("es") == "Hombro y omóplato"
     entries = entries_after(service, before)
-    assert [(e["action"], e["resource_type"], e["resource_id"], e["patient_id"]) for e in entries] == [
-        ("read", "safety-report", "2025-06-16..2026-06-15", None)
-    ]
+    assert [
+        (e["action"], e["resource_type"], e["resource_id"], e["patient_id"]) for e in entries
+    ] == [("read", "safety-report", "2025-06-16..2026-06-15", None)]
 
 
 def test_an_explicit_period(service: Service) -> None:

@@ -35,6 +35,7 @@ from sqlalchemy import update
 from needlewise.persistence.models import Clinic
 from needlewise.security.roles import Role
 from needlewise.services import adverse_events, check_ins, sessions
+from needlewise.services.adverse_events import Severity
 from support.service import Service
 from support.treatment import add_consent, add_screening, make_patient, make_provider
 
@@ -91,7 +92,7 @@ def seed_history(service: Service) -> History:
             ),
         ).id
 
-    def event(session: str | None, who: str, risk: str, severity: str, serious: bool) -> None:
+    def event(session: str | None, who: str, risk: str, severity: Severity, serious: bool) -> None:
         onset = _at(PLAN[session][3]) + timedelta(hours=3) if session else _at("2026-02-01T10:00")
         adverse_events.create_adverse_event(
             runtime,
@@ -100,7 +101,7 @@ def seed_history(service: Service) -> History:
             adverse_events.AdverseEventIn(
                 session_id=made[session] if session else None,
                 event_type=risk,
-                severity=severity,  # type: ignore[arg-type]
+                severity=severity,
                 serious=serious,
                 outcome="resolved",
                 onset_at=onset,

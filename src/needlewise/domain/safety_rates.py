@@ -7,13 +7,13 @@ treatments, shown per 100 treatments, with a 95% interval by the **Wilson score 
 interval by Newcombe RG. Stat Med 1998;17:857-872 and Brown, Cai & DasGupta. Stat Sci
 2001;16:101-133).
 
-Why Wilson and not the textbook ``p ± 1.96·√(p(1−p)/n)``:
+Why Wilson and not the textbook ``p ± 1.96·√(p(1-p)/n)``:
 
-* at **0 events** the Wald interval collapses to 0–0, as if a clinic with no serious
+* at **0 events** the Wald interval collapses to 0-0, as if a clinic with no serious
   event in 300 treatments had proved the risk is zero; Wilson gives 0 to
   ``z²/(n+z²)`` (0 to 1.3 per 100 for n = 300), an honest upper bound. Brady 2014's
   "0 of 7,629 treatments" is exactly this case;
-* it never leaves 0–100, and it keeps close to its nominal 95% coverage for the small
+* it never leaves 0-100, and it keeps close to its nominal 95% coverage for the small
   counts and rare events a single clinic has.
 
 The interval says how much the rate could move by chance alone. A clinic's numbers are

@@ -87,7 +87,7 @@ class GroupRates:
 
 @dataclass(frozen=True)
 class SafetyReport:
-    """The clinic's safety record for ``start``–``end`` (local dates, both included)."""
+    """The clinic's safety record for ``start``-``end`` (local dates, both included)."""
 
     clinic_name: str
     time_zone: str
@@ -247,14 +247,13 @@ def safety_report(
                 TreatmentSession.performed_at < until,
             )
         )
-        sessions: dict[int, int] = {
-            sid: pid
-            for sid, pid in tx.execute(
+        sessions: dict[int, int] = dict(
+            tx.execute(
                 select(TreatmentSession.id, TreatmentSession.provider_id).where(
                     TreatmentSession.id.in_(in_period)
                 )
             )
-        }
+        )
         regions_of: dict[int, set[str]] = defaultdict(set)
         for sid, muscle_id in tx.execute(
             select(SessionMuscle.session_id, SessionMuscle.muscle).where(
@@ -270,6 +269,7 @@ def safety_report(
                     AdverseEvent.session_id.in_(in_period)
                 )
             )
+            if sid is not None
         ]
         unlinked = list(
             tx.execute(
@@ -290,13 +290,11 @@ def safety_report(
                     CheckIn.session_id.in_(in_period)
                 )
             )
+            if sid is not None
         ]
-        names = {
-            pid: name
-            for pid, name in tx.execute(
-                select(Provider.id, Provider.name).where(Provider.clinic_id == clinic.id)
-            )
-        }
+        names = dict(
+            tx.execute(select(Provider.id, Provider.name).where(Provider.clinic_id == clinic.id))
+        )
         clinic_name, time_zone = clinic.name, zone.key
     whole, by_region, by_provider = _tally(sessions, regions_of, events, check_ins)
     significant_unlinked = sum(1 for sev, ser in unlinked if is_significant(sev, ser))

@@ -32,11 +32,12 @@ def test_the_page_shows_the_rates_beside_the_published_ones(service: Service) ->
         for r in soup(page).select("table.safety-table:not(.groups) tbody tr")
     }
     # 1 of 5 treatments: 20.0 (Wilson 3.6-62.4, Newcombe-style); 2 of 5: 40.0 (11.8-76.9)
-    assert rows["This clinic"] == "This clinic 5 2 20.0 (3.6–62.4) 2 40.0 (11.8–76.9)"
-    assert "19.2 (18.3–20.1)" in rows["Brady 2014"] or "19.2 (18.3–20.1)" in text
+    assert rows["This clinic"] == "This clinic 5 2 20.0 (3.6\u201362.4) 2 40.0 (11.8\u201376.9)"
+    assert "19.2 (18.3\u201320.1)" in rows["Brady 2014"] or "19.2 (18.3\u201320.1)" in text
     assert "The authors' own estimate: at most 0.04 per 100." in text
     assert len(soup(page).select("svg.interval-chart")) == 2
-    assert "Hombro" not in text and "Shoulder and shoulder blade" in text
+    assert "Hombro" not in text
+    assert "Shoulder and shoulder blade" in text
     assert soup(page).select_one('a[href="/app/safety"][aria-current="page"]') is not None
     es = service.client.get(f"/app/safety{PERIOD}&lang=es")
     assert "Hombro y omóplato" in visible_text(es)
@@ -57,7 +58,11 @@ def test_csv_has_a_row_per_group_and_the_published_rows(service: Service) -> Non
         ("provider", "Synthetic pt CO"),
     ]
     clinic = rows[0]
-    assert (clinic["treatments"], clinic["minor_events"], clinic["minor_treatments"]) == ("5", "2", "1")
+    assert (clinic["treatments"], clinic["minor_events"], clinic["minor_treatments"]) == (
+        "5",
+        "2",
+        "1",
+    )
     assert (clinic["minor_per_100"], clinic["minor_ci_low"], clinic["minor_ci_high"]) == (
         "20.0000",
         "3.6224",
@@ -94,9 +99,11 @@ def test_pdf_for_the_quality_meeting(service: Service) -> None:
     assert len(reader.pages) >= 1
     text = " ".join((p.extract_text() or "") for p in reader.pages)
     assert "Safety record" in text
-    assert "Brady" in text and "Boyce" in text
+    assert "Brady" in text
+    assert "Boyce" in text
     assert "Small numbers" in text
-    assert "Ada Synthetic" not in text and "Bo Synthetic" not in text  # counts only
+    assert "Ada Synthetic" not in text
+    assert "Bo Synthetic" not in text
 
 
 def test_front_desk_is_refused_and_audited(service: Service) -> None:

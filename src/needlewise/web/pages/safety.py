@@ -60,8 +60,8 @@ def day(value: str | None, name: str) -> date | None:
 
 
 def number(value: float | None) -> str:
-    """A rate per 100 for a table ("–" when there is none)."""
-    return "–" if value is None else label_number(value)
+    """A rate per 100 for a table ("\u2013" when there is none)."""
+    return "\u2013" if value is None else label_number(value)
 
 
 def charts(report: SafetyReport, language: Language) -> list[IntervalChart]:

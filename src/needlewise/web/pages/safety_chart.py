@@ -81,9 +81,9 @@ def interval_chart(
             x_low=x(r.low),
             x_high=x(r.high),
             text=(
-                f"{label_number(r.per_100)} ({label_number(r.low or 0)}–{label_number(r.high or 0)})"
+                f"{label_number(r.per_100)} ({label_number(r.low or 0)}\u2013{label_number(r.high or 0)})"
                 if r.per_100 is not None
-                else "–"
+                else "\u2013"
             ),
             mine=mine,
         )
