@@ -30,6 +30,7 @@ from needlewise.languages import Language
 from needlewise.services.actor import Actor
 from needlewise.services.runtime import Runtime
 from needlewise.services.safety_report import PERMISSION, GroupRates, SafetyReport, safety_report
+from needlewise.translations import N_
 from needlewise.web.api.deps import RuntimeDep
 from needlewise.web.auth import staff
 from needlewise.web.pages.citations import sources_of
@@ -64,26 +65,25 @@ def number(value: float | None) -> str:
     return "\u2013" if value is None else label_number(value)
 
 
+#: the charts' words (translated when drawn: ``gettext(language, ...)``)
+MINOR_TITLE = N_("Minor adverse events per 100 treatments")
+SIGNIFICANT_TITLE = N_("Significant adverse events per 100 treatments")
+THIS_CLINIC = N_("This clinic")
+CHART_DESCRIPTION = N_(
+    "Each row shows a rate as a dot and its 95 percent confidence interval as a line. "
+    "The tables below hold the same numbers."
+)
+
+
 def charts(report: SafetyReport, language: Language) -> list[IntervalChart]:
     """The minor and significant interval charts: this clinic, then the surveys."""
     made = []
-    for measure, title in (
-        ("minor", gettext(language, "Minor adverse events per 100 treatments")),
-        ("significant", gettext(language, "Significant adverse events per 100 treatments")),
-    ):
+    for measure, title in (("minor", MINOR_TITLE), ("significant", SIGNIFICANT_TITLE)):
         mine: Rate = getattr(report.clinic, measure)
-        rows: list[tuple[str, Rate, bool]] = [(gettext(language, "This clinic"), mine, True)]
+        rows: list[tuple[str, Rate, bool]] = [(gettext(language, THIS_CLINIC), mine, True)]
         rows += [(p.label, p.rate, False) for p in report.published if p.measure == measure]
         made.append(
-            interval_chart(
-                title,
-                gettext(
-                    language,
-                    "Each row shows a rate as a dot and its 95% confidence interval as a "
-                    "line. The tables below hold the same numbers.",
-                ),
-                rows,
-            )
+            interval_chart(gettext(language, title), gettext(language, CHART_DESCRIPTION), rows)
         )
     return made
 
