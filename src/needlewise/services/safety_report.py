@@ -247,13 +247,14 @@ def safety_report(
                 TreatmentSession.performed_at < until,
             )
         )
-        sessions: dict[int, int] = dict(
-            tx.execute(
+        sessions: dict[int, int] = {
+            row.id: row.provider_id
+            for row in tx.execute(
                 select(TreatmentSession.id, TreatmentSession.provider_id).where(
                     TreatmentSession.id.in_(in_period)
                 )
             )
-        )
+        }
         regions_of: dict[int, set[str]] = defaultdict(set)
         for sid, muscle_id in tx.execute(
             select(SessionMuscle.session_id, SessionMuscle.muscle).where(
@@ -292,9 +293,12 @@ def safety_report(
             )
             if sid is not None
         ]
-        names = dict(
-            tx.execute(select(Provider.id, Provider.name).where(Provider.clinic_id == clinic.id))
-        )
+        names: dict[int, str] = {
+            row.id: row.name
+            for row in tx.execute(
+                select(Provider.id, Provider.name).where(Provider.clinic_id == clinic.id)
+            )
+        }
         clinic_name, time_zone = clinic.name, zone.key
     whole, by_region, by_provider = _tally(sessions, regions_of, events, check_ins)
     significant_unlinked = sum(1 for sev, ser in unlinked if is_significant(sev, ser))
