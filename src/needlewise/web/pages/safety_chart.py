@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from needlewise.domain.safety_rates import Rate
 
-WIDTH, LABEL, RIGHT, TOP, ROW, AXIS = 640, 170, 24, 8, 36, 34
+WIDTH, LABEL, RIGHT, TOP, ROW, AXIS = 520, 150, 24, 8, 42, 34
 #: tick steps tried in order, the first giving at most 5 steps to the axis end is used
 STEPS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 25, 50)
 
@@ -90,7 +90,7 @@ def interval_chart(
         for i, (label, r, mine) in enumerate(rows)
     ]
     count = round(end / step)
-    ticks = [(label_number(step * k), x(step * k)) for k in range(count + 1)]
+    ticks = [(label_number(step * k) if k else "0", x(step * k)) for k in range(count + 1)]
     axis_y = TOP + ROW * len(rows)
     return IntervalChart(
         title=title,
