@@ -26,6 +26,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
+from needlewise.demo_history import add_history
 from needlewise.interop.fhir.questionnaire import answered_intake
 from needlewise.knowledge.schema import ScoringSection
 from needlewise.languages import LANGUAGES
@@ -294,6 +295,7 @@ def load_demo(runtime: Runtime) -> bool:
         runtime, front, fifth, answered_intake(runtime.kb), electrical_stimulation=False
     )
     consent(fifth, "Eva Demo-Ready")
+    add_history(runtime, admin, colorado, front, pt_co.id)  # a past year: /app/safety
     return True
 
 

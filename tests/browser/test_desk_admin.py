@@ -122,8 +122,9 @@ def test_admin_pages(chromium: Any, demo_server: Server, language: str) -> None:
         screenshot(page, f"{name}-{language}")
     # the providers page answers the state question for each demo provider
     page.goto(f"{demo_server.base}/app/admin/providers")
-    assert page.locator("section.provider").count() == 2
-    assert page.locator(".scope .badge.ok").count() == 1
+    # two Colorado PTs (the second from demo_history's past year) and one in New York
+    assert page.locator("section.provider").count() == 3
+    assert page.locator(".scope .badge.ok").count() == 2
     assert page.locator(".scope .badge.danger").count() == 1
     # a filtered audit view, by keyboard
     page.goto(f"{demo_server.base}/app/admin/audit")

@@ -44,6 +44,7 @@ LINK = "patient-link"
 STAFF = frozenset({A, C, F})
 ADMIN = frozenset({A})
 CLINICIAN = frozenset({C})
+CLINICAL = frozenset({A, C})
 
 Expectation = frozenset[Role] | str
 
@@ -65,6 +66,10 @@ EXPECTED: dict[tuple[str, str], Expectation] = {
     ("GET", "/app/patients/{patient_id}"): STAFF,
     ("GET", "/app/patients/{patient_id}/aftercare.pdf"): STAFF,
     ("GET", "/app/consents/{consent_id}.pdf"): STAFF,
+    # the clinic's safety record (aggregate rates): clinicians and admins
+    ("GET", "/app/safety"): CLINICAL,
+    ("GET", "/app/safety.csv"): CLINICAL,
+    ("GET", "/app/safety.pdf"): CLINICAL,
     # the front desk's work, which everyone may do
     ("GET", "/app/patients/new"): STAFF,
     ("POST", "/app/patients/new"): STAFF,

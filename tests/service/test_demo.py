@@ -6,9 +6,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from needlewise import demo_history
 from needlewise.demo import LOGINS, demo_ready, load_demo
 from needlewise.persistence.db import Database
 from needlewise.persistence.models import (
+    AdverseEvent,
     Base,
     CheckIn,
     Patient,
@@ -40,17 +42,28 @@ def test_demo_clinic_has_every_stage(database_url: str, valuesets_dir: Path) -> 
     assert demo_ready(runtime)
     assert load_demo(runtime) is False
     db = runtime.db
-    assert count(db, Patient) == 5
+    # the five patients of the stages, then demo_history's synthetic past year
+    assert count(db, Patient) == 5 + demo_history.PATIENTS
     assert count(db, User) == len(LOGINS)
-    assert count(db, Provider) == 2
-    assert count(db, TreatmentSession) == 2
+    assert count(db, Provider) == 3
+    assert count(db, TreatmentSession) == 2 + demo_history.SESSIONS
+    assert count(db, AdverseEvent) == demo_history.MINOR_EVENTS + demo_history.SIGNIFICANT_EVENTS
     with db.read() as session:
-        decisions = sorted(session.scalars(select(Screening.decision)))
-        dispositions = sorted(session.scalars(select(CheckIn.disposition)))
+        stages = select(Patient.id).where(Patient.family_name.not_like("Demo-History-%"))
+        decisions = sorted(
+            session.scalars(select(Screening.decision).where(Screening.patient_id.in_(stages)))
+        )
+        dispositions = sorted(
+            session.scalars(select(CheckIn.disposition).where(CheckIn.patient_id.in_(stages)))
+        )
         states = sorted(session.scalars(select(Provider.licence_state)))
+        history = session.scalar(
+            select(func.count()).select_from(CheckIn).where(CheckIn.patient_id.not_in(stages))
+        )
     assert decisions == ["eligible", "eligible", "eligible", "not-eligible"]
     assert dispositions == ["emergency", "self-care"]
-    assert states == ["CO", "NY"]
+    assert history == len(demo_history.CHECK_INS)
+    assert states == ["CO", "CO", "NY"]
     runtime.db.dispose()
 
 
@@ -110,4 +123,29 @@ def test_demo_links_open_as_the_patient_would(database_url: str, valuesets_dir: 
             assert answer.status_code == 200, (link.label, answer.text)
             assert answer.json()["purpose"] == purpose
         assert client.get(f"/api{first[0].path}").json()["language"] == "es"
+    runtime.db.dispose()
+
+
+def test_demo_safety_record_shows_real_numbers(database_url: str, valuesets_dir: Path) -> None:
+    """The demo's past year (``demo_history``, fixed seed) gives the safety record real
+    rates: every session within the last 12 months, each adverse event counted."""
+    from needlewise.security.roles import Role
+    from needlewise.services.actor import Actor
+    from needlewise.services.safety_report import safety_report
+
+    runtime = Runtime.build(settings_for(database_url, valuesets_dir))
+    assert load_demo(runtime) is True
+    with runtime.db.read() as session:
+        clinician = session.scalar(select(User).where(User.email == LOGINS[1].email))
+    assert clinician is not None
+    actor = Actor(
+        ref=f"user:{clinician.id}", user_id=clinician.id, role=Role.clinician,
+        clinic_id=clinician.clinic_id,
+    )  # fmt: skip
+    report = safety_report(runtime, actor)
+    assert report.clinic.treatments == 2 + demo_history.SESSIONS
+    assert report.clinic.minor_events == demo_history.MINOR_EVENTS
+    assert report.clinic.significant_events == demo_history.SIGNIFICANT_EVENTS
+    assert len(report.providers) == 2  # both Colorado PTs (New York may not needle)
+    assert len(report.regions) >= 6
     runtime.db.dispose()

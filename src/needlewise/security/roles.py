@@ -48,6 +48,8 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "check-ins:acknowledge": frozenset({C}),
     "links:write": frozenset({A, C, F}),
     "audit:read": frozenset({A}),
+    # the clinic's safety record: aggregate adverse-event and check-in rates
+    "safety-report:read": frozenset({A, C}),
     "tools:use": frozenset({A, C, F}),
 }
 

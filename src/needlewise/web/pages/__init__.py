@@ -31,6 +31,7 @@ from needlewise.web.pages import (
     patient_intake,
     patient_link,
     patient_stop,
+    safety,
     session_note,
     take_home,
     today,
@@ -61,6 +62,7 @@ PAGE_ROUTERS: list[APIRouter] = [
     outcome_form.router,
     session_note.router,
     take_home.router,
+    safety.router,
 ]
 
 

@@ -9,6 +9,7 @@ no other file.
 
 from __future__ import annotations
 
+import mimetypes
 from typing import Any
 
 from starlette.responses import Response
@@ -30,7 +31,11 @@ def _fetcher() -> Any:
             if url.startswith(_STATIC_URL):
                 path = (STATIC / url[len(_STATIC_URL) :].split("?")[0]).resolve()
                 if path.is_file() and path.is_relative_to(STATIC.resolve()):
-                    return URLFetcherResponse(url, body=path.read_bytes())
+                    # without a type WeasyPrint takes a style sheet for text/plain and
+                    # drops it ("Unsupported stylesheet type")
+                    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                    headers = {"Content-Type": kind}
+                    return URLFetcherResponse(url, body=path.read_bytes(), headers=headers)
             raise ValueError("a document may only use files of web/static and data: URLs")
 
     return StaticOnly()
