@@ -36,7 +36,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 
@@ -54,6 +53,7 @@ from needlewise.persistence.models import (
 )
 from needlewise.services import audit
 from needlewise.services.actor import Actor
+from needlewise.services.clinic_time import zone_of
 from needlewise.services.runtime import Runtime
 from needlewise.services.safety_published import PublishedRate, published_rates
 
@@ -114,14 +114,6 @@ class SafetyReport:
 def is_significant(severity: str, serious: bool) -> bool:
     """Significant: serious (regulatory meaning) or severe; every other event is minor."""
     return serious or severity == "severe"
-
-
-def zone_named(name: str | None) -> ZoneInfo:
-    """The clinic's zone, UTC when it has none or an unknown name."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def default_period(today: date) -> tuple[date, date]:
@@ -230,7 +222,7 @@ def safety_report(
         clinic = tx.get(Clinic, actor.clinic_id) if actor.clinic_id is not None else None
         if clinic is None:
             raise InputError("only the staff of a clinic have a safety record", "clinic")
-        zone = zone_named(clinic.time_zone)
+        zone = zone_of(clinic)
         today = moment.astimezone(zone).date()
         default_start, default_end = default_period(end or today)
         end = end or default_end
