@@ -34,7 +34,7 @@ class AftercareSheetOut(BaseModel):
     sheet_id: str
     sheet_version: str = Field(
         description="Sheet version plus knowledge version",
-        examples=["aftercare-1+knowledge-2026.12.2"],
+        examples=["aftercare-1+knowledge-2026.12.3"],
     )
     title: str
     intro: str
