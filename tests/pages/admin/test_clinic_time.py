@@ -185,3 +185,46 @@ def test_a_zone_is_remembered_until_the_admin_changes_it(service: Service) -> No
     assert zones.zone(db, service.clinic_id).key == "Pacific/Honolulu"
     # the app's own cache was told at once
     assert service.runtime.clinic_zones.zone(db, service.clinic_id).key == "Pacific/Honolulu"
+
+
+def test_the_admin_page_changes_the_check_in_schedule_within_its_ranges(service: Service) -> None:
+    client = service.client
+    csrf = sign_in(client, ADMIN)
+    page = client.get("/app/admin/clinic")
+    rules = service.runtime.kb.data.aftercare_schedule.rules
+    required = [r for r in rules if r.required]
+    optional = [r for r in rules if not r.required]
+    assert required, "the chest safety net is required"
+    boxes = {str(b["value"]) for b in soup(page).find_all("input", attrs={"name": "rule_on"})}
+    assert boxes == {r.id for r in optional}  # a required check-in cannot be switched off
+    form = {
+        "csrf_token": csrf, "name": "Synthetic Test Clinic", "phones": "555-0100",
+        "languages": ["en", "es"], "time_zone": "America/New_York", "quiet_hours_start": "21:00",
+        "quiet_hours_end": "08:00", "alert_email": "", "repeat_emergency": "",
+        "repeat_call_provider": "", "schedule": "1", "reminder_hours": "6",
+        "rule_on": [r.id for r in optional[1:]],
+    }  # fmt: skip
+    first = optional[1]
+    out_of_range = {**form, f"hours:{first.id}": f"{first.max_hours + 1:g}"}
+    refused = client.post("/app/admin/clinic", data={**out_of_range, "version": _version(page)})
+    assert refused.status_code == 422
+    problem = soup(refused).find(id="schedule-error")
+    assert problem is not None
+    assert f"{first.min_hours:g} to {first.max_hours:g}" in problem.get_text()
+    unchanged = client.get("/api/clinic", headers=service.headers(Role.admin)).json()
+    assert unchanged["aftercare"]["disabled_rules"] == []
+    in_range = {**form, f"hours:{first.id}": f"{first.min_hours:g}"}
+    saved = client.post("/app/admin/clinic", data={**in_range, "version": _version(page)})
+    assert saved.status_code == 303, visible_text(saved)[:400]
+    clinic = client.get("/api/clinic", headers=service.headers(Role.admin)).json()
+    assert clinic["aftercare"]["disabled_rules"] == [optional[0].id]
+    assert clinic["aftercare"]["hours"] == {first.id: first.min_hours}
+    assert clinic["aftercare"]["reminder_hours"] == 6
+    # the page shows what was saved
+    again = soup(client.get("/app/admin/clinic"))
+    box = again.find("input", attrs={"name": "rule_on", "value": optional[0].id})
+    assert isinstance(box, Tag)
+    assert not box.has_attr("checked")
+    hours = again.find("input", attrs={"name": f"hours:{first.id}"})
+    assert isinstance(hours, Tag)
+    assert hours["value"] == f"{first.min_hours:g}"

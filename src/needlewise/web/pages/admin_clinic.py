@@ -21,7 +21,8 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from needlewise.errors import InputError, PreconditionFailed
-from needlewise.languages import LANGUAGES, NATIVE_NAMES
+from needlewise.knowledge.schema.aftercare import AftercareSchedule
+from needlewise.languages import LANGUAGES, NATIVE_NAMES, Language
 from needlewise.services import clinic
 from needlewise.services.actor import Actor
 from needlewise.services.runtime import Runtime
@@ -42,7 +43,11 @@ router = APIRouter(include_in_schema=False)
 PATH = "/app/admin/clinic"
 ZONE_PROBLEM = N_("Please enter a time zone name, like America/Chicago.")
 CLOCK_PROBLEM = N_("Please enter a time of day, like 21:00.")
-REPEAT_PROBLEM = N_("Please enter whole minutes from 1 to 1440, or leave it empty.")
+HOURS_PROBLEM = N_("%(check)s: give hours from %(low)s to %(high)s, or leave it empty.")
+SCHEDULE_PROBLEM = N_(
+    "Please use numbers: hours above 0 (a reminder at most 72 hours), alert minutes "
+    "from 1 to 1440. Leave a field empty for the default."
+)
 STALE = N_(
     "Someone saved the clinic's settings in the meantime: nothing was saved. Look at "
     "them again below and make your change again."
@@ -90,7 +95,13 @@ def _page(
 ) -> Response:
     current = clinic.get_clinic(rt, actor)
     repeat = current.aftercare.alert_repeat_minutes
+    own = current.aftercare
     shown = sent or {
+        "reminder_hours": f"{own.reminder_hours:g}" if own.reminder_hours else "",
+        "rule_on": [
+            r.id for r in rt.kb.data.aftercare_schedule.rules if r.id not in own.disabled_rules
+        ],
+        "rule_hours": {rule: f"{hours:g}" for rule, hours in own.hours.items()},
         "name": current.name,
         "phones": "\n".join(current.phones),
         "languages": current.languages,
@@ -109,6 +120,7 @@ def _page(
             "sent": shown,
             "language_choices": [(code, NATIVE_NAMES[code]) for code in LANGUAGES],
             "zone_choices": COMMON_ZONES,
+            "schedule": rt.kb.data.aftercare_schedule,
             "repeat_defaults": {
                 "emergency": rt.settings.alert_repeat_minutes_emergency,
                 "call-provider": rt.settings.alert_repeat_minutes_call_provider,
@@ -135,6 +147,14 @@ def _sent(form: FormData) -> dict[str, Any]:
         "languages": values(form, "languages"),
         # a field the form did not carry keeps its stored value (None)
         **{name: value(form, name) if name in form else None for name in AFTERCARE_FIELDS},
+        "schedule_sent": "schedule" in form,
+        "reminder_hours": value(form, "reminder_hours"),
+        "rule_on": values(form, "rule_on"),
+        "rule_hours": {
+            key.removeprefix("hours:"): value(form, key)
+            for key in form
+            if key.startswith("hours:") and value(form, key)
+        },
     }
 
 
@@ -151,13 +171,42 @@ def _kept(sent: dict[str, Any], name: str) -> str | None:
     return None if text is None or (not text and name != "alert_email") else str(text)
 
 
+class _Refused(Exception):
+    """The form has problems of its own (shown next to their fields)."""
+
+
+def _hours_problems(
+    language: Language, schedule: AftercareSchedule, typed: dict[str, str]
+) -> dict[str, str]:
+    """A typed delay that is not a number, or outside the rule's range in the knowledge
+    base, is named with the range (the scheduler would quietly use the default)."""
+    for rule in schedule.rules:
+        text = typed.get(rule.id)
+        if not text:
+            continue
+        try:
+            hours = float(text)
+        except ValueError:
+            hours = -1.0
+        if not rule.min_hours <= hours <= rule.max_hours:
+            message = gettext(
+                language,
+                HOURS_PROBLEM,
+                check=getattr(rule.title, language),
+                low=f"{rule.min_hours:g}",
+                high=f"{rule.max_hours:g}",
+            )
+            return {"schedule": message}
+    return {}
+
+
 def _specific(language: str, errors: dict[str, str]) -> dict[str, str]:
     """The general problems of the aftercare fields said more precisely."""
     said = {
         "time_zone": ZONE_PROBLEM,
         "quiet_hours_start": CLOCK_PROBLEM,
         "quiet_hours_end": CLOCK_PROBLEM,
-        "aftercare": REPEAT_PROBLEM,
+        "aftercare": SCHEDULE_PROBLEM,
     }
     return {
         field: gettext(language, said[field]) if field in said else message  # type: ignore[arg-type]
@@ -187,11 +236,24 @@ async def save_clinic(request: Request, rt: RuntimeDep, actor: ClinicWrite) -> R
             **stored.model_dump(mode="json"),
             "alert_repeat_minutes": _repeats(sent),
         }
+    schedule = rt.kb.data.aftercare_schedule
     errors: dict[str, str] = {}
+    if sent["schedule_sent"]:
+        errors = _hours_problems(language, schedule, sent["rule_hours"])
+        document["aftercare"] = {
+            **document.get("aftercare", stored.model_dump(mode="json")),
+            "disabled_rules": [
+                r.id for r in schedule.rules if not r.required and r.id not in sent["rule_on"]
+            ],
+            "hours": sent["rule_hours"],
+            "reminder_hours": sent["reminder_hours"] or None,
+        }
     notice: str | None = None
     shown: dict[str, Any] | None = sent
     status = 422
     try:
+        if errors:
+            raise _Refused
         data = clinic.ClinicIn.model_validate(document)
         if not version.isdigit():
             raise PreconditionFailed("no version")
@@ -201,6 +263,8 @@ async def save_clinic(request: Request, rt: RuntimeDep, actor: ClinicWrite) -> R
     except InputError as error:
         field, message = service_problem(language, error)
         errors = {field: message}
+    except _Refused:
+        pass
     except PreconditionFailed:
         # show the settings as they are now, not the form as sent
         notice, status, shown = gettext(language, STALE), 412, None
