@@ -68,6 +68,8 @@ bench: $(VENV)/.test-deps
 	$(BIN)/python bench/pages_bench.py
 	cd bench && ../$(BIN)/python api_bench.py
 	cd bench && ../$(BIN)/python cds_hooks_bench.py
+	$(BIN)/python bench/worker_bench.py
+	$(BIN)/python bench/session_schedule_bench.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 ## messages: extract every message of the pages (babel.cfg) into var/messages.pot, the
 ## template for a new or updated catalog (see docs/knowledge.md, "Adding a language")
