@@ -31,7 +31,7 @@ from sqlalchemy import Connection, bindparam, insert, update
 from needlewise.errors import InputError, ServiceError
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import CheckIn
-from needlewise.services import audit, idempotency
+from needlewise.services import audit, escalation, idempotency
 from needlewise.services.check_in_flood import RANK, Decision, Flood, Outcome, Recent
 from needlewise.services.check_in_models import CheckInOut
 from needlewise.services.check_in_presenter import patient_answer, staff_answer
@@ -102,6 +102,7 @@ def write_check_ins(connection: Connection, asked: list[Asked]) -> list[Written 
     todo, same_key = _replays(batch, asked)
     jobs = _triaged(batch, asked, todo)
     _insert_new(batch, jobs)
+    escalation.alert_stored(connection, asked[0].runtime.settings, batch.now, _stored_rows(jobs))
     _count_repeats(batch, jobs)
     audit.insert_many(connection, [*batch.audits, *map(_audit_entry, jobs)])
     kept: list[tuple[Claim, Answer, Resource]] = []
@@ -276,6 +277,11 @@ def _insert_new(batch: _Batch, jobs: list[_Job]) -> None:
         job.check_in["id"] = new_id
         if job.recent is not None:
             job.recent.id = new_id
+
+
+def _stored_rows(jobs: list[_Job]) -> list[dict[str, Any]]:
+    """The check-in rows this batch inserted (with their ids)."""
+    return [job.check_in for job in jobs if job.kind == "store"]
 
 
 def _count_repeats(batch: _Batch, jobs: list[_Job]) -> None:
