@@ -1,0 +1,68 @@
+"""What the patient is told after an urgent check-in (issue 13, escalation): what to do
+themselves comes first — call 911, or call the clinic today — and then that the clinic
+was told too, in words that say the clinic's alert never takes the place of 911; in
+English and Spanish, at or below a 6th-grade reading level."""
+
+from __future__ import annotations
+
+import pytest
+
+from needlewise.messages import MESSAGES
+from needlewise.security.roles import Role
+from support.readability import fernandez_huerta, flesch_kincaid_grades
+from support.service import Service
+from support.treatment import make_patient
+
+#: red-flag and aftercare text: English grade at most 6, Spanish Fernández-Huerta 70+
+RED_FLAG = (6.0, 70.0)
+TOLD = ("check-in.clinic-told.emergency", "check-in.clinic-told.call-provider")
+
+
+@pytest.mark.parametrize("key", TOLD)
+def test_the_clinic_told_wording_is_plain(key: str) -> None:
+    grades = flesch_kincaid_grades(MESSAGES[key]["en"])
+    assert max(grades.values()) <= RED_FLAG[0], (key, grades)
+    assert fernandez_huerta(MESSAGES[key]["es"]) >= RED_FLAG[1], key
+    for language in ("en", "es"):
+        assert "911" in MESSAGES[key][language]  # 911 stays the patient's own step
+
+
+def link_token(service: Service, language: str) -> str:
+    patient = make_patient(service, "Rosa", language=language)
+    made = service.client.post(
+        f"/api/patients/{patient}/links",
+        json={"purpose": "check-in"},
+        headers=service.headers(Role.front_desk),
+    )
+    assert made.status_code == 201, made.text
+    token: str = made.json()["token"]
+    return token
+
+
+@pytest.mark.parametrize(
+    ("symptoms", "disposition", "alerted"),
+    [
+        (["symptom.chest-pain"], "emergency", True),
+        (["symptom.fever"], "call-provider", True),
+        ([], "self-care", False),
+    ],
+)
+def test_the_patient_answer_says_the_clinic_was_told(
+    service: Service, symptoms: list[str], disposition: str, alerted: bool
+) -> None:
+    for language in ("en", "es"):
+        token = link_token(service, language)
+        answer = service.client.post(
+            f"/api/p/{token}/check-in",
+            json={"symptoms": symptoms, "hours_since_treatment": 30.0, "language": language},
+        )
+        assert answer.status_code == 201, answer.text
+        told = answer.json()
+        assert told["disposition"] == disposition
+        assert told["clinic_alerted"] is alerted
+        if alerted:
+            key = f"check-in.clinic-told.{disposition}"
+            assert told["clinic_notice"] == MESSAGES[key][language]
+            assert told["call_911"] is (disposition == "emergency")
+        else:
+            assert told["clinic_notice"] is None
