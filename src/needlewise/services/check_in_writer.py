@@ -102,7 +102,8 @@ def write_check_ins(connection: Connection, asked: list[Asked]) -> list[Written 
     todo, same_key = _replays(batch, asked)
     jobs = _triaged(batch, asked, todo)
     _insert_new(batch, jobs)
-    escalation.alert_stored(connection, asked[0].runtime.settings, batch.now, _stored_rows(jobs))
+    stored = [job.check_in for job in jobs if job.kind == "store"]  # urgent ones alert
+    escalation.alert_stored(connection, asked[0].runtime.settings, batch.now, stored)
     _count_repeats(batch, jobs)
     audit.insert_many(connection, [*batch.audits, *map(_audit_entry, jobs)])
     kept: list[tuple[Claim, Answer, Resource]] = []
@@ -277,11 +278,6 @@ def _insert_new(batch: _Batch, jobs: list[_Job]) -> None:
         job.check_in["id"] = new_id
         if job.recent is not None:
             job.recent.id = new_id
-
-
-def _stored_rows(jobs: list[_Job]) -> list[dict[str, Any]]:
-    """The check-in rows this batch inserted (with their ids)."""
-    return [job.check_in for job in jobs if job.kind == "store"]
 
 
 def _count_repeats(batch: _Batch, jobs: list[_Job]) -> None:
