@@ -26,9 +26,10 @@ $(VENV)/.test-deps: pyproject.toml constraints.txt | $(BIN)/python
 	@touch $@ $(VENV)/.run-deps
 
 ## run: install (first time), then start the server on http://$(HOST):$(PORT) with the
-## demo clinic (loaded into ./var/needlewise.db the first time; its logins are printed)
+## demo clinic (loaded into ./var/needlewise.db the first time; its logins are printed),
+## the worker and a local mail catcher (emails kept in ./var/mail; Ctrl-C stops all three)
 run: $(VENV)/.run-deps pdf-deps
-	$(BIN)/needlewise serve --demo --host $(HOST) --port $(PORT)
+	$(BIN)/needlewise demo --host $(HOST) --port $(PORT)
 
 ## test: install test dependencies, then lint, type-check and run the whole suite
 test: lint typecheck unit

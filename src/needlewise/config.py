@@ -308,6 +308,16 @@ class Settings(BaseSettings):
     worker_threads: int = Field(
         default=2, ge=1, le=64, description="Threads `needlewise worker` sends with."
     )
+    worker_claim_timeout_seconds: float = Field(
+        default=300.0,
+        ge=1,
+        le=24 * 3600,
+        description=(
+            "A message a worker claimed (state `sending`) but did not finish within this "
+            "time is taken as lost with its worker (killed, crashed) and sent again, with "
+            "the same Message-ID. Keep it well above NEEDLEWISE_SMTP_TIMEOUT_SECONDS."
+        ),
+    )
     mail_catcher_dir: Path | None = Field(
         default=None,
         description=(

@@ -47,6 +47,10 @@ from needlewise.services.runtime import Runtime
 from needlewise.services.users import UserIn, create_user
 
 CLINIC_NAME = "Demo Dry Needling Clinic"
+#: the demo clinic is in Colorado (its first provider is licensed there)
+DEMO_TIME_ZONE = "America/Denver"
+#: where the demo clinic's alerts go (the demo mail catcher keeps them; .example is reserved)
+DEMO_ALERT_EMAIL = "alerts@demo-clinic.example"
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,8 @@ def load_demo(runtime: Runtime) -> bool:
             name=CLINIC_NAME,
             phones=["555-0100", "555-0199 (after hours)"],
             languages=list(LANGUAGES),
+            time_zone=DEMO_TIME_ZONE,
+            alert_email=DEMO_ALERT_EMAIL,
         ),
     )
     system = Actor(ref="system", role=Role.admin, clinic_id=clinic_id)
@@ -159,7 +165,7 @@ def load_demo(runtime: Runtime) -> bool:
             front,
             patients.PatientIn(
                 given_name=given, family_name=family, birth_date=born, preferred_language=language,
-                phone="555-0142",
+                phone="555-0142", email=f"{given.lower()}@patients.example",
             ),
         ).id  # fmt: skip
 

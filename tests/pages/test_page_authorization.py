@@ -31,6 +31,7 @@ from needlewise.web.openapi import api_routes
 from pages.clinic.helpers import add_check_in
 from support.audit import entries_after, last_id
 from support.http import ApiClient
+from support.outbound import add_message
 from support.routes import CDS_ROUTES, methods
 from support.service import PASSWORD, Service, make_service, settings_for
 from support.treatment import add_consent, add_screening, make_patient
@@ -86,6 +87,9 @@ EXPECTED: dict[tuple[str, str], Expectation] = {
     ("GET", "/app/admin/clinic"): ADMIN,
     ("POST", "/app/admin/clinic"): ADMIN,
     ("GET", "/app/admin/audit"): ADMIN,
+    ("GET", "/app/admin/mail"): ADMIN,
+    ("GET", "/app/outbox"): STAFF,
+    ("POST", "/app/outbox/{message_id}/handled"): STAFF,
     # a patient's own link
     ("GET", "/p/{token}"): LINK,
     ("GET", "/p/{token}/intake"): LINK,
@@ -95,6 +99,8 @@ EXPECTED: dict[tuple[str, str], Expectation] = {
     ("GET", "/p/{token}/consent/copy.pdf"): LINK,
     ("GET", "/p/{token}/check-in"): LINK,
     ("POST", "/p/{token}/check-in"): LINK,
+    ("GET", "/p/{token}/stop"): LINK,
+    ("POST", "/p/{token}/stop"): LINK,
     ("GET", "/p/{token}/aftercare.pdf"): LINK,
 }
 
@@ -128,6 +134,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             "check_in_id": check_in,
             "link_id": link,
             "user_id": service.users[F].id,
+            "message_id": add_message(
+                service.runtime, service.clinic_id, patient, link, channel="outbox"
+            ),
         }
         yield World(service, ids)
 

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,8 @@ PASSWORD = "correct horse battery staple"
 """The password of every seeded user."""
 
 CONFORMANCE_DIR = Path("../shared/conformance")
+#: the task-queue file of every test's worker port (one per test process)
+TEST_QUEUE = Path(tempfile.gettempdir()) / f"needlewise-test-queue-{os.getpid()}.db"
 
 
 def settings_for(
@@ -44,6 +48,9 @@ def settings_for(
         "valuesets_dir": valuesets_dir,
         "secret_key": "test-secret-key",
         "conformance_dir": CONFORMANCE_DIR,
+        # the worker's queue (woken when a use case schedules a message): never the
+        # checkout's var/ folder
+        "worker_queue_file": TEST_QUEUE,
         **overrides,
     }
     return Settings(**values)

@@ -10,9 +10,11 @@ from needlewise.cli import (  # noqa: F401 - registers the commands
     audit,
     bulk,
     clinical,
+    demo_run,
     interop,
     operations,
     service,
+    worker,
 )
 from needlewise.cli.base import main
 

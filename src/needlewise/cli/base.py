@@ -46,9 +46,10 @@ class Context:
     def start(self) -> Runtime:
         """The runtime for commands that use stored records: :func:`needlewise.startup.start`
         (creates the schema on a new database; refuses an outdated one)."""
+        from needlewise.jobs.port import queue_jobs
         from needlewise.startup import start
 
-        return start(self.settings)
+        return start(self.settings, jobs=queue_jobs(self.settings))
 
     def kb(self) -> Any:
         from needlewise.knowledge.loader import load_cached

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from needlewise.knowledge.codeindex import CodeIndex
 from needlewise.knowledge.schema import (
+    AftercareSchedule,
     AftercareSheet,
     Billing,
     Checklist,
@@ -74,6 +75,8 @@ class KnowledgeData(Strict):
     other_names: OtherNames
     disclaimer: SourcedText
     before_treatment_checklist: Checklist
+    #: aftercare.yaml: the check-in schedule after a session
+    aftercare_schedule: AftercareSchedule
     #: lay vocabulary and reading rules, by language code (``data/language/<code>.yaml``)
     language: dict[str, LanguageData]
     other_languages: UnsupportedLanguages
@@ -221,6 +224,8 @@ class KnowledgeBase:
             list(data.override_reasons),
             list(data.consent_addenda),
             list(data.before_treatment_checklist.items),
+            [data.aftercare_schedule],
+            list(data.aftercare_schedule.rules),
         ]
         for reading in data.language.values():
             groups.append(list(reading.context))

@@ -49,6 +49,7 @@ DATA_FILES: dict[str, tuple[str, ...]] = {
     "consent.yaml": ("consent",),
     "clinic.yaml": ("aftercare_sheet", "emergency_plan", "override_reasons", "consent_addenda"),
     "patient_info.yaml": ("other_names", "disclaimer", "before_treatment_checklist"),
+    "aftercare.yaml": ("aftercare_schedule",),
 }
 
 
@@ -277,6 +278,8 @@ def _cross_check(data: KnowledgeData, by_id: dict[str, object] | Any) -> list[st
         check_sources(f"emergency_plan/state note {note.state}", note.sources)
         if f"state.{note.state.lower()}" not in state_ids:
             problems.append(f"clinic.yaml: emergency_plan: unknown state {note.state}")
+    schedule = data.aftercare_schedule
+    check_sources(f"{schedule.id}/defaults", schedule.defaults.sources)
     check_sources("other_names", data.other_names.sources)
     check_sources("disclaimer", data.disclaimer.sources)
     rule_ids = {r.id for r in data.contraindications}

@@ -17,7 +17,7 @@ check-in schedule in ``knowledge/data/aftercare.yaml``) or from the deployment's
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -34,7 +34,9 @@ class ClinicAftercare(BaseModel):
     disabled_rules: tuple[str, ...] = ()
     hours: dict[str, float] = Field(default_factory=dict)
     reminder_hours: float | None = Field(default=None, gt=0, le=72)
-    alert_repeat_minutes: dict[Disposition, int] = Field(default_factory=dict)
+    alert_repeat_minutes: dict[Disposition, Annotated[int, Field(ge=1, le=24 * 60)]] = Field(
+        default_factory=dict
+    )
 
 
 def clinic_aftercare(stored: dict[str, Any] | None) -> ClinicAftercare:

@@ -32,6 +32,7 @@ from needlewise.errors import InputError, ServiceError
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import CheckIn
 from needlewise.services import audit, escalation, idempotency
+from needlewise.services.aftercare_schedule import check_in_answered
 from needlewise.services.check_in_flood import RANK, Decision, Flood, Outcome, Recent
 from needlewise.services.check_in_models import CheckInOut
 from needlewise.services.check_in_presenter import patient_answer, staff_answer
@@ -102,6 +103,9 @@ def write_check_ins(connection: Connection, asked: list[Asked]) -> list[Written 
     todo, same_key = _replays(batch, asked)
     jobs = _triaged(batch, asked, todo)
     _insert_new(batch, jobs)
+    check_in_answered(
+        connection, [j.asked.session_id for j in jobs if j.kind == "store"], batch.now
+    )
     stored = [job.check_in for job in jobs if job.kind == "store"]  # urgent ones alert
     escalation.alert_stored(connection, asked[0].runtime.settings, batch.now, stored)
     _count_repeats(batch, jobs)

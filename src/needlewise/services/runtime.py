@@ -13,6 +13,7 @@ from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.loader import load_cached
 from needlewise.persistence.db import Database, sqlite_path
 from needlewise.security.secrets import LinkSigner, secret_key_for
+from needlewise.services.clinic_time import ClinicZones
 from needlewise.services.credential_cache import CredentialCache
 from needlewise.services.job_port import JobPort, NoWorker
 
@@ -27,6 +28,8 @@ class Runtime:
     credential_cache: CredentialCache = field(
         default_factory=CredentialCache, compare=False, repr=False
     )
+    #: each clinic's time zone, kept for a minute (:mod:`needlewise.services.clinic_time`)
+    clinic_zones: ClinicZones = field(default_factory=ClinicZones, compare=False, repr=False)
     #: how use cases wake the background worker (:mod:`needlewise.services.job_port`)
     jobs: JobPort = field(default_factory=NoWorker, compare=False, repr=False)
 

@@ -30,6 +30,7 @@ from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import Patient, SessionMuscle, TreatmentSession
 from needlewise.services import audit, idempotency
 from needlewise.services.actor import Actor
+from needlewise.services.aftercare_schedule import ScheduleOut, replan_session, schedule_session
 from needlewise.services.coding import muscle_id
 from needlewise.services.fields import Label
 from needlewise.services.idempotency import Once, Resource
@@ -159,6 +160,21 @@ class SessionOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     version: int
+    check_in_schedule: ScheduleOut | None = Field(
+        default=None,
+        description=(
+            "The check-in messages planned when the session was recorded or its muscles"
+            " changed (only in that answer; GET /api/sessions/{id}/check-in-schedule lists"
+            " them at any time)"
+        ),
+    )
+
+
+def _wake(runtime: Runtime, schedule: ScheduleOut | None) -> None:
+    """After the commit: tell the worker when the first new message is due."""
+    due = [m.due_at for m in schedule.messages] if schedule is not None else []
+    if due:
+        runtime.jobs.wake(min(due))
 
 
 def _out(row: TreatmentSession) -> SessionOut:
@@ -303,10 +319,12 @@ def create_session(
             audit.record(tx, actor, "create", "session", row.id, patient.id)
             if override is not None:
                 audit.record(tx, actor, "override", "session", row.id, patient.id)
-            out = _out(row)
+            schedule = schedule_session(tx, runtime.kb, actor, patient, row)
+            out = _out(row).model_copy(update={"check_in_schedule": schedule})
             resource = Resource("session", row.id, patient.id)
             idempotency.keep(tx.connection(), once, out, resource)
-            return out
+        _wake(runtime, schedule)
+        return out
     except RuleViolation:
         # Who tried to record a session for whom, and when, is worth keeping even though
         # nothing was recorded: the caller hears the rule and its sources.
@@ -400,4 +418,7 @@ def update_session(
         row.updated_at = utcnow()  # bumps the version even when only muscle rows changed
         tx.flush()
         audit.record(tx, actor, "update", "session", row.id, row.patient_id)
-        return _out(row)
+        schedule = replan_session(tx, runtime.kb, actor, row) if muscles is not None else None
+        out = _out(row).model_copy(update={"check_in_schedule": schedule})
+    _wake(runtime, schedule)
+    return out

@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 import needlewise
 from needlewise.config import Settings
+from needlewise.jobs.port import queue_jobs
 from needlewise.startup import start
 from needlewise.web.api import ROUTERS
 from needlewise.web.cds_hooks import add_cds_hooks
@@ -37,7 +38,7 @@ from needlewise.web.responses import JsonBytes
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for ``settings`` (``Settings()`` from the environment by default)."""
     settings = settings or Settings()
-    runtime = start(settings)
+    runtime = start(settings, jobs=queue_jobs(settings))  # jobs/: wakes the worker
     app = FastAPI(
         title="needlewise API",
         version=needlewise.__version__,

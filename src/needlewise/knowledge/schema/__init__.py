@@ -16,6 +16,7 @@ All patient and clinician wording is a :class:`Text` with English and Spanish.
 
 from __future__ import annotations
 
+from needlewise.knowledge.schema.aftercare import *  # noqa: F403
 from needlewise.knowledge.schema.clinic import *  # noqa: F403
 from needlewise.knowledge.schema.clinical import *  # noqa: F403
 from needlewise.knowledge.schema.common import *  # noqa: F403

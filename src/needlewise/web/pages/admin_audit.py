@@ -6,7 +6,7 @@ log is itself audited.
 Filters (a plain GET form, so a filtered view can be bookmarked; no patient data goes in
 the address, only ids): who (``user:3``, ``link:12``, ``anonymous``), action, record
 type, outcome (done, not allowed, refused), patient number, and a date range (whole days
-in UTC, both ends included). 50 entries a page. A filter that cannot be read shows the
+in the clinic's time zone, both ends included; times are shown in it too). 50 entries a page. A filter that cannot be read shows the
 form again with the reason next to it (422).
 """
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -36,7 +37,7 @@ from needlewise.translations import N_
 from needlewise.web.api.deps import AuditRead, RuntimeDep
 from needlewise.web.pages.admin_forms import field_problems
 from needlewise.web.pages.language import chosen_language
-from needlewise.web.pages.rendering import gettext, render
+from needlewise.web.pages.rendering import clinic_zone, gettext, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -73,13 +74,15 @@ class AuditFilters(BaseModel):
         return self
 
 
-def _start_of(day: date | None) -> datetime | None:
-    return None if day is None else datetime.combine(day, time(), UTC)
+def _start_of(day: date | None, zone: ZoneInfo) -> datetime | None:
+    """The first moment of ``day`` in the clinic's zone, in UTC."""
+    return None if day is None else datetime.combine(day, time(), zone).astimezone(UTC)
 
 
 def _page(
     request: Request, rt: Runtime, actor: Actor, filters: AuditFilters, sent: dict[str, str]
 ) -> Response:
+    zone = clinic_zone(request)
     page = audit.list_entries(
         rt.db,
         actor,
@@ -89,8 +92,8 @@ def _page(
         action=filters.action,
         outcome=filters.outcome,
         resource_type=filters.resource_type,
-        since=_start_of(filters.since),
-        until=_start_of(filters.until + timedelta(days=1) if filters.until else None),
+        since=_start_of(filters.since, zone),
+        until=_start_of(filters.until + timedelta(days=1) if filters.until else None, zone),
     )
     names = {f"user:{u.id}": u.name for u in users.list_users(rt, actor, PageParams(100)).items}
     return render(request, "admin/audit.html", _context(sent, {}, page, names, filters.offset))

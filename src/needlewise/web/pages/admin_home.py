@@ -18,6 +18,7 @@ from needlewise.web.api.deps import UsersRead
 from needlewise.web.pages import (
     admin_audit,
     admin_clinic,
+    admin_mail,
     admin_providers,
     admin_users,
     new_patient,
@@ -42,4 +43,5 @@ ROUTERS: list[APIRouter] = [
     admin_providers.router,
     admin_clinic.router,
     admin_audit.router,
+    admin_mail.router,
 ]

@@ -18,7 +18,6 @@ decisive screening and their latest consent. Every read is audited by its use ca
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import segno
@@ -68,11 +67,6 @@ def qr_svg(url: str, language: Language) -> Markup:
     return Markup(svg)  # noqa: S704 - segno's own markup; the only text in it is escaped
 
 
-def when(moment: datetime | None) -> str:
-    """A moment as staff read it on these pages (UTC, to the minute)."""
-    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _standing(rt: Runtime, actor: Actor, patient_id: int) -> dict[str, Any]:
     """The patient's decisive screening and latest consent (each read audited)."""
     try:
@@ -110,7 +104,6 @@ def _page(
             "purposes": PURPOSES,
             "default_hours": rt.settings.link_hours,
             "revoked": request.query_params.get("revoked"),
-            "when": when,
             "languages_named": NATIVE_NAMES,
         },
         status=status,

@@ -14,7 +14,10 @@ installed new-style: templates write ``{{ _("Call 911 now") }}`` and
   (:mod:`needlewise.web.pages.form_guard`);
 * ``staff`` — the signed-in staff member's :class:`~needlewise.services.actor.Actor`,
   if any (``None`` on patient pages);
-* ``path`` — this page's path (to mark the current menu entry).
+* ``path`` — this page's path (to mark the current menu entry);
+* ``local(moment, fmt="%Y-%m-%d %H:%M")`` — a stored (UTC) time as the clinic reads it, in
+  the clinic's time zone with its abbreviation (:mod:`needlewise.services.clinic_time`);
+  UTC on pages that belong to no clinic. ``<time datetime=...>`` keeps the ISO UTC value.
 
 The security middleware adds the pages' content security policy (scripts and styles
 from this server only, no inline script or style) and ``Cache-Control: no-store``.
@@ -22,16 +25,19 @@ from this server only, no inline script or style) and ``Cache-Control: no-store`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
 from functools import cache
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse
 
 from needlewise.languages import LANGUAGES, NATIVE_NAMES, Language
+from needlewise.services.clinic_time import DEFAULT_FORMAT, local
 from needlewise.translations.catalogs import translations_for
 from needlewise.web.pages.form_guard import form_token, set_form_cookie
 from needlewise.web.pages.language import QUERY, chosen_language, picked_language, remember
@@ -67,6 +73,27 @@ def url_in(connection: HTTPConnection, language: Language) -> str:
     return f"{connection.url.path}?{urlencode(query)}"
 
 
+def clinic_zone(connection: HTTPConnection) -> ZoneInfo:
+    """The time zone of the clinic whose staff member or patient link is asking (UTC
+    for a visitor of no clinic)."""
+    actor = getattr(connection.state, "actor", None)
+    runtime = getattr(connection.app.state, "runtime", None)
+    clinic_id = getattr(actor, "clinic_id", None)
+    if runtime is None or clinic_id is None:
+        return ZoneInfo("UTC")
+    zone: ZoneInfo = runtime.clinic_zones.zone(runtime.db, clinic_id)
+    return zone
+
+
+def clock(zone: ZoneInfo) -> Callable[..., str]:
+    """The ``local`` template function for ``zone``."""
+
+    def shown(moment: datetime | None, fmt: str = DEFAULT_FORMAT) -> str:
+        return local(moment, zone, fmt)
+
+    return shown
+
+
 def render(
     connection: HTTPConnection,
     template: str,
@@ -89,6 +116,7 @@ def render(
         "form_token": token,
         "staff": actor if actor is not None and actor.user_id is not None else None,
         "path": connection.url.path,
+        "local": clock(clinic_zone(connection)),
         **(context or {}),
     }
     html = environment(language).get_template(template).render(values)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -45,7 +46,7 @@ from needlewise.web.api.deps import Knowledge, RecordId, RuntimeDep, SessionsWri
 from needlewise.web.pages.body_chart import by_region, hotspots
 from needlewise.web.pages.citations import sources_of
 from needlewise.web.pages.language import chosen_language
-from needlewise.web.pages.rendering import gettext, render
+from needlewise.web.pages.rendering import clinic_zone, gettext, render
 
 router = APIRouter(include_in_schema=False)
 
@@ -118,9 +119,9 @@ def _int(text: str, low: int, high: int) -> int | None:
     return value
 
 
-def _performed_at(note: Note) -> datetime:
+def _performed_at(note: Note, zone: ZoneInfo) -> datetime:
     """When: the form's local time with the browser's offset (set by the script; without
-    it the time is read as UTC); empty means now."""
+    it the time is read in the clinic's time zone); empty means now."""
     text = note.value("performed_at")
     if not text:
         return datetime.now(UTC)
@@ -128,8 +129,9 @@ def _performed_at(note: Note) -> datetime:
     if local.tzinfo is not None:
         return local
     offset = note.value("tz_offset")
-    minutes = int(offset) if offset.lstrip("-").isdigit() and abs(int(offset)) <= 900 else 0
-    return (local - timedelta(minutes=minutes)).replace(tzinfo=UTC)
+    if not (offset.lstrip("-").isdigit() and abs(int(offset)) <= 900):
+        return local.replace(tzinfo=zone).astimezone(UTC)
+    return (local - timedelta(minutes=int(offset))).replace(tzinfo=UTC)
 
 
 def override_text(kb: KnowledgeBase, note: Note, language: Language) -> str | None:
@@ -150,7 +152,9 @@ def override_text(kb: KnowledgeBase, note: Note, language: Language) -> str | No
     return f"{reason.title.en}: {written}" if written else reason.title.en
 
 
-def session_in(kb: KnowledgeBase, note: Note, language: Language) -> SessionIn | None:
+def session_in(
+    kb: KnowledgeBase, note: Note, language: Language, zone: ZoneInfo | None = None
+) -> SessionIn | None:
     """The note as the JSON API's session body (``None``, with ``note.errors`` filled,
     when a field is not right)."""
     say = partial(gettext, language)
@@ -170,7 +174,7 @@ def session_in(kb: KnowledgeBase, note: Note, language: Language) -> SessionIn |
     except ValueError:
         note.errors["provider_id"] = say("Choose the provider who needled.")
     try:
-        body["performed_at"] = _performed_at(note)
+        body["performed_at"] = _performed_at(note, zone or ZoneInfo("UTC"))
     except ValueError:
         note.errors["performed_at"] = say("Give the date and time, or leave it empty for now.")
     checks = (
@@ -322,7 +326,8 @@ async def save_session(
     show = partial(_page, request, rt, actor, patient_id, note, coding=coding)
     if form.get("action") != "save":
         return await run_in_threadpool(show)
-    data = session_in(kb, note, language)
+    zone = await run_in_threadpool(clinic_zone, request)
+    data = session_in(kb, note, language, zone)
     if data is None:
         return await run_in_threadpool(partial(show, status=422))
     try:
