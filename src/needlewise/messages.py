@@ -92,6 +92,20 @@ MESSAGES: dict[str, dict[str, str]] = {
         "La clínica ya tiene sus reportes recientes. Haga lo que dicen los consejos. "
         "Si cree que es una emergencia, llame al 911 ahora.",
     },
+    # after an emergency or call-provider check-in (the clinic is alerted: escalation.py);
+    # what the patient does comes first, and the alert never takes the place of 911
+    "check-in.clinic-told.emergency": {
+        "en": "We have also told your clinic. That does not take the place of 911. "
+        "Call 911 first, even if your clinic calls you.",
+        "es": "También le avisamos a su clínica. Eso no reemplaza al 911. "
+        "Llame primero al 911, aunque su clínica le llame.",
+    },
+    "check-in.clinic-told.call-provider": {
+        "en": "We have also told your clinic. Do not wait for them to call you. "
+        "Call them today. If you feel worse, call 911.",
+        "es": "También le avisamos a su clínica. No espere a que le llamen. "
+        "Llámeles hoy. Si se siente peor, llame al 911.",
+    },
 }
 
 

@@ -63,6 +63,7 @@ EXPECTED: dict[tuple[str, str], Expectation] = {
     ("GET", "/app/emergency-plan"): STAFF,
     ("GET", "/app"): STAFF,
     ("POST", "/app"): STAFF,
+    ("GET", "/app/queue"): STAFF,
     ("GET", "/app/patients/{patient_id}"): STAFF,
     ("GET", "/app/patients/{patient_id}/aftercare.pdf"): STAFF,
     ("GET", "/app/consents/{consent_id}.pdf"): STAFF,

@@ -54,6 +54,8 @@ REASONS: dict[str, str] = {
     "wrong-password": "a login with a wrong password or an inactive account",
     "locked-out": "failed logins reached the limit: the account, address or device is locked",
     "gone": "no longer available",
+    "already-acknowledged": "a check-in a clinician had already acknowledged",
+    "stale-version": "a change made against an older version of the record",
     # a CDS Hooks call's JWT (the codes of needlewise.security.cds_jwt.REASONS)
     "malformed": "CDS Hooks: no readable 'Bearer <JWT>'",
     "algorithm-not-allowed": "CDS Hooks: alg none, HMAC, unknown, or not the key's",

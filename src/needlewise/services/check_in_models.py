@@ -75,3 +75,13 @@ class PatientCheckInOut(BaseModel):
     notice: str | None = Field(
         default=None, description="For a repeat or not-stored: that the clinic already has it"
     )
+    clinic_alerted: bool = Field(
+        default=False,
+        description="True for emergency and call-provider: the clinic was alerted too "
+        "(services/escalation.py). The patient still acts first: call 911, or call the clinic",
+    )
+    clinic_notice: str | None = Field(
+        default=None,
+        description="When clinic_alerted: that the clinic was told, and that this never "
+        "replaces what the patient must do themselves (calling 911 comes first)",
+    )

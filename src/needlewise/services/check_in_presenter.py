@@ -90,6 +90,8 @@ def _for_patient(
     language = result["language"]
     tier = Tier(check_in["disposition"])
     notice = None if received == "stored" else message(f"check-in.{received}", language)
+    # the clinic has (or already had) an alert about an urgent check-in: escalation.py
+    alerted = tier in (Tier.emergency, Tier.call_provider)
     return PatientCheckInOut(
         id=target,
         disposition=check_in["disposition"],
@@ -101,4 +103,6 @@ def _for_patient(
         clinic_phones=phones,
         received=received,
         notice=notice,
+        clinic_alerted=alerted,
+        clinic_notice=message(f"check-in.clinic-told.{tier.value}", language) if alerted else None,
     ).model_dump(mode="json")

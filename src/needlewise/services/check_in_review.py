@@ -15,15 +15,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from needlewise.errors import Conflict, NotFound
+from needlewise.errors import Conflict, NotFound, PreconditionFailed, audited
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import CheckIn, Patient
-from needlewise.services import audit
+from needlewise.services import audit, escalation
 from needlewise.services.actor import Actor
 from needlewise.services.check_in_models import CheckInOut
 from needlewise.services.check_in_presenter import check_in_out
 from needlewise.services.paging import Page, PageParams
 from needlewise.services.records import check_version
+from needlewise.services.refusals import record_refusal
 from needlewise.services.runtime import Runtime
 
 __all__ = ["acknowledge_check_in", "get_check_in", "list_check_ins"]
@@ -89,11 +90,16 @@ def list_check_ins(
 def acknowledge_check_in(
     runtime: Runtime, actor: Actor, check_in_id: int, expected_version: int
 ) -> CheckInOut:
-    """Mark a check-in seen by a clinician (409 when it already was)."""
+    """Mark a check-in seen by a clinician: who (``acknowledged_by``) and when
+    (``acknowledged_at``) are kept on the check-in and in the audit entry, and the
+    clinic's alerts about it stop (:func:`needlewise.services.escalation.acknowledged`).
+    A second acknowledgement is 409 and a stale version 412, each audited as refused."""
     actor.require("check-ins:acknowledge")
+    patient_id: int | None = None
     try:
         with runtime.db.write() as tx:
             row = _get(tx, actor, check_in_id)
+            patient_id = row.patient_id
             if row.acknowledged_at is not None:
                 raise Conflict(
                     f"check-in {row.id} was already acknowledged (user {row.acknowledged_by}, "
@@ -102,8 +108,28 @@ def acknowledge_check_in(
             check_version("check-in", row.version, expected_version)
             row.acknowledged_by = actor.user_id
             row.acknowledged_at = utcnow()
+            escalation.acknowledged(tx, row)  # stops the clinic's alerts about it
             tx.flush()
             audit.record(tx, actor, "acknowledge", "check-in", row.id, row.patient_id)
             return check_in_out(row)
     except StaleDataError:
-        raise Conflict(f"check-in {check_in_id} was acknowledged by someone else") from None
+        _refused(runtime, actor, check_in_id, patient_id, "already-acknowledged")
+        raise audited(
+            Conflict(f"check-in {check_in_id} was acknowledged by someone else")
+        ) from None
+    except Conflict as exc:
+        _refused(runtime, actor, check_in_id, patient_id, "already-acknowledged")
+        raise audited(exc) from None
+    except PreconditionFailed as exc:
+        _refused(runtime, actor, check_in_id, patient_id, "stale-version")
+        raise audited(exc) from None
+
+
+def _refused(
+    runtime: Runtime, actor: Actor, check_in_id: int, patient_id: int | None, reason: str
+) -> None:
+    """Audit a refused acknowledgement (who tried, on which check-in, why)."""
+    entry = audit.entry(
+        actor, "acknowledge", "check-in", check_in_id, patient_id, "refused", reason=reason
+    )
+    record_refusal(runtime.db, entry)

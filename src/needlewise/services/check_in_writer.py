@@ -31,7 +31,7 @@ from sqlalchemy import Connection, bindparam, insert, update
 from needlewise.errors import InputError, ServiceError
 from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import CheckIn, OutcomeScore
-from needlewise.services import audit, idempotency
+from needlewise.services import audit, escalation, idempotency
 from needlewise.services.aftercare_schedule import check_in_answered
 from needlewise.services.check_in_flood import RANK, Decision, Flood, Outcome, Recent
 from needlewise.services.check_in_models import CheckInOut
@@ -107,6 +107,8 @@ def write_check_ins(connection: Connection, asked: list[Asked]) -> list[Written 
     check_in_answered(
         connection, [j.asked.session_id for j in jobs if j.kind == "store"], batch.now
     )
+    stored = [job.check_in for job in jobs if job.kind == "store"]  # urgent ones alert
+    escalation.alert_stored(connection, asked[0].runtime.settings, batch.now, stored)
     _count_repeats(batch, jobs)
     audit.insert_many(connection, [*batch.audits, *map(_audit_entry, jobs)])
     kept: list[tuple[Claim, Answer, Resource]] = []

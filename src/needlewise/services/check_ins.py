@@ -49,7 +49,7 @@ from typing import Any
 
 from needlewise.errors import Conflict, NotFound, TooManyRequests, audited
 from needlewise.persistence.models import CheckIn
-from needlewise.services import idempotency
+from needlewise.services import escalation, idempotency
 from needlewise.services.actor import Actor
 from needlewise.services.check_in_guard import check_submission
 from needlewise.services.check_in_models import CheckInOut
@@ -117,7 +117,9 @@ def record_check_in(
     rate limit refused it).
     """
     asked = _asked(runtime, actor, patient_id, document, session_id)
-    return _stored(runtime, runtime.db.group.run(asked, write_check_ins))
+    written = runtime.db.group.run(asked, write_check_ins)
+    escalation.wake_for(runtime, written.check_in)
+    return _stored(runtime, written)
 
 
 async def record_check_in_async(
@@ -130,6 +132,7 @@ async def record_check_in_async(
     """:func:`record_check_in` from async code: awaits the commit without a worker thread."""
     asked = _asked(runtime, actor, patient_id, document, session_id)
     written = await runtime.db.group.run_async(asked, write_check_ins)
+    escalation.wake_for(runtime, written.check_in)
     if written.check_in is not None:
         return written.check_in
     return await asyncio.to_thread(_stored, runtime, written)
@@ -156,4 +159,5 @@ async def submit_check_in(
         if answer is None:  # pragma: no cover - the key was committed before we looked
             raise Conflict("this Idempotency-Key is in use by another request") from None
         return answer
+    escalation.wake_for(runtime, written.check_in)
     return written.answer
