@@ -106,12 +106,13 @@ def test_a_session_to_an_acknowledged_emergency(service: Service, smtp: SmtpServ
     assert isinstance(first, Tag)
     assert first["href"] == "tel:911"  # what to do themselves comes first
     listed = service.client.get(
-        f"/api/patients/{patient_id}/check-ins", headers=service.headers(Role.clinician)
+        f"/api/check-ins?patient_id={patient_id}", headers=service.headers(Role.clinician)
     ).json()
     [check_in] = listed["items"]
     assert check_in["disposition"] == "emergency"
 
     # the clinic is alerted at once, then again while nobody acknowledges
+    now = datetime.now(UTC)
     assert delivery.deliver_due(runtime, sender, now) == {"sent": 1}
     alert = smtp.received[-1]
     assert alert.recipient == ALERTS

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from needlewise.jobs.port import QueueJobs
 from needlewise.persistence.models import AuditEntry, Clinic, OutboundMessage, PatientLink
 from needlewise.security.roles import Role
-from needlewise.services.job_port import NoWorker
 from support.service import Service
 from support.treatment import add_consent, add_screening, make_provider
 
@@ -89,8 +89,8 @@ def parse(value: str) -> datetime:
 def test_recording_a_session_schedules_its_check_ins(service: Service) -> None:
     no_quiet_hours(service)
     alice = patient(service, email="alice@example.org", language="es")
-    woken = service.runtime.jobs
-    assert isinstance(woken, NoWorker)
+    jobs = service.runtime.jobs  # the app's port: the worker's queue (a temporary file)
+    assert isinstance(jobs, QueueJobs)
     session = record(service, alice, NEAR)
     plan = session["check_in_schedule"]
     assert plan["status"] == "scheduled"
@@ -124,7 +124,11 @@ def test_recording_a_session_schedules_its_check_ins(service: Service) -> None:
         assert link is not None
         assert (link.purpose, link.session_id, link.used_at) == ("check-in", session["id"], None)
         assert link.expires_at >= max(m.due_at for m in stored) + timedelta(hours=72)
-    assert woken.woken[-1] == min(m.due_at for m in stored)
+    # the worker was woken for the earliest message: a check_due task with its eta
+    earliest = min(m.due_at for m in stored).astimezone(UTC).replace(tzinfo=None)
+    huey = jobs.worker().huey
+    etas = [task.eta for task in [*huey.pending(), *huey.scheduled()]]
+    assert earliest in etas
 
 
 def test_without_email_the_clinic_sends_them_itself(service: Service) -> None:
