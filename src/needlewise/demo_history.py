@@ -18,6 +18,7 @@ and a few check-ins (self-care and call-provider).
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -27,6 +28,7 @@ from needlewise.persistence.db import utcnow
 from needlewise.persistence.models import SessionMuscle
 from needlewise.services import (
     adverse_events,
+    check_in_review,
     check_ins,
     consents,
     patients,
@@ -36,6 +38,7 @@ from needlewise.services import (
 )
 from needlewise.services.actor import Actor
 from needlewise.services.consent_models import ConsentIn
+from needlewise.services.job_port import NoWorker
 from needlewise.services.runtime import Runtime
 
 SEED = 13
@@ -81,6 +84,9 @@ def add_history(
     Colorado PT; a second one is created here)."""
     from needlewise.demo import signature_png  # the demo's drawn line (demo imports us)
 
+    # history wakes no worker, and its check-ins were seen long ago (acknowledged below),
+    # so the demo's alert address only hears about the demo's own emergency
+    runtime = replace(runtime, jobs=NoWorker())
     rng = random.Random(SEED)  # noqa: S311 - synthetic demo data, not a secret
     second = providers.create_provider(
         runtime,
@@ -150,13 +156,15 @@ def add_history(
     _event(runtime, clinician, upper_back, "risk.pneumothorax", "moderate", True, 5)
     for index, symptoms in CHECK_INS:
         session_id, patient_id, _when = treated[index]
-        check_ins.record_check_in(
+        stored = check_ins.record_check_in(
             runtime,
             front,
             patient_id,
             {"symptoms": symptoms, "language": "en"},
             session_id=session_id,
         )
+        if stored.disposition != "self-care":
+            check_in_review.acknowledge_check_in(runtime, clinician, stored.id, stored.version)
 
 
 def _event(
