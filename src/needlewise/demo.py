@@ -295,7 +295,8 @@ def load_demo(runtime: Runtime) -> bool:
         runtime, front, fifth, answered_intake(runtime.kb), electrical_stimulation=False
     )
     consent(fifth, "Eva Demo-Ready")
-    add_history(runtime, admin, colorado, front, pt_co.id)  # a past year: /app/safety
+    # a past year, for /app/safety
+    add_history(runtime, admin, colorado, front, pt_co.id, signature_png())
     return True
 
 

@@ -78,12 +78,16 @@ GIVEN = ("Ada", "Bo", "Cruz", "Dana", "Eli", "Fe", "Gus", "Hana", "Ivo", "Jo", "
 
 
 def add_history(
-    runtime: Runtime, admin: Actor, clinician: Actor, front: Actor, provider_id: int
+    runtime: Runtime,
+    admin: Actor,
+    clinician: Actor,
+    front: Actor,
+    provider_id: int,
+    signature: str,
 ) -> None:
     """Add the synthetic past year to the demo clinic (``provider_id``: the demo's
-    Colorado PT; a second one is created here)."""
-    from needlewise.demo import signature_png  # the demo's drawn line (demo imports us)
-
+    Colorado PT; a second one is created here; ``signature``: the demo's drawn line, a
+    PNG data URL, for the consents)."""
     # history wakes no worker, and its check-ins were seen long ago (acknowledged below),
     # so the demo's alert address only hears about the demo's own emergency
     runtime = replace(runtime, jobs=NoWorker())
@@ -116,7 +120,7 @@ def add_history(
             clinician,
             pid,
             ConsentIn(
-                language="en", typed_name=name, signature_png=signature_png(),
+                language="en", typed_name=name, signature_png=signature,
                 signer_role="patient", signer_name=name,
             ),
         )  # fmt: skip

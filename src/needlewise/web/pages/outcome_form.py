@@ -1,5 +1,5 @@
-"""``POST /app/patients/{patient_id}/outcomes``: a clinician records a PSFS, NDI, ODI or
-NPRS score from the patient chart.
+"""The outcome forms of the patient chart: a clinician records a PSFS, NDI, ODI or NPRS
+score (posted to ``/app/patients/{patient_id}/outcomes``, :mod:`needlewise.web.pages.outcome_entry`).
 
 The chart shows one form per measure (:func:`forms_for`; the ones due are open). NDI and
 ODI sections are numbered fields labelled by our own short section names (the clinician
@@ -16,17 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
-from starlette.responses import RedirectResponse, Response
 
-from needlewise.errors import InputError
 from needlewise.knowledge.base import KnowledgeBase
-from needlewise.services import outcomes
-from needlewise.web.api.deps import RecordId, RuntimeDep, SessionsWrite
-
-router = APIRouter(include_in_schema=False)
 
 #: the measures the chart offers, in this order
 OFFERED = ("measure.psfs", "measure.ndi", "measure.odi", "measure.nprs")
@@ -97,7 +89,7 @@ def forms_for(
     return found
 
 
-def _text(form: FormData, name: str) -> str:
+def form_text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
 
@@ -109,29 +101,29 @@ def document_of(spec: OutcomeForm, form: FormData) -> tuple[dict[str, Any], list
     if spec.sections:
         for key, _title in spec.sections:
             name = f"section.{key}"
-            spec.values[name] = _text(form, name)
+            spec.values[name] = form_text(form, name)
             items.append({"key": key, "score": spec.values[name] or None})
             fields.append(name)
     elif spec.kind == "mean":
         for row in range(spec.max_items):
             name, score = f"activity.{row}.name", f"activity.{row}.score"
-            spec.values[name], spec.values[score] = _text(form, name), _text(form, score)
+            spec.values[name], spec.values[score] = form_text(form, name), form_text(form, score)
             if spec.values[name] or spec.values[score]:
                 items.append({"name": spec.values[name], "score": spec.values[score] or None})
                 fields.append(f"activity.{row}")
     else:
-        spec.values["score"] = _text(form, "score")
+        spec.values["score"] = form_text(form, "score")
         items.append({"score": spec.values["score"] or None})
         fields.append("score")
     document: dict[str, Any] = {"measure": spec.measure, "items": items}
-    session = _text(form, "session_id")
+    session = form_text(form, "session_id")
     spec.values["session_id"] = session
     if session:
         document["session_id"] = session
     return document, fields
 
 
-def _field_of(where: str, fields: list[str]) -> str:
+def field_of(where: str, fields: list[str]) -> str:
     """The form field a service error names (``$.items[3].score`` -> ``section.reading``)."""
     if where.startswith("$.items["):
         index = where.removeprefix("$.items[").split("]")[0]
@@ -144,32 +136,3 @@ def _field_of(where: str, fields: list[str]) -> str:
     if where == "$.session_id":
         return "session_id"
     return ""
-
-
-@router.post("/app/patients/{patient_id}/outcomes")
-async def record_outcome(
-    request: Request, rt: RuntimeDep, patient_id: RecordId, actor: SessionsWrite
-) -> Response:
-    """Record the posted score; the chart again with the problem named when it is refused."""
-    from needlewise.web.pages.chart import chart_page  # the chart imports this module
-
-    form = await request.form(max_files=0, max_fields=MAX_FIELDS)
-    measure = _text(form, "measure")
-    specs = [s for s in forms_for(rt.kb, "en", []) if s.measure == measure]
-    if not specs:
-        raise InputError("choose one of the questionnaires on the chart", "measure")
-    spec = specs[0]
-    document, fields = document_of(spec, form)
-    try:
-        saved = await run_in_threadpool(
-            outcomes.record_outcome_document, rt, actor, patient_id, document
-        )
-    except InputError as wrong:
-        spec.open = True
-        spec.errors[_field_of(wrong.where, fields)] = wrong.problem
-        return await run_in_threadpool(
-            chart_page, request, rt, actor, patient_id, failed=spec, status=422
-        )
-    return RedirectResponse(
-        f"/app/patients/{patient_id}?outcome={saved.id}#outcomes", status_code=303
-    )

@@ -36,7 +36,7 @@ from needlewise.web.auth import staff
 from needlewise.web.pages.citations import sources_of
 from needlewise.web.pages.language import chosen_language
 from needlewise.web.pages.pdf import html_to_pdf, pdf_response
-from needlewise.web.pages.rendering import environment, gettext, render
+from needlewise.web.pages.rendering import clinic_zone, clock, environment, gettext, render
 from needlewise.web.pages.safety_chart import IntervalChart, interval_chart, label_number
 
 router = APIRouter(include_in_schema=False)
@@ -96,6 +96,8 @@ def context(request: Request, rt: Runtime, report: SafetyReport, language: Langu
         "number": number,
         "sources": sources_of(rt.kb, [p.source_id for p in report.published]),
         "query": f"?{query}" if query else "",
+        # the PDF is rendered outside render(): it needs the clinic's clock itself
+        "local": clock(clinic_zone(request)),
     }
 
 

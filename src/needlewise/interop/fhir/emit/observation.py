@@ -31,7 +31,8 @@ from needlewise.knowledge.schema import Measure
 from needlewise.persistence.models import CheckIn, TreatmentSession
 
 NPRS = "measure.nprs"
-_SURVEY = [{"coding": [coding(OBSERVATION_CATEGORY, "survey", "Survey")]}]
+#: the category of every questionnaire-based Observation we emit (pain scores, outcomes)
+SURVEY = [{"coding": [coding(OBSERVATION_CATEGORY, "survey", "Survey")]}]
 
 
 def _nprs_code(kb: KnowledgeBase, when: str) -> JsonObject:
@@ -51,7 +52,7 @@ def _pain(
         "id": ids.of(ids.SESSION, row.id, "nprs", when),
         "meta": meta(updated),
         "status": "final",
-        "category": _SURVEY,
+        "category": SURVEY,
         "code": _nprs_code(kb, when),
         "subject": patient_ref(row.patient_id),
         "effectiveDateTime": instant(row.performed_at),
@@ -81,7 +82,7 @@ def check_in_observations(row: CheckIn) -> list[JsonObject]:
         "id": ids.of(ids.CHECK_IN, row.id, "temperature"),
         "meta": meta(row.created_at),
         "status": "final",
-        "category": _SURVEY,
+        "category": SURVEY,
         "code": {"text": "Body temperature (reported by the patient)"},
         "subject": patient_ref(row.patient_id),
         "effectiveDateTime": instant(row.created_at),

@@ -17,7 +17,6 @@ from typing import Any
 
 from needlewise.interop.fhir.emit import ids
 from needlewise.interop.fhir.emit.common import (
-    OBSERVATION_CATEGORY,
     UCUM,
     JsonObject,
     coding,
@@ -26,13 +25,13 @@ from needlewise.interop.fhir.emit.common import (
     our_system,
     patient_ref,
 )
+from needlewise.interop.fhir.emit.observation import SURVEY
 from needlewise.interop.fhir.emit.procedure import procedure_id
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.knowledge.schema import Measure
 from needlewise.persistence.models import OutcomeScore
 
 ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
-_SURVEY = [{"coding": [coding(OBSERVATION_CATEGORY, "survey", "Survey")]}]
 
 
 def _quantity(value: float, percent: bool) -> JsonObject:
@@ -110,7 +109,7 @@ def outcome_observation(kb: KnowledgeBase, row: OutcomeScore) -> JsonObject:
         "id": ids.of(ids.OUTCOME, row.id),
         "meta": meta(row.created_at),
         "status": "final",
-        "category": _SURVEY,
+        "category": SURVEY,
         "code": _code(kb, measure, row.measure),
         "subject": patient_ref(row.patient_id),
         "effectiveDateTime": instant(row.recorded_at),
