@@ -69,6 +69,7 @@ bench: $(VENV)/.test-deps
 	cd bench && ../$(BIN)/python api_bench.py
 	cd bench && ../$(BIN)/python cds_hooks_bench.py
 	$(BIN)/python bench/worker_bench.py
+	$(BIN)/python bench/escalation_bench.py
 	$(BIN)/python bench/session_schedule_bench.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 ## messages: extract every message of the pages (babel.cfg) into var/messages.pot, the
