@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from needlewise import demo_history
 from needlewise.demo import load_demo
 from needlewise.interop.fhir.emit import ids
 from needlewise.persistence.models import User
@@ -56,13 +57,18 @@ def test_the_demo_clinic_emits_valid_r4b(tmp_path: Path, valuesets_dir: Path) ->
     found = everything(runtime, actor)
     counts = {name: len(items) for name, items in found.items()}
     # the demo: 5 patients, 4 intake answers + 2 check-ins, 3 consents, 2 sessions,
-    # 1 finding (needle fear), 2 check-ins each with the advice sent back
-    assert counts["Patient"] == 5
-    assert counts["QuestionnaireResponse"] == 6
-    assert counts["Consent"] == counts["Provenance"] == 3
-    assert counts["Procedure"] == 2
+    # 1 finding (needle fear), 2 check-ins each with the advice sent back, one outcome
+    # score (Ben's NDI baseline); and its past year (demo_history): each history patient
+    # screened and consented, its sessions, adverse events and check-ins
+    history_check_ins = len(demo_history.CHECK_INS)
+    assert counts["Patient"] == 5 + demo_history.PATIENTS
+    assert counts["QuestionnaireResponse"] == 6 + demo_history.PATIENTS + history_check_ins
+    assert counts["Consent"] == counts["Provenance"] == 3 + demo_history.PATIENTS
+    assert counts["Procedure"] == 2 + demo_history.SESSIONS
+    assert counts["AdverseEvent"] == demo_history.MINOR_EVENTS + 1
+    assert counts["Observation"] == 1
     assert counts["DetectedIssue"] == 1
-    assert counts["Communication"] == 4
+    assert counts["Communication"] == 2 * (2 + history_check_ins)
     assert counts["Questionnaire"] == 2
     for items in found.values():
         for resource in items:
