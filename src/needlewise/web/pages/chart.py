@@ -30,6 +30,7 @@ from needlewise.errors import NotFound
 from needlewise.knowledge.base import KnowledgeBase
 from needlewise.services import (
     adverse_events,
+    aftercare_schedule,
     check_in_review,
     consents,
     outcomes,
@@ -93,6 +94,18 @@ def chart_page(
     context["sessions"] = (
         sessions.list_sessions(rt, actor, page, patient_id=patient_id) if readable else None
     )
+    latest = (
+        context["sessions"].items[0] if context["sessions"] and context["sessions"].items else None
+    )
+    # what will be (or was) sent after the latest session, each with its state
+    context["latest_schedule"] = (
+        (latest.id, aftercare_schedule.session_schedule(rt, actor, latest.id))
+        if latest is not None
+        else None
+    )
+    context["rule_titles"] = {
+        r.id: r.title.get(chosen_language(request)) for r in kb.data.aftercare_schedule.rules
+    }
     context["adverse_events"] = (
         adverse_events.list_adverse_events(rt, actor, page, patient_id=patient_id)
         if may(actor, "adverse-events:read")
