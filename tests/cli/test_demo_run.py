@@ -11,6 +11,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from support.smtp import free_port
 from support.waiting import wait_until
 
@@ -25,6 +27,7 @@ def _listening(port: int) -> bool:
         return False
 
 
+@pytest.mark.timeout(420)
 def test_demo_starts_three_processes_and_ctrl_c_stops_them(
     tmp_path: Path, valuesets_dir: Path
 ) -> None:
@@ -47,9 +50,10 @@ def test_demo_starts_three_processes_and_ctrl_c_stops_them(
         reader = threading.Thread(target=lambda: lines.extend(iter(stdout.readline, "")))
         reader.start()
         try:
-            wait_until(lambda: any("worker: queue" in line for line in lines), "the worker", 120)
+            # the server (demo loaded) first, then the worker: a loaded machine takes a while
+            wait_until(lambda: any("worker: queue" in line for line in lines), "the worker", 240)
             assert any("/app/admin/mail" in line for line in lines)
-            assert _listening(http)
+            wait_until(lambda: _listening(http), "the server", 60)
             assert _listening(smtp)
         finally:
             process.send_signal(signal.SIGINT)

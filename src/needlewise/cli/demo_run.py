@@ -26,9 +26,20 @@ CHILD_STOP_SECONDS = 15
 NAMES = ("mail catcher", "server", "worker")
 
 
-def _wait_for_port(host: str, port: int, within: float) -> bool:
+#: how long the server may take to create the schema and load the demo (its past year
+#: included) before the worker starts anyway
+SERVER_START_SECONDS = 300.0
+
+
+def _wait_for_port(
+    host: str, port: int, within: float, child: subprocess.Popen[bytes] | None = None
+) -> bool:
+    """True once ``port`` takes connections; False after ``within`` seconds, or as soon
+    as ``child`` (the process that should open it) has ended."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
+        if child is not None and child.poll() is not None:
+            return False
         try:
             with socket.create_connection((host, port), timeout=0.5):
                 return True
@@ -107,7 +118,8 @@ def demo(obj: Context, host: str | None, port: int | None, mail_dir: Path) -> No
         children.append(subprocess.Popen(serve, env=env))  # noqa: S603 - our own command
         bound_host = host or settings.host
         bound_port = port or settings.port
-        _wait_for_port(bound_host, bound_port, 60)
+        click.echo("needlewise demo: starting the server (the first time it loads the demo clinic)")
+        _wait_for_port(bound_host, bound_port, SERVER_START_SECONDS, children[-1])
         children.append(subprocess.Popen([*command, "worker"], env=env))  # noqa: S603 - our own command
         click.echo(
             f"Demo mail: nothing is delivered. The catcher keeps every email in {mail_dir}/ "
