@@ -29,28 +29,31 @@ _TS = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("clinics") as batch:
-        batch.add_column(
-            sa.Column("time_zone", sa.String(length=64), nullable=False, server_default="UTC")
-        )
-        batch.add_column(
-            sa.Column(
-                "quiet_hours_start", sa.String(length=5), nullable=False, server_default="21:00"
-            )
-        )
-        batch.add_column(
-            sa.Column(
-                "quiet_hours_end", sa.String(length=5), nullable=False, server_default="08:00"
-            )
-        )
-        batch.add_column(sa.Column("alert_email", sa.String(length=320), nullable=True))
-        batch.add_column(sa.Column("aftercare", sa.JSON(), nullable=True))
-    with op.batch_alter_table("patients") as batch:
-        batch.add_column(sa.Column("check_ins_opted_out_at", _TS, nullable=True))
-        batch.add_column(sa.Column("check_ins_opted_out_by", sa.String(length=40), nullable=True))
-    with op.batch_alter_table("check_ins") as batch:
-        batch.add_column(sa.Column("next_alert_at", _TS, nullable=True))
-        batch.create_index(op.f("ix_check_ins_next_alert_at"), ["next_alert_at"], unique=False)
+    # Plain ADD COLUMN (SQLite supports it, with a constant default for NOT NULL): a batch
+    # "copy and move" would drop and rebuild tables that others reference, which SQLite
+    # refuses while foreign keys are enforced and rows point at them.
+    op.add_column(
+        "clinics",
+        sa.Column("time_zone", sa.String(length=64), nullable=False, server_default="UTC"),
+    )
+    op.add_column(
+        "clinics",
+        sa.Column("quiet_hours_start", sa.String(length=5), nullable=False, server_default="21:00"),
+    )
+    op.add_column(
+        "clinics",
+        sa.Column("quiet_hours_end", sa.String(length=5), nullable=False, server_default="08:00"),
+    )
+    op.add_column("clinics", sa.Column("alert_email", sa.String(length=320), nullable=True))
+    op.add_column("clinics", sa.Column("aftercare", sa.JSON(), nullable=True))
+    op.add_column("patients", sa.Column("check_ins_opted_out_at", _TS, nullable=True))
+    op.add_column(
+        "patients", sa.Column("check_ins_opted_out_by", sa.String(length=40), nullable=True)
+    )
+    op.add_column("check_ins", sa.Column("next_alert_at", _TS, nullable=True))
+    op.create_index(
+        op.f("ix_check_ins_next_alert_at"), "check_ins", ["next_alert_at"], unique=False
+    )
 
     op.create_table(
         "outbound_messages",
@@ -180,15 +183,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("outcome_scores")
     op.drop_table("outbound_messages")
-    with op.batch_alter_table("check_ins") as batch:
-        batch.drop_index(op.f("ix_check_ins_next_alert_at"))
-        batch.drop_column("next_alert_at")
-    with op.batch_alter_table("patients") as batch:
-        batch.drop_column("check_ins_opted_out_by")
-        batch.drop_column("check_ins_opted_out_at")
-    with op.batch_alter_table("clinics") as batch:
-        batch.drop_column("aftercare")
-        batch.drop_column("alert_email")
-        batch.drop_column("quiet_hours_end")
-        batch.drop_column("quiet_hours_start")
-        batch.drop_column("time_zone")
+    # plain DROP COLUMN (SQLite 3.35 and newer), for the reason given in upgrade()
+    op.drop_index(op.f("ix_check_ins_next_alert_at"), table_name="check_ins")
+    op.drop_column("check_ins", "next_alert_at")
+    op.drop_column("patients", "check_ins_opted_out_by")
+    op.drop_column("patients", "check_ins_opted_out_at")
+    for column in ("aftercare", "alert_email", "quiet_hours_end", "quiet_hours_start", "time_zone"):
+        op.drop_column("clinics", column)
