@@ -125,6 +125,13 @@ EXPECTED: dict[tuple[str, str], Expectation] = {
     ("GET", "/api/sessions"): CLINICAL_READERS,
     ("GET", "/api/sessions/{session_id}"): CLINICAL_READERS,
     ("PATCH", "/api/sessions/{session_id}"): CLINICIAN,
+    # what a session schedules, and outcome scores: read and recorded like sessions
+    ("GET", "/api/sessions/{session_id}/check-in-schedule"): CLINICAL_READERS,
+    ("POST", "/api/patients/{patient_id}/outcomes"): CLINICIAN,
+    ("GET", "/api/patients/{patient_id}/outcomes"): CLINICAL_READERS,
+    # a patient's opt-out of check-in messages: whoever may edit the patient
+    ("POST", "/api/patients/{patient_id}/check-in-opt-out"): STAFF,
+    ("DELETE", "/api/patients/{patient_id}/check-in-opt-out"): STAFF,
     ("POST", "/api/patients/{patient_id}/adverse-events"): CLINICIAN,
     ("GET", "/api/adverse-events"): CLINICAL_READERS,
     ("GET", "/api/adverse-events/{event_id}"): CLINICAL_READERS,
