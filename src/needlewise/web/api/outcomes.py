@@ -18,7 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from needlewise.services import outcomes
 from needlewise.web.api.deps import RecordId, RuntimeDep, SessionsRead, SessionsWrite
 from needlewise.web.bodies import json_body
-from needlewise.web.openapi import CREATE, READ, body_doc, created, ok
+from needlewise.web.openapi import CREATE, READ_ONE, body_doc, created, ok
 from needlewise.web.responses import JsonBytes, json_response
 
 router = APIRouter(tags=["outcomes"])
@@ -45,7 +45,7 @@ async def record_outcome(
 @router.get(
     "/api/patients/{patient_id}/outcomes",
     response_model=None,
-    responses={**ok(outcomes.PatientOutcomesOut), **READ},
+    responses={**ok(outcomes.PatientOutcomesOut), **READ_ONE},
 )
 def patient_outcomes(rt: RuntimeDep, patient_id: RecordId, actor: SessionsRead) -> Any:
     """A patient's outcome scores with their MCID judgements, the NPRS series and the
