@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from needlewise.demo import LOGINS, load_demo
 from needlewise.jobs.catcher import start_catcher
 from needlewise.jobs.smtp import SmtpSender
+from needlewise.persistence.models import OutboundMessage
 from needlewise.security.roles import Role
 from needlewise.services import delivery
 from needlewise.services.clinic import first_clinic_id
@@ -28,6 +30,8 @@ from support.service import settings_for
 from support.smtp import free_port
 
 LOGIN = {login.role: login for login in LOGINS}
+#: what the fixture's database holds, for the page to show
+STORED: dict[str, int] = {}
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +62,10 @@ def mail_server(tmp_path_factory: pytest.TempPathFactory, valuesets_dir: Path) -
         counts = delivery.deliver_due(runtime, SmtpSender(runtime.settings), now)
     finally:
         catcher.stop()
-    assert counts == {"sent": 3}, counts
+    # the three added above, and the demo's own emergency alert to its alert address
+    assert counts == {"sent": 4}, counts
+    with runtime.db.read() as tx:
+        STORED["messages"] = len(tx.scalars(select(OutboundMessage.id)).all())
     runtime.db.dispose()
     server = Server(url, valuesets_dir, NEEDLEWISE_NLP_WARMUP="false",
                     NEEDLEWISE_MAIL_CATCHER_DIR=str(folder / "caught"))  # fmt: skip
@@ -91,8 +98,9 @@ def test_mail_and_outbox_pages(
     page.locator("ul.caught details").first.evaluate("d => d.open = true")
     check_accessibility(page, f"mail ({language}, {device})")
     screenshot(page, f"admin-mail-{language}-{device}")
-    assert page.locator("table.audit tbody tr").count() == 7
-    assert page.locator("ul.caught li").count() == 3
+    # every message the demo scheduled (its sessions' check-ins, its alert) and the ones above
+    assert page.locator("table.audit tbody tr").count() == STORED["messages"]
+    assert page.locator("ul.caught li").count() == 4  # the three sent above and the demo's alert
     context.close()
     context, page = _signed_in(chromium, mail_server, Role.front_desk, language, size)
     page.goto(f"{mail_server.base}/app/outbox")
